@@ -1,0 +1,292 @@
+#pragma once
+
+// tracedb's storage engine: the one front door of engine/.
+//
+// The engine stores traces and their events in RocksDB under the layout of
+// docs/format.md: events clustered per trace (one prefix scan reads a trace),
+// hot event fields in per-trace column chunks, and time / flow / actor /
+// status / execution secondary indexes that yield trace ids newest first.
+//
+// Its face toward the layers above is backend-neutral on purpose: write
+// batches of model objects (WriteBatch), trace reads (GetTrace), index scans
+// (ScanIndex) and column scans (ScanColumns). A PostgreSQL backend can
+// implement the same operations.
+//
+// Thread-safety: an Engine is safe for concurrent use. Write() calls are
+// serialized internally (they share the per-trace state cache); reads run
+// concurrently with each other and with writes.
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/result.h"
+#include "common/status.h"
+#include "schema/hot_fields.h"
+#include "schema/model.h"
+#include "schema/record_codec.h"
+
+namespace tracedb::engine {
+
+using schema::Id128;
+using schema::TimestampNs;
+
+struct Options {
+  // Directory of the RocksDB store. Ignored when in_memory. Default: "".
+  std::string path;
+  // Keep the store in memory (RocksDB on its in-memory Env): same engine, no
+  // files. Default: false.
+  bool in_memory = false;
+  // fsync the WAL before Write() returns. Without it a committed batch is in
+  // the OS page cache (survives a process crash, not a power loss).
+  // Default: false.
+  bool sync = false;
+  // Width of a time bucket in seconds. Event and column keys lead with their
+  // trace's bucket so that retention drops whole key ranges. Fixed when the
+  // store is created (persisted). Default: 3600.
+  uint32_t bucket_seconds = 3600;
+  // Traces whose start is older than this are removed. 0 keeps everything.
+  // Default: 0.
+  int64_t retention_max_age_seconds = 0;
+  // When live data exceeds this many bytes the oldest buckets are removed.
+  // 0 means no limit. Default: 0.
+  uint64_t retention_max_bytes = 0;
+  // Traces whose write state (dedup fingerprints, indexed actors) stays in
+  // memory. Evicted state is rebuilt from the store on the next write.
+  // Default: 20000.
+  size_t trace_cache_capacity = 20000;
+  // Seconds between background retention passes (when a limit is set).
+  // Default: 60.
+  uint32_t retention_interval_seconds = 60;
+  // RocksDB block cache. Default: 256 MiB.
+  size_t block_cache_bytes = size_t{256} << 20;
+  // RocksDB memtable size per column family. Default: 64 MiB.
+  size_t write_buffer_bytes = size_t{64} << 20;
+  // Create the store when missing. Default: true.
+  bool create_if_missing = true;
+};
+
+// Why a trace was closed. Persisted in TraceRecord.ended_by.
+enum class EndReason : uint8_t {
+  kOpen = 0,
+  kEnded = 1,      // EndTrace, StoreTrace, or an operonx final batch
+  kFinalized = 2,  // closed by the server: the connection that started it went away
+};
+
+// How StartTrace treats a trace that already exists.
+enum class StartMode : uint8_t {
+  // Keep the existing trace and its events; set flow, version and metadata
+  // (Reflow StartTrace, operonx per-request metadata: latest wins).
+  kUpsertHeader = 0,
+  // Only create: an existing trace is left untouched.
+  kCreateOnly = 1,
+};
+
+// A set of writes applied atomically by Engine::Write: all of it becomes
+// visible and durable together, or none of it. Operations apply in the order
+// they were added. Not thread-safe; build it on one thread, hand it over.
+class WriteBatch {
+ public:
+  // Creates the trace or updates its header (flow_id, version, metadata,
+  // execution_id, external_id, attributes) per `mode`. `header.events` is
+  // ignored. start_ns and status are taken only when the trace is created.
+  void StartTrace(schema::Trace header, StartMode mode = StartMode::kUpsertHeader);
+
+  // Appends an event. An unknown trace is created lazily: source from the
+  // event, flow "unknown", version 0.0.0, start at the event's timestamp,
+  // Running. An event whose (trace, event_id) is stored already is a
+  // duplicate: nothing is written and WriteResult::duplicates counts it.
+  void AppendEvent(const Id128& trace_id, schema::Event event);
+
+  // Sets the trace's status and end time. An unknown trace is a no-op
+  // (counted in WriteResult::unknown_traces).
+  void EndTrace(const Id128& trace_id, schema::ExecutionStatus status, TimestampNs end_ns,
+                EndReason reason = EndReason::kEnded);
+
+  // Replaces the whole trace (header and every event) with `trace` (legacy
+  // StoreTrace upsert). Event seq values are kept as given.
+  void StoreTrace(schema::Trace trace);
+
+  size_t size() const { return ops_.size(); }
+  bool empty() const { return ops_.empty(); }
+  void Clear() { ops_.clear(); }
+
+  struct Op {
+    enum class Kind : uint8_t { kStart, kAppend, kEnd, kStore };
+    Kind kind = Kind::kAppend;
+    StartMode start_mode = StartMode::kUpsertHeader;
+    EndReason end_reason = EndReason::kEnded;
+    Id128 trace_id{};
+    TimestampNs end_ns = 0;
+    schema::ExecutionStatus status;
+    schema::Trace trace;  // kStart (header), kStore (whole trace)
+    schema::Event event;  // kAppend
+  };
+  const std::vector<Op>& ops() const { return ops_; }
+
+ private:
+  std::vector<Op> ops_;
+};
+
+struct WriteResult {
+  uint64_t events_written = 0;
+  uint64_t duplicates = 0;
+  uint64_t traces_created = 0;
+  uint64_t traces_ended = 0;
+  uint64_t unknown_traces = 0;  // EndTrace for a trace that does not exist
+  uint64_t keys_written = 0;    // RocksDB entries in the batch (events + indexes + headers)
+  uint64_t bytes_written = 0;   // WriteBatch data size
+};
+
+// The kinds of secondary index. Persisted as the index key's tag byte.
+enum class IndexKind : uint8_t {
+  kTime = 'T',       // every trace, by start time
+  kFlow = 'F',       // value: flow_id
+  kActor = 'A',      // value: an actor of the trace
+  kStatus = 'S',     // value: one byte, schema::StatusCode (current status)
+  kExecution = 'X',  // value: 16-byte execution id
+};
+
+// One entry of a secondary index.
+struct IndexEntry {
+  TimestampNs start_ns = 0;
+  Id128 trace_id{};
+};
+
+// "a comes before b" in index order: newest start first, then trace id.
+inline bool IndexBefore(const IndexEntry& a, const IndexEntry& b) {
+  if (a.start_ns != b.start_ns) return a.start_ns > b.start_ns;
+  return a.trace_id < b.trace_id;
+}
+
+// What to scan: one value of one index, restricted to a start-time window.
+struct IndexRange {
+  IndexKind kind = IndexKind::kTime;
+  std::string value;  // raw value (unused for kTime)
+  TimestampNs min_start = INT64_MIN;  // inclusive
+  TimestampNs max_start = INT64_MAX;  // inclusive
+};
+
+// A cursor over index entries in IndexBefore order. Starts positioned on the
+// first entry. Not thread-safe. Valid while the Engine is alive.
+class IndexCursor {
+ public:
+  virtual ~IndexCursor() = default;
+  virtual bool Valid() const = 0;
+  virtual const IndexEntry& entry() const = 0;
+  virtual void Next() = 0;
+  // Positions at the first entry e with !IndexBefore(e, target), i.e. the
+  // target itself or the first entry after it.
+  virtual void Seek(const IndexEntry& target) = 0;
+  virtual Status status() const = 0;
+};
+
+// Hot fields of the events one write batch added to one trace (a column
+// chunk), decoded into plain vectors of equal length (schema::Columns:
+// timestamp_ns, seq, event_fp, type (schema::EventType), actor (index into
+// actors), duration_ns, size_bytes, status (schema::EventStatusCode)).
+// kNone marks an absent u64 value.
+struct ColumnChunk : schema::Columns {
+  static constexpr uint64_t kNone = UINT64_MAX;
+  Id128 trace_id{};
+};
+
+struct Stats {
+  uint64_t live_sst_bytes = 0;
+  uint64_t memtable_bytes = 0;
+  uint64_t pending_compaction_bytes = 0;
+  uint64_t write_stall_micros = 0;
+  uint64_t estimated_keys = 0;
+  uint64_t total_sst_files = 0;
+};
+
+// Counters since Open (process lifetime).
+struct Counters {
+  std::atomic<uint64_t> batches{0};
+  std::atomic<uint64_t> events_written{0};
+  std::atomic<uint64_t> duplicates{0};
+  std::atomic<uint64_t> traces_created{0};
+  std::atomic<uint64_t> bytes_written{0};
+  std::atomic<uint64_t> retention_runs{0};
+  std::atomic<uint64_t> buckets_dropped{0};
+};
+
+struct ReadOptions {
+  bool include_events = true;
+};
+
+class Engine {
+ public:
+  // Opens (or creates) the store. Fails with the reason when the directory
+  // is locked by another process or holds an incompatible format.
+  static Result<std::unique_ptr<Engine>> Open(const Options& options);
+
+  virtual ~Engine() = default;
+
+  // Applies `batch` atomically: one RocksDB WriteBatch with sorted keys.
+  // Returns once the batch is in the WAL (fsynced when Options::sync).
+  virtual Result<WriteResult> Write(const WriteBatch& batch) = 0;
+
+  // The trace with its events in (timestamp, seq, event_id) order, or
+  // nullopt when it does not exist (or has expired).
+  virtual Result<std::optional<schema::Trace>> GetTrace(const Id128& trace_id,
+                                                        const ReadOptions& options = {}) = 0;
+
+  // Distinct versions of `flow_id`, ascending (major, minor, patch, git_hash,
+  // timestamp). Unknown flow: empty.
+  virtual Result<std::vector<schema::FlowVersion>> GetFlowVersions(std::string_view flow_id) = 0;
+
+  // A cursor over one index value in a start window (IndexBefore order).
+  virtual std::unique_ptr<IndexCursor> ScanIndex(const IndexRange& range) = 0;
+
+  // Distinct values of `kind` starting with `prefix` (ascending), at most
+  // `limit`. For flow and actor indexes.
+  virtual Result<std::vector<std::string>> ListIndexValues(IndexKind kind, std::string_view prefix,
+                                                           size_t limit) = 0;
+
+  // Calls `fn` for each column chunk of `trace_id` in write order; stops
+  // when fn returns false.
+  virtual Status ReadColumns(const Id128& trace_id,
+                             const std::function<bool(const ColumnChunk&)>& fn) = 0;
+
+  // Calls `fn` for every column chunk of traces whose start lies in
+  // [min_start, max_start]; stops when fn returns false. Sequential scan of
+  // the compact columns: the path for unselective aggregates.
+  virtual Status ScanColumns(TimestampNs min_start, TimestampNs max_start,
+                             const std::function<bool(const ColumnChunk&)>& fn) = 0;
+
+  // Calls `fn` for every stored trace header (events not loaded), in no
+  // particular order; stops when fn returns false. For brute-force checks
+  // and maintenance.
+  virtual Status ScanTraces(const std::function<bool(const schema::Trace&)>& fn) = 0;
+
+  // Removes data older than the retention settings now; returns how many
+  // buckets were dropped. Also runs periodically on a background thread.
+  virtual Result<uint64_t> EnforceRetention(TimestampNs now_ns) = 0;
+
+  // The smallest trace start still visible (retention cutoff).
+  virtual TimestampNs retention_cutoff() const = 0;
+
+  // Flushes memtables and compacts, so that disk figures are final. Slow.
+  virtual Status CompactAll() = 0;
+
+  virtual Stats GetStats() = 0;
+  virtual const Counters& counters() const = 0;
+  virtual const Options& options() const = 0;
+
+  // Size of the store's files on disk (0 in memory).
+  virtual uint64_t DiskUsageBytes() = 0;
+};
+
+// Fingerprint of an event id for dedup (xxh64, seed 0).
+uint64_t EventFingerprint(std::string_view event_id);
+
+// Time bucket of a start time for a given bucket width.
+uint32_t BucketOf(TimestampNs start_ns, uint32_t bucket_seconds);
+
+}  // namespace tracedb::engine

@@ -1,0 +1,291 @@
+#include "engine/rocks_engine.h"
+
+#include <rocksdb/compaction_filter.h>
+#include <rocksdb/filter_policy.h>
+#include <rocksdb/slice_transform.h>
+#include <rocksdb/table.h>
+#include <xxhash.h>
+
+#include <chrono>
+#include <filesystem>
+
+#include "common/coding.h"
+#include "engine/keys.h"
+
+namespace tracedb::engine {
+
+namespace {
+
+constexpr uint32_t kFormatVersion = 1;
+constexpr char kMetaFormat[] = "format_version";
+constexpr char kMetaBucket[] = "bucket_seconds";
+constexpr char kMetaCutoff[] = "retention_cutoff";
+
+// Drops index entries of traces that started before the retention cutoff.
+// Readers already skip them (they clamp scans at the cutoff); this reclaims
+// their space during compaction.
+class IndexRetentionFilter final : public rocksdb::CompactionFilter {
+ public:
+  explicit IndexRetentionFilter(std::shared_ptr<std::atomic<int64_t>> cutoff) : cutoff_(std::move(cutoff)) {}
+  bool Filter(int, const rocksdb::Slice& key, const rocksdb::Slice&, std::string*, bool*) const override {
+    IndexKind kind;
+    std::string value;
+    IndexEntry entry;
+    if (!keys::ParseIndexKey(std::string_view(key.data(), key.size()), &kind, &value, &entry)) return false;
+    return entry.start_ns < cutoff_->load(std::memory_order_relaxed);
+  }
+  const char* Name() const override { return "tracedb.IndexRetention"; }
+
+ private:
+  std::shared_ptr<std::atomic<int64_t>> cutoff_;
+};
+
+// Drops trace headers that started before the retention cutoff.
+class TraceRetentionFilter final : public rocksdb::CompactionFilter {
+ public:
+  explicit TraceRetentionFilter(std::shared_ptr<std::atomic<int64_t>> cutoff) : cutoff_(std::move(cutoff)) {}
+  bool Filter(int, const rocksdb::Slice&, const rocksdb::Slice& value, std::string*, bool*) const override {
+    TimestampNs start;
+    if (!schema::PeekTraceStart(std::string_view(value.data(), value.size()), &start)) return false;
+    return start < cutoff_->load(std::memory_order_relaxed);
+  }
+  const char* Name() const override { return "tracedb.TraceRetention"; }
+
+ private:
+  std::shared_ptr<std::atomic<int64_t>> cutoff_;
+};
+
+rocksdb::BlockBasedTableOptions TableOptions(const std::shared_ptr<rocksdb::Cache>& cache, size_t block_size,
+                                             int bloom_bits, bool whole_key) {
+  rocksdb::BlockBasedTableOptions t;
+  t.block_cache = cache;
+  t.block_size = block_size;
+  t.cache_index_and_filter_blocks = true;
+  t.pin_l0_filter_and_index_blocks_in_cache = true;
+  t.format_version = 5;
+  if (bloom_bits > 0) t.filter_policy.reset(rocksdb::NewBloomFilterPolicy(bloom_bits, false));
+  t.whole_key_filtering = whole_key;
+  return t;
+}
+
+}  // namespace
+
+Status FromRocks(const rocksdb::Status& s, std::string_view context) {
+  if (s.ok()) return Status::OK();
+  std::string msg(context);
+  msg += ": ";
+  msg += s.ToString();
+  if (s.IsNotFound()) return Status::NotFound(std::move(msg));
+  if (s.IsCorruption()) return Status::Corruption(std::move(msg));
+  if (s.IsInvalidArgument() || s.IsNotSupported()) return Status::InvalidArgument(std::move(msg));
+  if (s.IsBusy() || s.IsTimedOut() || s.IsIncomplete() || s.IsTryAgain()) {
+    return Status::ResourceExhausted(std::move(msg));
+  }
+  return Status::IoError(std::move(msg));
+}
+
+uint64_t EventFingerprint(std::string_view event_id) { return XXH64(event_id.data(), event_id.size(), 0); }
+
+uint32_t BucketOf(TimestampNs start_ns, uint32_t bucket_seconds) {
+  int64_t secs = start_ns / 1'000'000'000;
+  if (start_ns < 0 && start_ns % 1'000'000'000 != 0) --secs;
+  if (secs < 0) return 0;
+  return static_cast<uint32_t>(std::min<int64_t>(secs / bucket_seconds, UINT32_MAX));
+}
+
+Result<std::unique_ptr<Engine>> Engine::Open(const Options& options) { return RocksEngine::OpenImpl(options); }
+
+Result<std::unique_ptr<Engine>> RocksEngine::OpenImpl(const Options& options) {
+  if (!options.in_memory && options.path.empty()) return Status::InvalidArgument("engine: no data directory given");
+  if (options.bucket_seconds == 0) return Status::InvalidArgument("engine: bucket_seconds must be > 0");
+  std::unique_ptr<RocksEngine> engine(new RocksEngine());
+  engine->options_ = options;
+  engine->cache_ = TraceCache(std::max<size_t>(options.trace_cache_capacity, 16));
+  TRACEDB_RETURN_IF_ERROR(engine->OpenDb());
+  TRACEDB_RETURN_IF_ERROR(engine->LoadMeta());
+  if (options.retention_max_age_seconds > 0 || options.retention_max_bytes > 0) {
+    engine->retention_thread_ = std::thread([e = engine.get()] { e->RetentionLoop(); });
+  }
+  return std::unique_ptr<Engine>(std::move(engine));
+}
+
+Status RocksEngine::OpenDb() {
+  rocksdb::DBOptions db_opts;
+  db_opts.create_if_missing = options_.create_if_missing;
+  db_opts.create_missing_column_families = true;
+  db_opts.IncreaseParallelism(2);
+  db_opts.max_background_jobs = 2;
+  db_opts.info_log_level = rocksdb::InfoLogLevel::WARN_LEVEL;  // Debian's build defaults to DEBUG
+  db_opts.keep_log_file_num = 3;
+  db_opts.max_total_wal_size = uint64_t{512} << 20;
+  db_opts.bytes_per_sync = 1 << 20;
+  statistics_ = rocksdb::CreateDBStatistics();
+  statistics_->set_stats_level(rocksdb::StatsLevel::kExceptTimers);
+  db_opts.statistics = statistics_;
+  std::string path = options_.path;
+  if (options_.in_memory) {
+    mem_env_.reset(rocksdb::NewMemEnv(rocksdb::Env::Default()));
+    db_opts.env = mem_env_.get();
+    path = "/tracedb-memory";
+  } else {
+    std::error_code ec;
+    std::filesystem::create_directories(path, ec);
+    if (ec) return Status::IoError("engine: cannot create " + path + ": " + ec.message());
+  }
+
+  auto cache = rocksdb::NewLRUCache(options_.block_cache_bytes);
+  auto base = [&](size_t block_size, int bloom_bits, bool whole_key) {
+    rocksdb::ColumnFamilyOptions cf;
+    cf.write_buffer_size = options_.write_buffer_bytes;
+    cf.max_write_buffer_number = 4;
+    cf.level0_slowdown_writes_trigger = 30;
+    cf.level0_stop_writes_trigger = 48;
+    cf.compression = rocksdb::kLZ4Compression;
+    cf.bottommost_compression = rocksdb::kZSTD;
+    cf.table_factory.reset(
+        rocksdb::NewBlockBasedTableFactory(TableOptions(cache, block_size, bloom_bits, whole_key)));
+    return cf;
+  };
+  // traces: point lookups by id -> whole-key bloom, small blocks.
+  rocksdb::ColumnFamilyOptions traces = base(8 << 10, 10, true);
+  filters_.push_back(std::make_unique<TraceRetentionFilter>(cutoff_));
+  traces.compaction_filter = filters_.back().get();
+  // events: one prefix scan per trace -> prefix bloom on bucket+trace id,
+  // large blocks (records are big and compress better together).
+  rocksdb::ColumnFamilyOptions events = base(32 << 10, 10, false);
+  events.prefix_extractor.reset(rocksdb::NewFixedPrefixTransform(keys::kTracePrefixLen));
+  events.memtable_prefix_bloom_size_ratio = 0.05;
+  // columns: same prefix layout, small values scanned in bulk.
+  rocksdb::ColumnFamilyOptions columns = base(16 << 10, 10, false);
+  columns.prefix_extractor.reset(rocksdb::NewFixedPrefixTransform(keys::kTracePrefixLen));
+  // index: key-only range scans -> no bloom, LZ4 everywhere (cheap to decode).
+  rocksdb::ColumnFamilyOptions index = base(16 << 10, 0, false);
+  index.bottommost_compression = rocksdb::kLZ4Compression;
+  filters_.push_back(std::make_unique<IndexRetentionFilter>(cutoff_));
+  index.compaction_filter = filters_.back().get();
+  rocksdb::ColumnFamilyOptions meta;
+
+  std::vector<rocksdb::ColumnFamilyDescriptor> cfs = {
+      {rocksdb::kDefaultColumnFamilyName, meta}, {"traces", traces}, {"events", events},
+      {"columns", columns},                      {"index", index}};
+  rocksdb::DB* raw = nullptr;
+  TRACEDB_RETURN_IF_ERROR(FromRocks(rocksdb::DB::Open(db_opts, path, cfs, &handles_, &raw), "open " + path));
+  db_.reset(raw);
+  meta_cf_ = handles_[0];
+  traces_cf_ = handles_[1];
+  events_cf_ = handles_[2];
+  columns_cf_ = handles_[3];
+  index_cf_ = handles_[4];
+  return Status::OK();
+}
+
+Status RocksEngine::LoadMeta() {
+  std::string v;
+  rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), meta_cf_, kMetaFormat, &v);
+  if (s.IsNotFound()) {
+    rocksdb::WriteBatch wb;
+    std::string fv, bs;
+    coding::PutFixed32(&fv, kFormatVersion);
+    coding::PutFixed32(&bs, options_.bucket_seconds);
+    wb.Put(meta_cf_, kMetaFormat, fv);
+    wb.Put(meta_cf_, kMetaBucket, bs);
+    rocksdb::WriteOptions wo;
+    wo.sync = true;
+    return FromRocks(db_->Write(wo, &wb), "write meta");
+  }
+  TRACEDB_RETURN_IF_ERROR(FromRocks(s, "read meta"));
+  if (v.size() != 4 || coding::DecodeFixed32(v.data()) != kFormatVersion) {
+    return Status::Corruption("store format version is not " + std::to_string(kFormatVersion));
+  }
+  TRACEDB_RETURN_IF_ERROR(FromRocks(db_->Get(rocksdb::ReadOptions(), meta_cf_, kMetaBucket, &v), "read meta"));
+  if (v.size() != 4) return Status::Corruption("bad bucket_seconds in meta");
+  // The bucket width is part of the key layout: the stored one wins.
+  options_.bucket_seconds = coding::DecodeFixed32(v.data());
+  s = db_->Get(rocksdb::ReadOptions(), meta_cf_, kMetaCutoff, &v);
+  if (s.ok() && v.size() == 8) cutoff_->store(coding::DecodeOrderedI64(v.data()));
+  return Status::OK();
+}
+
+RocksEngine::~RocksEngine() {
+  {
+    std::lock_guard<std::mutex> lock(retention_mu_);
+    stop_ = true;
+  }
+  retention_cv_.notify_all();
+  if (retention_thread_.joinable()) retention_thread_.join();
+  if (db_) {
+    db_->FlushWAL(true).PermitUncheckedError();
+    for (auto* h : handles_) db_->DestroyColumnFamilyHandle(h).PermitUncheckedError();
+    db_->Close().PermitUncheckedError();
+    db_.reset();
+  }
+}
+
+Status RocksEngine::CompactAll() {
+  for (auto* h : handles_) {
+    TRACEDB_RETURN_IF_ERROR(FromRocks(db_->Flush(rocksdb::FlushOptions(), h), "flush"));
+    rocksdb::CompactRangeOptions co;
+    co.bottommost_level_compaction = rocksdb::BottommostLevelCompaction::kForce;
+    TRACEDB_RETURN_IF_ERROR(FromRocks(db_->CompactRange(co, h, nullptr, nullptr), "compact"));
+  }
+  return Status::OK();
+}
+
+Stats RocksEngine::GetStats() {
+  Stats st;
+  for (auto* h : handles_) {
+    uint64_t v = 0;
+    if (db_->GetIntProperty(h, rocksdb::DB::Properties::kLiveSstFilesSize, &v)) st.live_sst_bytes += v;
+    if (db_->GetIntProperty(h, rocksdb::DB::Properties::kCurSizeAllMemTables, &v)) st.memtable_bytes += v;
+    if (db_->GetIntProperty(h, rocksdb::DB::Properties::kEstimatePendingCompactionBytes, &v)) {
+      st.pending_compaction_bytes += v;
+    }
+    if (db_->GetIntProperty(h, rocksdb::DB::Properties::kEstimateNumKeys, &v)) st.estimated_keys += v;
+  }
+  st.write_stall_micros = statistics_->getTickerCount(rocksdb::STALL_MICROS);
+  std::vector<rocksdb::LiveFileMetaData> files;
+  db_->GetLiveFilesMetaData(&files);
+  st.total_sst_files = files.size();
+  return st;
+}
+
+uint64_t RocksEngine::DiskUsageBytes() {
+  if (options_.in_memory) return 0;
+  uint64_t total = 0;
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::recursive_directory_iterator(options_.path, ec)) {
+    if (entry.is_regular_file(ec)) total += entry.file_size(ec);
+  }
+  return total;
+}
+
+std::shared_ptr<TraceState> TraceCache::Find(const Id128& id) {
+  auto it = map_.find(id);
+  if (it == map_.end()) return nullptr;
+  lru_.splice(lru_.begin(), lru_, it->second);
+  return it->second->second;
+}
+
+void TraceCache::Insert(const Id128& id, std::shared_ptr<TraceState> state) {
+  auto it = map_.find(id);
+  if (it != map_.end()) {
+    it->second->second = std::move(state);
+    lru_.splice(lru_.begin(), lru_, it->second);
+    return;
+  }
+  lru_.emplace_front(id, std::move(state));
+  map_[id] = lru_.begin();
+  while (map_.size() > capacity_) {
+    map_.erase(lru_.back().first);
+    lru_.pop_back();
+  }
+}
+
+void TraceCache::Erase(const Id128& id) {
+  auto it = map_.find(id);
+  if (it == map_.end()) return;
+  lru_.erase(it->second);
+  map_.erase(it);
+}
+
+}  // namespace tracedb::engine

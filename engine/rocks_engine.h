@@ -1,0 +1,124 @@
+#pragma once
+
+// RocksDB implementation of engine::Engine (internal to engine/).
+
+#include <rocksdb/db.h>
+#include <rocksdb/env.h>
+#include <rocksdb/statistics.h>
+
+#include <condition_variable>
+#include <list>
+#include <memory>
+#include <mutex>
+#include <thread>
+#include <unordered_map>
+#include <unordered_set>
+#include <vector>
+
+#include "engine/engine.h"
+#include "schema/record_codec.h"
+
+namespace tracedb::engine {
+
+// Converts a rocksdb::Status: the one place that does.
+Status FromRocks(const rocksdb::Status& s, std::string_view context);
+
+struct Id128Hash {
+  size_t operator()(const Id128& id) const {
+    uint64_t a, b;
+    std::memcpy(&a, id.data(), 8);
+    std::memcpy(&b, id.data() + 8, 8);
+    return a ^ (b * 0x9E3779B97F4A7C15ULL);
+  }
+};
+
+// What the write path must know about a trace to write it without reading:
+// its header (for index moves), the event fingerprints stored (dedup), and
+// the actors already indexed (index writes amortized per trace).
+struct TraceState {
+  schema::Trace header;  // events empty
+  schema::TraceBookkeeping bk;
+  std::unordered_set<uint64_t> fingerprints;
+  std::unordered_set<std::string> actor_set;
+  // Per-batch scratch: hot fields of events appended in the current batch.
+  schema::Columns pending;
+  bool dirty = false;
+};
+
+// A bounded LRU of TraceState. Guarded by RocksEngine::write_mu_.
+class TraceCache {
+ public:
+  explicit TraceCache(size_t capacity) : capacity_(capacity) {}
+  std::shared_ptr<TraceState> Find(const Id128& id);
+  void Insert(const Id128& id, std::shared_ptr<TraceState> state);
+  void Erase(const Id128& id);
+  size_t size() const { return map_.size(); }
+
+ private:
+  using Entry = std::pair<Id128, std::shared_ptr<TraceState>>;
+  size_t capacity_;
+  std::list<Entry> lru_;  // front = most recent
+  std::unordered_map<Id128, std::list<Entry>::iterator, Id128Hash> map_;
+};
+
+class RocksEngine final : public Engine {
+ public:
+  ~RocksEngine() override;
+
+  static Result<std::unique_ptr<Engine>> OpenImpl(const Options& options);
+
+  Result<WriteResult> Write(const WriteBatch& batch) override;
+  Result<std::optional<schema::Trace>> GetTrace(const Id128& trace_id, const ReadOptions& options) override;
+  Result<std::vector<schema::FlowVersion>> GetFlowVersions(std::string_view flow_id) override;
+  std::unique_ptr<IndexCursor> ScanIndex(const IndexRange& range) override;
+  Result<std::vector<std::string>> ListIndexValues(IndexKind kind, std::string_view prefix,
+                                                   size_t limit) override;
+  Status ReadColumns(const Id128& trace_id, const std::function<bool(const ColumnChunk&)>& fn) override;
+  Status ScanColumns(TimestampNs min_start, TimestampNs max_start,
+                     const std::function<bool(const ColumnChunk&)>& fn) override;
+  Status ScanTraces(const std::function<bool(const schema::Trace&)>& fn) override;
+  Result<uint64_t> EnforceRetention(TimestampNs now_ns) override;
+  TimestampNs retention_cutoff() const override { return cutoff_->load(std::memory_order_acquire); }
+  Status CompactAll() override;
+  Stats GetStats() override;
+  const Counters& counters() const override { return counters_; }
+  const Options& options() const override { return options_; }
+  uint64_t DiskUsageBytes() override;
+
+ private:
+  friend class WritePath;
+  RocksEngine() = default;
+
+  Status OpenDb();
+  Status LoadMeta();
+  // Reads a trace header (no events); nullopt when absent or expired.
+  Result<std::optional<std::pair<schema::Trace, schema::TraceBookkeeping>>> ReadHeader(const Id128& id);
+  Result<std::shared_ptr<TraceState>> LoadState(const Id128& id);
+  Status DropBucketsBelow(uint32_t bucket);
+  void RetentionLoop();
+
+  Options options_;
+  std::unique_ptr<rocksdb::Env> mem_env_;  // outlives db_
+  std::shared_ptr<rocksdb::Statistics> statistics_;
+  std::shared_ptr<std::atomic<int64_t>> cutoff_ = std::make_shared<std::atomic<int64_t>>(INT64_MIN);
+  std::vector<std::unique_ptr<rocksdb::CompactionFilter>> filters_;  // outlive db_
+  std::unique_ptr<rocksdb::DB> db_;
+  rocksdb::ColumnFamilyHandle* meta_cf_ = nullptr;
+  rocksdb::ColumnFamilyHandle* traces_cf_ = nullptr;
+  rocksdb::ColumnFamilyHandle* events_cf_ = nullptr;
+  rocksdb::ColumnFamilyHandle* columns_cf_ = nullptr;
+  rocksdb::ColumnFamilyHandle* index_cf_ = nullptr;
+  std::vector<rocksdb::ColumnFamilyHandle*> handles_;
+
+  std::mutex write_mu_;  // serializes Write(); guards cache_
+  TraceCache cache_{20000};
+
+  std::mutex retention_mu_;  // guards stop_
+  std::condition_variable retention_cv_;
+  bool stop_ = false;
+  std::thread retention_thread_;
+
+  Counters counters_;
+};
+
+}  // namespace tracedb::engine

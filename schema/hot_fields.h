@@ -1,0 +1,34 @@
+#pragma once
+
+// The hot fields of an event: the values filters and aggregates read most,
+// which the engine stores in column chunks (docs/format.md, "Columns").
+// Deriving them is source-specific and lives here, next to the model, so the
+// engine and the query layer's brute-force evaluator agree.
+
+#include <cstdint>
+#include <optional>
+
+#include "schema/model.h"
+
+namespace tracedb::schema {
+
+// Event-level status. Persisted in column chunks: do not renumber.
+enum class EventStatusCode : uint8_t { kNone = 0, kOk = 1, kError = 2, kCancelled = 3, kTruncated = 4 };
+
+struct HotFields {
+  // Reflow execution_time_ns; operonx op_end payload.duration_ms x 1e6
+  // (rounded); OTel end - start.
+  std::optional<uint64_t> duration_ns;
+  // Reflow message.size_bytes; operonx media_ref payload.size_bytes.
+  std::optional<uint64_t> size_bytes;
+  // Reflow: ActorFailed or an error -> kError, ActorCompleted -> kOk;
+  // operonx: payload.status of op_end / group_end.
+  EventStatusCode status = EventStatusCode::kNone;
+};
+
+HotFields ExtractHotFields(const Event& event);
+
+// Maps an operonx status string ("ok", "error", "cancelled", "truncated").
+EventStatusCode ParseEventStatus(std::string_view s);
+
+}  // namespace tracedb::schema

@@ -1,0 +1,69 @@
+#pragma once
+
+// Conversion between the data model (schema/model.h) and the FlatBuffers
+// records stored by the engine (schema/records.fbs). Decoding verifies the
+// buffer first: corrupt bytes give Status::Corruption, never a crash.
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/result.h"
+#include "schema/model.h"
+
+namespace tracedb::schema {
+
+// Engine bookkeeping stored with a trace header (TraceRecord fields beyond
+// the model).
+struct TraceBookkeeping {
+  uint32_t bucket = 0;
+  uint64_t event_count = 0;
+  uint32_t chunk_count = 0;
+  std::vector<std::string> actors;
+  TimestampNs last_event_ns = 0;
+  bool has_flow_version = false;
+  uint8_t ended_by = 0;
+
+  friend bool operator==(const TraceBookkeeping&, const TraceBookkeeping&) = default;
+};
+
+// Encodes the header of `trace` (its events are ignored) and `bk`.
+std::string EncodeTraceRecord(const Trace& trace, const TraceBookkeeping& bk);
+
+// Decodes a TraceRecord into `trace` (header only; trace_id is not in the
+// value and is left as is) and `bk` (may be null).
+Status DecodeTraceRecord(std::string_view bytes, Trace* trace, TraceBookkeeping* bk);
+
+// Reads only start_ns from an encoded TraceRecord (for the retention
+// compaction filter). Returns false when the bytes are not a TraceRecord.
+bool PeekTraceStart(std::string_view bytes, TimestampNs* start_ns);
+
+// Encodes an event's value. event_id, timestamp and seq are not included:
+// they live in the event's key.
+std::string EncodeEventRecord(const Event& event);
+
+// Decodes an event value; the caller supplies the key fields.
+Status DecodeEventRecord(std::string_view bytes, Event* event);
+
+// The columnar hot fields of events (one ColumnChunk record).
+struct Columns {
+  TimestampNs trace_start_ns = 0;
+  std::vector<TimestampNs> timestamp_ns;
+  std::vector<uint64_t> seq;
+  std::vector<uint64_t> event_fp;
+  std::vector<uint8_t> type;
+  std::vector<uint16_t> actor;
+  std::vector<std::string> actors;
+  std::vector<uint64_t> duration_ns;
+  std::vector<uint64_t> size_bytes;
+  std::vector<uint8_t> status;
+
+  size_t size() const { return timestamp_ns.size(); }
+  friend bool operator==(const Columns&, const Columns&) = default;
+};
+
+std::string EncodeColumns(const Columns& columns);
+Status DecodeColumns(std::string_view bytes, Columns* columns);
+
+}  // namespace tracedb::schema
