@@ -78,6 +78,15 @@ enum class EndReason : uint8_t {
   kFinalized = 2,  // closed by the server: the connection that started it went away
 };
 
+// Where EndTrace takes the final status from.
+enum class StatusRule : uint8_t {
+  kGiven = 0,       // the status passed to EndTrace
+  // From the trace's events (operonx final batch): Failed when an event has
+  // status error ("<actor>: error ..." of the first), else Cancelled when one
+  // was cancelled, else Completed; end time = the newest event's timestamp.
+  kFromEvents = 1,
+};
+
 // How StartTrace treats a trace that already exists.
 enum class StartMode : uint8_t {
   // Keep the existing trace and its events; set flow, version and metadata
@@ -106,7 +115,7 @@ class WriteBatch {
   // Sets the trace's status and end time. An unknown trace is a no-op
   // (counted in WriteResult::unknown_traces).
   void EndTrace(const Id128& trace_id, schema::ExecutionStatus status, TimestampNs end_ns,
-                EndReason reason = EndReason::kEnded);
+                EndReason reason = EndReason::kEnded, StatusRule rule = StatusRule::kGiven);
 
   // Replaces the whole trace (header and every event) with `trace` (legacy
   // StoreTrace upsert). Event seq values are kept as given.
@@ -121,6 +130,7 @@ class WriteBatch {
     Kind kind = Kind::kAppend;
     StartMode start_mode = StartMode::kUpsertHeader;
     EndReason end_reason = EndReason::kEnded;
+    StatusRule status_rule = StatusRule::kGiven;
     Id128 trace_id{};
     TimestampNs end_ns = 0;
     schema::ExecutionStatus status;

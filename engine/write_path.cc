@@ -34,13 +34,14 @@ void WriteBatch::AppendEvent(const Id128& trace_id, schema::Event event) {
 }
 
 void WriteBatch::EndTrace(const Id128& trace_id, schema::ExecutionStatus status, TimestampNs end_ns,
-                          EndReason reason) {
+                          EndReason reason, StatusRule rule) {
   Op op;
   op.kind = Op::Kind::kEnd;
   op.trace_id = trace_id;
   op.status = std::move(status);
   op.end_ns = end_ns;
   op.end_reason = reason;
+  op.status_rule = rule;
   ops_.push_back(std::move(op));
 }
 
@@ -84,7 +85,9 @@ class WritePath {
       switch (op.kind) {
         case WriteBatch::Op::Kind::kStart: s = Start(op.trace, op.start_mode); break;
         case WriteBatch::Op::Kind::kAppend: s = Append(op.trace_id, op.event, /*assign_seq=*/true); break;
-        case WriteBatch::Op::Kind::kEnd: s = End(op.trace_id, op.status, op.end_ns, op.end_reason); break;
+        case WriteBatch::Op::Kind::kEnd:
+          s = End(op.trace_id, op.status, op.end_ns, op.end_reason, op.status_rule);
+          break;
         case WriteBatch::Op::Kind::kStore: s = Store(op.trace); break;
       }
       if (!s.ok()) {
@@ -267,6 +270,7 @@ class WritePath {
     c.duration_ns.push_back(hot.duration_ns.value_or(ColumnChunk::kNone));
     c.size_bytes.push_back(hot.size_bytes.value_or(ColumnChunk::kNone));
     c.status.push_back(static_cast<uint8_t>(hot.status));
+    CountStatus(st.get(), event, hot.status);
 
     ++st->bk.event_count;
     st->bk.last_event_ns = std::max(st->bk.last_event_ns, event.timestamp_ns);
@@ -275,11 +279,27 @@ class WritePath {
     return Status::OK();
   }
 
-  Status End(const Id128& id, const schema::ExecutionStatus& status, TimestampNs end_ns, EndReason reason) {
+  static void CountStatus(TraceState* st, const schema::Event& event, schema::EventStatusCode status) {
+    if (status == schema::EventStatusCode::kCancelled) ++st->bk.cancelled_events;
+    if (status != schema::EventStatusCode::kError) return;
+    if (st->bk.error_events++ > 0) return;
+    std::string detail = "error";
+    if (event.reflow && event.reflow->error) detail = *event.reflow->error;
+    st->bk.first_error = event.actor.empty() ? detail : event.actor + ": " + detail;
+  }
+
+  Status End(const Id128& id, schema::ExecutionStatus status, TimestampNs end_ns, EndReason reason,
+             StatusRule rule) {
     TRACEDB_ASSIGN_OR_RETURN(std::shared_ptr<TraceState> st, Lookup(id));
     if (!st) {
       ++result_.unknown_traces;
       return Status::OK();
+    }
+    if (rule == StatusRule::kFromEvents) {
+      status = st->bk.error_events > 0       ? schema::ExecutionStatus{schema::StatusCode::kFailed, st->bk.first_error}
+               : st->bk.cancelled_events > 0 ? schema::ExecutionStatus{schema::StatusCode::kCancelled, ""}
+                                             : schema::ExecutionStatus{schema::StatusCode::kCompleted, ""};
+      end_ns = st->bk.last_event_ns;
     }
     // Finalizing never overrides an explicit end.
     if (reason == EndReason::kFinalized && st->bk.ended_by != static_cast<uint8_t>(EndReason::kOpen)) {

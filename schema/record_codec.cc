@@ -342,6 +342,7 @@ std::string EncodeTraceRecord(const Trace& t, const TraceBookkeeping& bk) {
   auto external = fbb.CreateString(t.external_id);
   auto attributes = fbb.CreateString(t.attributes_json);
   auto actors = fbb.CreateVectorOfStrings(bk.actors);
+  auto first_error = fbb.CreateString(bk.first_error);
   fb::Id128 exec = ToFb(t.execution_id);
   fb::TraceRecordBuilder b(fbb);
   b.add_source(static_cast<fb::Source>(t.source));
@@ -362,6 +363,9 @@ std::string EncodeTraceRecord(const Trace& t, const TraceBookkeeping& bk) {
   b.add_last_event_ns(bk.last_event_ns);
   b.add_has_flow_version(bk.has_flow_version);
   b.add_ended_by(bk.ended_by);
+  b.add_error_events(bk.error_events);
+  b.add_cancelled_events(bk.cancelled_events);
+  b.add_first_error(first_error);
   fbb.Finish(b.Finish());
   return Finish(fbb);
 }
@@ -391,6 +395,9 @@ Status DecodeTraceRecord(std::string_view bytes, Trace* t, TraceBookkeeping* bk)
     bk->last_event_ns = r->last_event_ns();
     bk->has_flow_version = r->has_flow_version();
     bk->ended_by = r->ended_by();
+    bk->error_events = r->error_events();
+    bk->cancelled_events = r->cancelled_events();
+    bk->first_error = Str(r->first_error());
   }
   return Status::OK();
 }

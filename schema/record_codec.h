@@ -24,6 +24,9 @@ struct TraceBookkeeping {
   TimestampNs last_event_ns = 0;
   bool has_flow_version = false;
   uint8_t ended_by = 0;
+  uint64_t error_events = 0;
+  uint64_t cancelled_events = 0;
+  std::string first_error;
 
   friend bool operator==(const TraceBookkeeping&, const TraceBookkeeping&) = default;
 };

@@ -500,6 +500,33 @@ TEST_P(EngineTest, OperonxEventsIndexFullAndShortOpNames) {
   }).ok());
 }
 
+TEST_P(EngineTest, StatusFromEventsFollowsErrorsThenCancellations) {
+  auto failed = IdFrom(16, 1), cancelled = IdFrom(16, 2), fine = IdFrom(16, 3);
+  auto op_end = [](uint64_t n, TimestampNs ts, const char* status) {
+    schema::Event e;
+    e.event_id = "r-" + std::to_string(n);
+    e.timestamp_ns = ts;
+    e.seq = n;
+    e.type = schema::EventType::kOpEnd;
+    e.actor = "g.op" + std::to_string(n);
+    e.operonx = schema::OperonxEvent{"op_end", e.actor, {"main"},
+                                     std::string(R"({"status":")") + status + R"(","duration_ms":1})"};
+    return e;
+  };
+  WriteBatch b;
+  b.AppendEvent(failed, op_end(1, kT0, "cancelled"));
+  b.AppendEvent(failed, op_end(2, kT0 + 5, "error"));
+  b.AppendEvent(cancelled, op_end(3, kT0 + 7, "cancelled"));
+  b.AppendEvent(fine, op_end(4, kT0 + 9, "ok"));
+  for (const auto& id : {failed, cancelled, fine}) b.EndTrace(id, {}, 0, EndReason::kEnded, StatusRule::kFromEvents);
+  MustWrite(b);
+  schema::Trace f = MustGet(failed);
+  EXPECT_EQ(f.status, (schema::ExecutionStatus{schema::StatusCode::kFailed, "g.op2: error"}));
+  EXPECT_EQ(f.end_ns, kT0 + 5);
+  EXPECT_EQ(MustGet(cancelled).status.code, schema::StatusCode::kCancelled);
+  EXPECT_EQ(MustGet(fine).status.code, schema::StatusCode::kCompleted);
+}
+
 INSTANTIATE_TEST_SUITE_P(Backends, EngineTest, ::testing::Values(false, true),
                          [](const ::testing::TestParamInfo<bool>& info) {
                            return info.param ? "Memory" : "RocksDbOnDisk";

@@ -113,7 +113,7 @@ TEST(RecordCodec, TraceRecordRoundTrips) {
   t.metadata.tags = {{"a", "1"}, {"", ""}};
   t.external_id = "req-1";
   t.attributes_json = R"({"partial":false})";
-  TraceBookkeeping bk{7, 100, 3, {"a", "b"}, 55, true, 2};
+  TraceBookkeeping bk{7, 100, 3, {"a", "b"}, 55, true, 2, 4, 1, "g.a: boom"};
   Trace back;
   TraceBookkeeping bk_back;
   ASSERT_TRUE(DecodeTraceRecord(EncodeTraceRecord(t, bk), &back, &bk_back).ok());
