@@ -60,6 +60,9 @@ struct Options {
   // memory. Evicted state is rebuilt from the store on the next write.
   // Default: 20000.
   size_t trace_cache_capacity = 20000;
+  // ...and at most this many cached event fingerprints (8 bytes each, plus
+  // hash-table slack). Default: 4M (~64 MiB).
+  size_t trace_cache_fingerprints = size_t{4} << 20;
   // Seconds between background retention passes (when a limit is set).
   // Default: 60.
   uint32_t retention_interval_seconds = 60;
@@ -124,6 +127,8 @@ class WriteBatch {
   size_t size() const { return ops_.size(); }
   bool empty() const { return ops_.empty(); }
   void Clear() { ops_.clear(); }
+  // Pre-sizes for `n` operations (avoids regrowth on large batches).
+  void Reserve(size_t n) { ops_.reserve(n); }
 
   struct Op {
     enum class Kind : uint8_t { kStart, kAppend, kEnd, kStore };
@@ -133,9 +138,9 @@ class WriteBatch {
     StatusRule status_rule = StatusRule::kGiven;
     Id128 trace_id{};
     TimestampNs end_ns = 0;
-    schema::ExecutionStatus status;
-    schema::Trace trace;  // kStart (header), kStore (whole trace)
-    schema::Event event;  // kAppend
+    schema::ExecutionStatus status;        // kEnd
+    std::unique_ptr<schema::Trace> trace;  // kStart (header), kStore (whole trace)
+    schema::Event event;                   // kAppend
   };
   const std::vector<Op>& ops() const { return ops_; }
 

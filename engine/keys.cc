@@ -53,15 +53,20 @@ std::string TracePrefix(uint32_t bucket, const Id128& trace_id) {
   return k;
 }
 
+void AppendEventKey(std::string* dst, uint32_t bucket, const Id128& trace_id, TimestampNs ts, uint64_t seq,
+                    std::string_view event_id) {
+  PutFixed32(dst, bucket);
+  PutId(dst, trace_id);
+  coding::PutOrderedI64(dst, ts);
+  PutFixed64(dst, seq);
+  dst->append(event_id);
+}
+
 std::string EventKey(uint32_t bucket, const Id128& trace_id, TimestampNs ts, uint64_t seq,
                      std::string_view event_id) {
   std::string k;
   k.reserve(kTracePrefixLen + 16 + event_id.size());
-  PutFixed32(&k, bucket);
-  PutId(&k, trace_id);
-  coding::PutOrderedI64(&k, ts);
-  PutFixed64(&k, seq);
-  k.append(event_id);
+  AppendEventKey(&k, bucket, trace_id, ts, seq, event_id);
   return k;
 }
 
@@ -96,10 +101,17 @@ std::string IndexValuePrefix(IndexKind kind, std::string_view value) {
   return k;
 }
 
+void AppendIndexKey(std::string* dst, IndexKind kind, std::string_view value, TimestampNs start,
+                    const Id128& trace_id) {
+  dst->push_back(static_cast<char>(kind));
+  PutIndexValue(dst, kind, value);
+  PutDescI64(dst, start);
+  PutId(dst, trace_id);
+}
+
 std::string IndexKey(IndexKind kind, std::string_view value, TimestampNs start, const Id128& trace_id) {
-  std::string k = IndexValuePrefix(kind, value);
-  PutDescI64(&k, start);
-  PutId(&k, trace_id);
+  std::string k;
+  AppendIndexKey(&k, kind, value, start, trace_id);
   return k;
 }
 

@@ -44,6 +44,10 @@ std::string TracePrefix(uint32_t bucket, const Id128& trace_id);
 std::string EventKey(uint32_t bucket, const Id128& trace_id, TimestampNs ts, uint64_t seq,
                      std::string_view event_id);
 
+// Appends the event key to *dst (no allocation beyond dst's growth).
+void AppendEventKey(std::string* dst, uint32_t bucket, const Id128& trace_id, TimestampNs ts, uint64_t seq,
+                    std::string_view event_id);
+
 struct EventKeyParts {
   uint32_t bucket = 0;
   Id128 trace_id{};
@@ -63,6 +67,10 @@ std::string IndexValuePrefix(IndexKind kind, std::string_view value);
 
 // The full index key of one (value, start, trace) entry.
 std::string IndexKey(IndexKind kind, std::string_view value, TimestampNs start, const Id128& trace_id);
+
+// Appends the index key to *dst.
+void AppendIndexKey(std::string* dst, IndexKind kind, std::string_view value, TimestampNs start,
+                    const Id128& trace_id);
 
 // Parses the (start, trace id) tail of an index key whose value prefix has
 // length `prefix_len`.

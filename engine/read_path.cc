@@ -126,13 +126,13 @@ Result<std::shared_ptr<TraceState>> RocksEngine::LoadState(const Id128& id) {
   st->header = std::move(header->first);
   st->bk = std::move(header->second);
   st->actor_set.insert(st->bk.actors.begin(), st->bk.actors.end());
-  st->fingerprints.reserve(st->bk.event_count);
+  st->fingerprints.Reserve(st->bk.event_count);
   std::string prefix = keys::TracePrefix(st->bk.bucket, id);
   BoundedIterator it(db_.get(), columns_cf_, prefix, coding::PrefixSuccessor(prefix), false);
   schema::Columns chunk;
   for (; it->Valid(); it->Next()) {
     TRACEDB_RETURN_IF_ERROR(schema::DecodeColumns(View(it->value()), &chunk));
-    st->fingerprints.insert(chunk.event_fp.begin(), chunk.event_fp.end());
+    for (uint64_t fp : chunk.event_fp) st->fingerprints.Insert(fp);
   }
   TRACEDB_RETURN_IF_ERROR(FromRocks(it->status(), "load trace state"));
   return st;

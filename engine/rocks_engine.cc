@@ -100,7 +100,8 @@ Result<std::unique_ptr<Engine>> RocksEngine::OpenImpl(const Options& options) {
   if (options.bucket_seconds == 0) return Status::InvalidArgument("engine: bucket_seconds must be > 0");
   std::unique_ptr<RocksEngine> engine(new RocksEngine());
   engine->options_ = options;
-  engine->cache_ = TraceCache(std::max<size_t>(options.trace_cache_capacity, 16));
+  engine->cache_ = TraceCache(std::max<size_t>(options.trace_cache_capacity, 16),
+                              std::max<size_t>(options.trace_cache_fingerprints, 1024));
   TRACEDB_RETURN_IF_ERROR(engine->OpenDb());
   TRACEDB_RETURN_IF_ERROR(engine->LoadMeta());
   if (options.retention_max_age_seconds > 0 || options.retention_max_bytes > 0) {
@@ -263,20 +264,26 @@ std::shared_ptr<TraceState> TraceCache::Find(const Id128& id) {
   auto it = map_.find(id);
   if (it == map_.end()) return nullptr;
   lru_.splice(lru_.begin(), lru_, it->second);
-  return it->second->second;
+  return it->second->state;
 }
 
 void TraceCache::Insert(const Id128& id, std::shared_ptr<TraceState> state) {
+  size_t weight = state->fingerprints.size() + 1;
   auto it = map_.find(id);
   if (it != map_.end()) {
-    it->second->second = std::move(state);
+    weight_ = weight_ - it->second->weight + weight;
+    it->second->state = std::move(state);
+    it->second->weight = weight;
     lru_.splice(lru_.begin(), lru_, it->second);
-    return;
+  } else {
+    lru_.push_front(Entry{id, std::move(state), weight});
+    map_[id] = lru_.begin();
+    weight_ += weight;
   }
-  lru_.emplace_front(id, std::move(state));
-  map_[id] = lru_.begin();
-  while (map_.size() > capacity_) {
-    map_.erase(lru_.back().first);
+  // Evict least recently used, never the entry just inserted.
+  while (map_.size() > 1 && (map_.size() > max_traces_ || weight_ > max_fingerprints_)) {
+    weight_ -= lru_.back().weight;
+    map_.erase(lru_.back().id);
     lru_.pop_back();
   }
 }
@@ -284,8 +291,63 @@ void TraceCache::Insert(const Id128& id, std::shared_ptr<TraceState> state) {
 void TraceCache::Erase(const Id128& id) {
   auto it = map_.find(id);
   if (it == map_.end()) return;
+  weight_ -= it->second->weight;
   lru_.erase(it->second);
   map_.erase(it);
+}
+
+namespace {
+
+size_t SlotOf(uint64_t fp, size_t mask) { return static_cast<size_t>((fp * 0x9E3779B97F4A7C15ULL) >> 17) & mask; }
+
+}  // namespace
+
+bool FingerprintSet::Contains(uint64_t fp) const {
+  if (fp == 0) return has_zero_;
+  if (slots_.empty()) return false;
+  size_t mask = slots_.size() - 1;
+  for (size_t i = SlotOf(fp, mask);; i = (i + 1) & mask) {
+    if (slots_[i] == fp) return true;
+    if (slots_[i] == 0) return false;
+  }
+}
+
+bool FingerprintSet::Insert(uint64_t fp) {
+  if (fp == 0) {
+    if (has_zero_) return false;
+    has_zero_ = true;
+    ++size_;
+    return true;
+  }
+  // Keep the load factor at most 1/2.
+  if ((size_ + 1) * 2 > slots_.size()) Grow((size_ + 1) * 2);
+  size_t mask = slots_.size() - 1;
+  for (size_t i = SlotOf(fp, mask);; i = (i + 1) & mask) {
+    if (slots_[i] == fp) return false;
+    if (slots_[i] == 0) {
+      slots_[i] = fp;
+      ++size_;
+      return true;
+    }
+  }
+}
+
+void FingerprintSet::Reserve(size_t n) {
+  if (n * 2 > slots_.size()) Grow(n * 2);
+}
+
+void FingerprintSet::Grow(size_t min_slots) {
+  size_t n = 16;
+  while (n < min_slots) n <<= 1;
+  std::vector<uint64_t> old = std::move(slots_);
+  slots_.assign(n, 0);
+  size_t mask = n - 1;
+  for (uint64_t fp : old) {
+    if (fp == 0) continue;
+    size_t i = SlotOf(fp, mask);
+    while (slots_[i] != 0) i = (i + 1) & mask;
+    slots_[i] = fp;
+  }
 }
 
 }  // namespace tracedb::engine

@@ -32,31 +32,59 @@ struct Id128Hash {
   }
 };
 
+// An open-addressing set of 64-bit event fingerprints: one flat array, no
+// allocation per insert (the write path inserts one per event).
+class FingerprintSet {
+ public:
+  // Returns false when `fp` was present already.
+  bool Insert(uint64_t fp);
+  bool Contains(uint64_t fp) const;
+  size_t size() const { return size_; }
+  void Reserve(size_t n);
+
+ private:
+  void Grow(size_t min_slots);
+  std::vector<uint64_t> slots_;  // 0 = empty; fingerprint 0 is kept in has_zero_
+  size_t size_ = 0;
+  bool has_zero_ = false;
+};
+
 // What the write path must know about a trace to write it without reading:
 // its header (for index moves), the event fingerprints stored (dedup), and
 // the actors already indexed (index writes amortized per trace).
 struct TraceState {
   schema::Trace header;  // events empty
   schema::TraceBookkeeping bk;
-  std::unordered_set<uint64_t> fingerprints;
+  FingerprintSet fingerprints;
   std::unordered_set<std::string> actor_set;
-  // Per-batch scratch: hot fields of events appended in the current batch.
+  // Per-batch scratch: hot fields of events appended in the current batch,
+  // and the chunk's actor dictionary.
   schema::Columns pending;
+  std::unordered_map<std::string, uint16_t> pending_actor_ids;
   bool dirty = false;
 };
 
-// A bounded LRU of TraceState. Guarded by RocksEngine::write_mu_.
+// A bounded LRU of TraceState, bounded both in traces and in cached
+// fingerprints (memory). Guarded by RocksEngine::write_mu_.
 class TraceCache {
  public:
-  explicit TraceCache(size_t capacity) : capacity_(capacity) {}
+  TraceCache(size_t max_traces, size_t max_fingerprints)
+      : max_traces_(max_traces), max_fingerprints_(max_fingerprints) {}
   std::shared_ptr<TraceState> Find(const Id128& id);
+  // Inserts or refreshes `id` (its weight is re-read from the state).
   void Insert(const Id128& id, std::shared_ptr<TraceState> state);
   void Erase(const Id128& id);
   size_t size() const { return map_.size(); }
 
  private:
-  using Entry = std::pair<Id128, std::shared_ptr<TraceState>>;
-  size_t capacity_;
+  struct Entry {
+    Id128 id;
+    std::shared_ptr<TraceState> state;
+    size_t weight;
+  };
+  size_t max_traces_;
+  size_t max_fingerprints_;
+  size_t weight_ = 0;
   std::list<Entry> lru_;  // front = most recent
   std::unordered_map<Id128, std::list<Entry>::iterator, Id128Hash> map_;
 };
@@ -111,7 +139,7 @@ class RocksEngine final : public Engine {
   std::vector<rocksdb::ColumnFamilyHandle*> handles_;
 
   std::mutex write_mu_;  // serializes Write(); guards cache_
-  TraceCache cache_{20000};
+  TraceCache cache_{20000, 4 << 20};
 
   std::mutex retention_mu_;  // guards stop_
   std::condition_variable retention_cv_;

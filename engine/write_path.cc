@@ -21,7 +21,7 @@ void WriteBatch::StartTrace(schema::Trace header, StartMode mode) {
   op.start_mode = mode;
   op.trace_id = header.trace_id;
   header.events.clear();
-  op.trace = std::move(header);
+  op.trace = std::make_unique<schema::Trace>(std::move(header));
   ops_.push_back(std::move(op));
 }
 
@@ -49,7 +49,7 @@ void WriteBatch::StoreTrace(schema::Trace trace) {
   Op op;
   op.kind = Op::Kind::kStore;
   op.trace_id = trace.trace_id;
-  op.trace = std::move(trace);
+  op.trace = std::make_unique<schema::Trace>(std::move(trace));
   ops_.push_back(std::move(op));
 }
 
@@ -80,15 +80,17 @@ class WritePath {
   explicit WritePath(RocksEngine* engine) : e_(engine) {}
 
   Result<WriteResult> Run(const WriteBatch& batch) {
+    entries_.reserve(batch.size() + 16);
+    arena_.reserve(batch.size() * 640);
     for (const auto& op : batch.ops()) {
       Status s;
       switch (op.kind) {
-        case WriteBatch::Op::Kind::kStart: s = Start(op.trace, op.start_mode); break;
+        case WriteBatch::Op::Kind::kStart: s = Start(*op.trace, op.start_mode); break;
         case WriteBatch::Op::Kind::kAppend: s = Append(op.trace_id, op.event, /*assign_seq=*/true); break;
         case WriteBatch::Op::Kind::kEnd:
           s = End(op.trace_id, op.status, op.end_ns, op.end_reason, op.status_rule);
           break;
-        case WriteBatch::Op::Kind::kStore: s = Store(op.trace); break;
+        case WriteBatch::Op::Kind::kStore: s = Store(*op.trace); break;
       }
       if (!s.ok()) {
         Abandon();
@@ -110,17 +112,36 @@ class WritePath {
  private:
   enum class Cf : uint8_t { kTraces = 0, kEvents = 1, kColumns = 2, kIndex = 3 };
   enum class Kind : uint8_t { kPut, kDelete, kDeleteRange };
+  // Keys and values live in one arena string (no allocation per entry);
+  // entries refer to them by offset because the arena may grow.
   struct Entry {
     Cf cf;
     Kind kind;
-    std::string key;
-    std::string value;  // kPut: value; kDeleteRange: end key
+    uint32_t key_off, key_len;
+    uint32_t val_off, val_len;  // kPut: value; kDeleteRange: end key
   };
 
-  void Put(Cf cf, std::string key, std::string value) {
-    entries_.push_back({cf, Kind::kPut, std::move(key), std::move(value)});
+  std::string_view Bytes(uint32_t off, uint32_t len) const { return std::string_view(arena_).substr(off, len); }
+
+  // Starts an entry whose key the caller appends to arena_ next; FinishKey
+  // records its length.
+  size_t BeginKey() const { return arena_.size(); }
+  void AddEntry(Cf cf, Kind kind, size_t key_off, std::string_view value) {
+    auto key_len = static_cast<uint32_t>(arena_.size() - key_off);
+    auto val_off = static_cast<uint32_t>(arena_.size());
+    arena_.append(value);
+    entries_.push_back({cf, kind, static_cast<uint32_t>(key_off), key_len, val_off, static_cast<uint32_t>(value.size())});
   }
-  void Delete(Cf cf, std::string key) { entries_.push_back({cf, Kind::kDelete, std::move(key), {}}); }
+  void Put(Cf cf, std::string_view key, std::string_view value) {
+    size_t off = BeginKey();
+    arena_.append(key);
+    AddEntry(cf, Kind::kPut, off, value);
+  }
+  void Delete(Cf cf, std::string_view key) {
+    size_t off = BeginKey();
+    arena_.append(key);
+    AddEntry(cf, Kind::kDelete, off, {});
+  }
 
   rocksdb::ColumnFamilyHandle* Handle(Cf cf) const {
     switch (cf) {
@@ -148,10 +169,14 @@ class WritePath {
   }
 
   void IndexPut(IndexKind kind, std::string_view value, const TraceState& st) {
-    Put(Cf::kIndex, keys::IndexKey(kind, value, st.header.start_ns, st.header.trace_id), {});
+    size_t off = BeginKey();
+    keys::AppendIndexKey(&arena_, kind, value, st.header.start_ns, st.header.trace_id);
+    AddEntry(Cf::kIndex, Kind::kPut, off, {});
   }
   void IndexDelete(IndexKind kind, std::string_view value, const TraceState& st) {
-    Delete(Cf::kIndex, keys::IndexKey(kind, value, st.header.start_ns, st.header.trace_id));
+    size_t off = BeginKey();
+    keys::AppendIndexKey(&arena_, kind, value, st.header.start_ns, st.header.trace_id);
+    AddEntry(Cf::kIndex, Kind::kDelete, off, {});
   }
 
   std::shared_ptr<TraceState> Create(schema::Trace header, bool has_flow_version) {
@@ -229,12 +254,9 @@ class WritePath {
   }
 
   uint16_t ChunkActor(TraceState* st, const std::string& actor) {
-    auto& names = st->pending.actors;
-    for (size_t i = names.size(); i-- > 0;) {
-      if (names[i] == actor) return static_cast<uint16_t>(i);
-    }
-    names.push_back(actor);
-    return static_cast<uint16_t>(names.size() - 1);
+    auto [it, added] = st->pending_actor_ids.emplace(actor, static_cast<uint16_t>(st->pending.actors.size()));
+    if (added) st->pending.actors.push_back(actor);
+    return it->second;
   }
 
   void FlushChunk(const Id128& id, TraceState* st) {
@@ -242,20 +264,22 @@ class WritePath {
     st->pending.trace_start_ns = st->header.start_ns;
     Put(Cf::kColumns, keys::ColumnKey(st->bk.bucket, id, st->bk.chunk_count++), schema::EncodeColumns(st->pending));
     st->pending = schema::Columns();
+    st->pending_actor_ids.clear();
   }
 
   Status Append(const Id128& id, const schema::Event& event, bool assign_seq) {
     TRACEDB_ASSIGN_OR_RETURN(std::shared_ptr<TraceState> st, Lookup(id));
     if (!st) st = CreateLazy(id, event);
     uint64_t fp = EventFingerprint(event.event_id);
-    if (!st->fingerprints.insert(fp).second) {
+    if (!st->fingerprints.Insert(fp)) {
       ++result_.duplicates;
       return Status::OK();
     }
     // Reflow has no seq on the wire: arrival order breaks timestamp ties.
     uint64_t seq = (assign_seq && event.reflow) ? st->bk.event_count : event.seq;
-    Put(Cf::kEvents, keys::EventKey(st->bk.bucket, id, event.timestamp_ns, seq, event.event_id),
-        schema::EncodeEventRecord(event));
+    size_t key_off = BeginKey();
+    keys::AppendEventKey(&arena_, st->bk.bucket, id, event.timestamp_ns, seq, event.event_id);
+    AddEntry(Cf::kEvents, Kind::kPut, key_off, encoder_.Encode(event));
     IndexActor(st.get(), event.actor);
     if (event.operonx) IndexActor(st.get(), ShortName(event.actor));
 
@@ -326,8 +350,11 @@ class WritePath {
   void Remove(const Id128& id, const TraceState& st) {
     std::string prefix = keys::TracePrefix(st.bk.bucket, id);
     std::string end = coding::PrefixSuccessor(prefix);
-    entries_.push_back({Cf::kEvents, Kind::kDeleteRange, prefix, end});
-    entries_.push_back({Cf::kColumns, Kind::kDeleteRange, prefix, end});
+    for (Cf cf : {Cf::kEvents, Cf::kColumns}) {
+      size_t off = BeginKey();
+      arena_.append(prefix);
+      AddEntry(cf, Kind::kDeleteRange, off, end);
+    }
     IndexDelete(IndexKind::kTime, {}, st);
     IndexDelete(IndexKind::kFlow, st.header.flow_id, st);
     IndexDelete(IndexKind::kStatus, StatusValue(st.header.status.code), st);
@@ -365,18 +392,20 @@ class WritePath {
   Status Commit() {
     // Stable: operations on one key keep their order (a status that moves
     // twice in one batch deletes and re-puts the same key).
-    std::stable_sort(entries_.begin(), entries_.end(), [](const Entry& a, const Entry& b) {
+    std::stable_sort(entries_.begin(), entries_.end(), [this](const Entry& a, const Entry& b) {
       if (a.cf != b.cf) return a.cf < b.cf;
-      return a.key < b.key;
+      return Bytes(a.key_off, a.key_len) < Bytes(b.key_off, b.key_len);
     });
-    rocksdb::WriteBatch wb;
+    rocksdb::WriteBatch wb(arena_.size() + entries_.size() * 16);
     for (const auto& entry : entries_) {
       rocksdb::ColumnFamilyHandle* cf = Handle(entry.cf);
+      rocksdb::Slice key(arena_.data() + entry.key_off, entry.key_len);
+      rocksdb::Slice value(arena_.data() + entry.val_off, entry.val_len);
       rocksdb::Status s;
       switch (entry.kind) {
-        case Kind::kPut: s = wb.Put(cf, entry.key, entry.value); break;
-        case Kind::kDelete: s = wb.Delete(cf, entry.key); break;
-        case Kind::kDeleteRange: s = wb.DeleteRange(cf, entry.key, entry.value); break;
+        case Kind::kPut: s = wb.Put(cf, key, value); break;
+        case Kind::kDelete: s = wb.Delete(cf, key); break;
+        case Kind::kDeleteRange: s = wb.DeleteRange(cf, key, value); break;
       }
       TRACEDB_RETURN_IF_ERROR(FromRocks(s, "build write batch"));
     }
@@ -397,6 +426,8 @@ class WritePath {
   RocksEngine* e_;
   std::unordered_map<Id128, std::shared_ptr<TraceState>, Id128Hash> touched_;
   std::vector<Entry> entries_;
+  std::string arena_;
+  schema::EventEncoder encoder_;
   WriteResult result_;
 };
 

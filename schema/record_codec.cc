@@ -409,8 +409,9 @@ bool PeekTraceStart(std::string_view bytes, TimestampNs* start_ns) {
   return true;
 }
 
-std::string EncodeEventRecord(const Event& e) {
-  FlatBufferBuilder fbb(1024);
+namespace {
+
+void BuildEventRecord(FlatBufferBuilder& fbb, const Event& e) {
   auto actor = fbb.CreateString(e.actor);
   Offset<flatbuffers::String> to_actor, to_port;
   if (e.type == EventType::kDataFlow) {
@@ -432,7 +433,20 @@ std::string EncodeEventRecord(const Event& e) {
   b.add_operonx(operonx);
   b.add_otel(otel);
   fbb.Finish(b.Finish());
+}
+
+}  // namespace
+
+std::string EncodeEventRecord(const Event& e) {
+  FlatBufferBuilder fbb(1024);
+  BuildEventRecord(fbb, e);
   return Finish(fbb);
+}
+
+std::string_view EventEncoder::Encode(const Event& e) {
+  fbb_.Clear();
+  BuildEventRecord(fbb_, e);
+  return std::string_view(reinterpret_cast<const char*>(fbb_.GetBufferPointer()), fbb_.GetSize());
 }
 
 Status DecodeEventRecord(std::string_view bytes, Event* e) {

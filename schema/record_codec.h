@@ -4,6 +4,8 @@
 // records stored by the engine (schema/records.fbs). Decoding verifies the
 // buffer first: corrupt bytes give Status::Corruption, never a crash.
 
+#include <flatbuffers/flatbuffers.h>
+
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -45,6 +47,19 @@ bool PeekTraceStart(std::string_view bytes, TimestampNs* start_ns);
 // Encodes an event's value. event_id, timestamp and seq are not included:
 // they live in the event's key.
 std::string EncodeEventRecord(const Event& event);
+
+// Reusable event encoder for hot paths: keeps its FlatBuffers builder
+// between calls, so encoding allocates nothing once warmed up. Not
+// thread-safe.
+class EventEncoder {
+ public:
+  // Encodes `event` like EncodeEventRecord. The view stays valid until the
+  // next Encode call or the encoder's destruction.
+  std::string_view Encode(const Event& event);
+
+ private:
+  flatbuffers::FlatBufferBuilder fbb_{1024};
+};
 
 // Decodes an event value; the caller supplies the key fields.
 Status DecodeEventRecord(std::string_view bytes, Event* event);
