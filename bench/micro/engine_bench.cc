@@ -7,6 +7,9 @@
 #include <filesystem>
 #include <random>
 
+#include <rocksdb/db.h>
+#include <rocksdb/write_batch.h>
+
 #include "engine/engine.h"
 #include "engine/keys.h"
 #include "schema/record_codec.h"
@@ -132,6 +135,51 @@ void BM_Engine_Write1000(benchmark::State& state) {
   std::filesystem::remove_all(dir);
 }
 BENCHMARK(BM_Engine_Write1000)->Unit(benchmark::kMillisecond)->UseRealTime();
+
+}  // namespace
+}  // namespace tracedb::engine
+
+namespace tracedb::engine {
+namespace {
+
+// The raw RocksDB ceiling for the same shape: one key per event (same key
+// layout and record bytes), one WriteBatch of 1,000, WAL on, no indexes.
+void BM_RawRocks_Write1000(benchmark::State& state) {
+  std::string dir = (std::filesystem::temp_directory_path() / "tracedb-bench-raw").string();
+  std::filesystem::remove_all(dir);
+  rocksdb::Options o;
+  o.create_if_missing = true;
+  o.IncreaseParallelism(2);
+  o.compression = rocksdb::kLZ4Compression;
+  o.write_buffer_size = 64 << 20;
+  rocksdb::DB* raw = nullptr;
+  if (!rocksdb::DB::Open(o, dir, &raw).ok()) {
+    state.SkipWithError("open failed");
+    return;
+  }
+  std::unique_ptr<rocksdb::DB> db(raw);
+  uint64_t n = 0, batch_no = 0;
+  for (auto _ : state) {
+    state.PauseTiming();
+    std::vector<std::pair<std::string, std::string>> kvs;
+    for (int t = 0; t < 10; ++t) {
+      schema::Id128 id = Id(batch_no, static_cast<uint64_t>(t));
+      for (int i = 0; i < 100; ++i, ++n) {
+        schema::Event e = MakeEvent(n, 1'750'000'000'000'000'000 + static_cast<int64_t>(n));
+        kvs.emplace_back(keys::EventKey(1, id, e.timestamp_ns, 0, e.event_id), schema::EncodeEventRecord(e));
+      }
+    }
+    ++batch_no;
+    state.ResumeTiming();
+    rocksdb::WriteBatch wb;
+    for (const auto& [k, v] : kvs) wb.Put(k, v).PermitUncheckedError();
+    if (!db->Write(rocksdb::WriteOptions(), &wb).ok()) state.SkipWithError("write failed");
+  }
+  state.SetItemsProcessed(static_cast<int64_t>(n));
+  db.reset();
+  std::filesystem::remove_all(dir);
+}
+BENCHMARK(BM_RawRocks_Write1000)->Unit(benchmark::kMillisecond)->UseRealTime();
 
 }  // namespace
 }  // namespace tracedb::engine
