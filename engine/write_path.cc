@@ -190,7 +190,7 @@ class WritePath {
     IndexPut(IndexKind::kFlow, st->header.flow_id, *st);
     IndexPut(IndexKind::kStatus, StatusValue(st->header.status.code), *st);
     if (!IsZero(st->header.execution_id)) IndexPut(IndexKind::kExecution, IdValue(st->header.execution_id), *st);
-    if (has_flow_version) {
+    if (has_flow_version && st->header.source == schema::Source::kReflow) {
       Put(Cf::kIndex, keys::FlowVersionKey(st->header.flow_id, st->header.version), {});
     }
     if (st->header.end_ns || st->header.status.code != schema::StatusCode::kRunning) {
@@ -224,8 +224,10 @@ class WritePath {
     h.metadata = header.metadata;
     if (!header.external_id.empty()) h.external_id = header.external_id;
     if (header.attributes_json != "{}") h.attributes_json = header.attributes_json;
-    st->bk.has_flow_version = true;
-    Put(Cf::kIndex, keys::FlowVersionKey(h.flow_id, h.version), {});
+    if (h.source == schema::Source::kReflow) {
+      st->bk.has_flow_version = true;
+      Put(Cf::kIndex, keys::FlowVersionKey(h.flow_id, h.version), {});
+    }
     st->dirty = true;
     return Status::OK();
   }

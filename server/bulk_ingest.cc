@@ -1,0 +1,278 @@
+#include "server/bulk_ingest.h"
+
+#include <chrono>
+#include <random>
+
+#include "schema/json_writer.h"
+#include "schema/reflow_json.h"
+#include "server/operonx_ingest.h"
+
+namespace tracedb::server {
+
+namespace reflow = schema::reflow;
+
+schema::Id128 RandomUuidV4() {
+  thread_local std::mt19937_64 rng(std::random_device{}());
+  schema::Id128 id;
+  uint64_t a = rng(), b = rng();
+  for (int i = 0; i < 8; ++i) {
+    id[static_cast<size_t>(i)] = static_cast<uint8_t>(a >> (8 * i));
+    id[static_cast<size_t>(8 + i)] = static_cast<uint8_t>(b >> (8 * i));
+  }
+  id[6] = static_cast<uint8_t>((id[6] & 0x0f) | 0x40);  // version 4
+  id[8] = static_cast<uint8_t>((id[8] & 0x3f) | 0x80);  // RFC 4122 variant
+  return id;
+}
+
+namespace {
+
+// What a G2 server records for a StartTrace: the protocol carries no
+// metadata, so it is the placeholder upstream uses (reflow-protocol.md §7.2).
+schema::Trace StartHeader(const reflow::StartTrace& start, const schema::Id128& id, schema::TimestampNs now) {
+  schema::Trace h;
+  h.trace_id = id;
+  h.source = schema::Source::kReflow;
+  h.flow_id = start.flow_id;
+  h.execution_id = RandomUuidV4();
+  h.version = start.version;
+  h.start_ns = now;
+  h.status.code = schema::StatusCode::kRunning;
+  h.metadata.environment = "unknown";
+  h.metadata.hostname = "unknown";
+  return h;
+}
+
+struct TracingVisitor {
+  schema::TimestampNs now;
+  engine::WriteBatch* batch;
+  schema::Id128* trace_id;
+
+  Status operator()(const reflow::StartTrace& s) const {
+    schema::Id128 id = s.trace_id ? *s.trace_id : RandomUuidV4();
+    if (trace_id != nullptr) *trace_id = id;
+    batch->StartTrace(StartHeader(s, id, now));
+    return Status::OK();
+  }
+  Status operator()(const reflow::RecordEvent& r) const {
+    if (trace_id != nullptr) *trace_id = r.trace_id;
+    batch->AppendEvent(r.trace_id, r.event);
+    return Status::OK();
+  }
+  Status operator()(const reflow::EndTrace& e) const {
+    if (trace_id != nullptr) *trace_id = e.trace_id;
+    batch->EndTrace(e.trace_id, e.status, now);
+    return Status::OK();
+  }
+  template <typename T>
+  Status operator()(const T&) const {
+    return Status::InvalidArgument("not an ingest request (expected StartTrace, RecordEvent, EndTrace or StoreTrace)");
+  }
+};
+
+struct LegacyVisitor {
+  engine::WriteBatch* batch;
+  schema::Id128* trace_id;
+
+  Status operator()(const reflow::StoreTrace& s) const {
+    if (trace_id != nullptr) *trace_id = s.trace.trace_id;
+    batch->StoreTrace(s.trace);
+    return Status::OK();
+  }
+  template <typename T>
+  Status operator()(const T&) const {
+    return Status::InvalidArgument("not an ingest request (expected StartTrace, RecordEvent, EndTrace or StoreTrace)");
+  }
+};
+
+bool IsBlank(std::string_view s) {
+  for (char c : s) {
+    if (c != ' ' && c != '\t' && c != '\r' && c != '\n') return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+Status AddReflowRequest(const reflow::Request& request, schema::TimestampNs now, engine::WriteBatch* batch,
+                        schema::Id128* trace_id) {
+  if (const auto* tracing = std::get_if<reflow::TracingRequest>(&request)) {
+    return std::visit(TracingVisitor{now, batch, trace_id}, *tracing);
+  }
+  return std::visit(LegacyVisitor{batch, trace_id}, std::get<reflow::TraceMessage>(request));
+}
+
+std::string IngestReport::ToJson() const {
+  std::string out;
+  schema::JsonWriter w(&out);
+  w.BeginObject();
+  w.PlainKey("accepted");
+  w.Uint(committed ? accepted : 0);
+  w.PlainKey("duplicates");
+  w.Uint(committed ? duplicates : 0);
+  w.PlainKey("rejected");
+  w.BeginArray();
+  for (const auto& r : rejected) {
+    w.BeginObject();
+    w.PlainKey("line");
+    w.Uint(r.line);
+    w.PlainKey("error");
+    w.String(r.error);
+    w.EndObject();
+  }
+  w.EndArray();
+  if (!committed) {
+    w.PlainKey("committed");
+    w.Bool(false);
+  }
+  w.EndObject();
+  return out;
+}
+
+BulkIngestor::BulkIngestor(IngestOptions options, CommitFn commit)
+    : options_(std::move(options)), commit_(std::move(commit)) {
+  if (!options_.now) {
+    options_.now = [] {
+      return std::chrono::duration_cast<std::chrono::nanoseconds>(
+                 std::chrono::system_clock::now().time_since_epoch())
+          .count();
+    };
+  }
+  if (options_.batch_lines == 0) options_.batch_lines = 1;
+}
+
+void BulkIngestor::Reject(std::string error) {
+  if (report_.rejected.size() < options_.max_reported_rejections) {
+    report_.rejected.push_back({line_no_, std::move(error)});
+  }
+}
+
+Status BulkIngestor::Feed(std::string_view bytes) {
+  report_.bytes += bytes.size();
+  if (array_mode_) {
+    pending_.append(bytes);
+    return Status::OK();
+  }
+  // An operonx body that starts with '[' is one JSON array (the file
+  // exporter's final form): it cannot be split into lines, so buffer it.
+  if (!saw_content_) {
+    size_t i = 0;
+    while (i < bytes.size() && IsBlank(bytes.substr(i, 1))) ++i;
+    if (i < bytes.size()) {
+      saw_content_ = true;
+      if (options_.format == IngestFormat::kOperonx && bytes[i] == '[' && pending_.empty()) {
+        array_mode_ = true;
+        pending_.append(bytes);
+        return Status::OK();
+      }
+    }
+  }
+  size_t start = 0;
+  while (start < bytes.size()) {
+    size_t nl = bytes.find('\n', start);
+    std::string_view piece = bytes.substr(start, nl == std::string_view::npos ? std::string_view::npos : nl - start);
+    if (!skipping_line_ && pending_.size() + piece.size() > options_.max_line_bytes) {
+      // Stop buffering an oversized line; reject it at its newline.
+      skipping_line_ = true;
+      pending_.clear();
+    }
+    if (nl == std::string_view::npos) {
+      if (!skipping_line_) pending_.append(piece);
+      break;
+    }
+    start = nl + 1;
+    if (skipping_line_) {
+      skipping_line_ = false;
+      ++line_no_;
+      Reject("line longer than " + std::to_string(options_.max_line_bytes) + " bytes");
+    } else if (!pending_.empty()) {
+      pending_.append(piece);
+      std::string line = std::move(pending_);
+      pending_.clear();
+      TRACEDB_RETURN_IF_ERROR(ProcessLine(line));
+    } else {
+      TRACEDB_RETURN_IF_ERROR(ProcessLine(piece));
+    }
+  }
+  return Status::OK();
+}
+
+Status BulkIngestor::ProcessLine(std::string_view line) {
+  ++line_no_;
+  if (IsBlank(line)) return Status::OK();
+  if (options_.format == IngestFormat::kReflow) {
+    Result<reflow::Request> request = reflow::ParseRequest(line);
+    if (!request.ok()) {
+      Reject(request.status().message());
+      return Status::OK();
+    }
+    Status s = AddReflowRequest(*request, options_.now(), &batch_);
+    if (!s.ok()) {
+      Reject(s.message());
+      return Status::OK();
+    }
+  } else {
+    Status s = operonx_.AddLine(line);
+    if (!s.ok()) {
+      Reject(s.message());
+      return Status::OK();
+    }
+  }
+  ++batch_accepted_;
+  if (options_.atomicity == Atomicity::kPerLine && ++batch_lines_ >= options_.batch_lines) return Commit();
+  return Status::OK();
+}
+
+Status BulkIngestor::ProcessOperonxArray(std::string_view body) {
+  line_no_ = 1;
+  uint64_t added = 0;
+  Status s = operonx_.AddArray(body, &added);
+  if (!s.ok()) {
+    Reject(s.message());
+    return Status::OK();
+  }
+  batch_accepted_ += added;
+  return Status::OK();
+}
+
+Status BulkIngestor::Commit() {
+  batch_lines_ = 0;
+  if (batch_.empty()) {
+    report_.accepted += batch_accepted_;
+    batch_accepted_ = 0;
+    return Status::OK();
+  }
+  Result<engine::WriteResult> r = commit_(batch_);
+  if (!r.ok()) return r.status();
+  report_.accepted += batch_accepted_;
+  report_.duplicates += r->duplicates;
+  report_.events += r->events_written;
+  batch_accepted_ = 0;
+  batch_.Clear();
+  operonx_.Reset();
+  return Status::OK();
+}
+
+Result<IngestReport> BulkIngestor::Finish() {
+  if (array_mode_) {
+    TRACEDB_RETURN_IF_ERROR(ProcessOperonxArray(pending_));
+    pending_.clear();
+  } else if (skipping_line_) {
+    skipping_line_ = false;
+    ++line_no_;
+    Reject("line longer than " + std::to_string(options_.max_line_bytes) + " bytes");
+  } else if (!pending_.empty()) {
+    std::string line = std::move(pending_);
+    pending_.clear();
+    TRACEDB_RETURN_IF_ERROR(ProcessLine(line));
+  }
+  if (options_.atomicity == Atomicity::kAllOrNothing && !report_.rejected.empty()) {
+    report_.committed = false;
+    batch_.Clear();
+    operonx_.Reset();
+    return report_;
+  }
+  TRACEDB_RETURN_IF_ERROR(Commit());
+  return report_;
+}
+
+}  // namespace tracedb::server

@@ -1,0 +1,117 @@
+#pragma once
+
+// Bulk ingest of NDJSON streams (HTTP POST /v1/ingest/reflow and
+// /v1/ingest/operonx, `tracedb ingest FILE…`), independent of the transport.
+//
+// A BulkIngestor is fed decompressed bytes in any slicing; it splits lines,
+// parses each one, and adds it to an engine::WriteBatch. Every
+// `batch_lines` lines the batch is handed to the commit function (the
+// engine, or the server's writer thread) and the ingestor waits for it, so
+// memory stays bounded by one batch whatever the body size. A line that does
+// not parse is rejected alone (its number and the parser's message are
+// reported) unless the ingestor is all-or-nothing, in which case nothing is
+// committed when any line is rejected (and the whole body is held in one
+// batch, so such requests are capped by the body limit).
+//
+// Not thread-safe: one ingestor per request.
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/result.h"
+#include "engine/engine.h"
+#include "schema/reflow_protocol.h"
+#include "server/operonx_ingest.h"
+
+namespace tracedb::server {
+
+enum class IngestFormat : uint8_t {
+  kReflow,   // each line a Reflow request: StartTrace, RecordEvent, EndTrace, StoreTrace
+  kOperonx,  // each line an operonx TraceEvent or a batch envelope; or one JSON array
+};
+
+enum class Atomicity : uint8_t {
+  kPerLine,     // a malformed line rejects that line only (default)
+  kAllOrNothing,
+};
+
+struct RejectedLine {
+  uint64_t line = 0;  // 1-based
+  std::string error;
+};
+
+struct IngestReport {
+  uint64_t accepted = 0;    // lines (or array elements) applied, duplicates included
+  uint64_t duplicates = 0;  // events already stored
+  uint64_t events = 0;      // events newly written
+  uint64_t bytes = 0;       // decompressed bytes read
+  std::vector<RejectedLine> rejected;
+  bool committed = true;    // false: all-or-nothing request with rejections
+
+  // {"accepted":N,"duplicates":N,"rejected":[{"line":N,"error":"…"}]}
+  std::string ToJson() const;
+};
+
+// Commits one batch durably; called synchronously by the ingestor.
+using CommitFn = std::function<Result<engine::WriteResult>(const engine::WriteBatch&)>;
+
+struct IngestOptions {
+  IngestFormat format = IngestFormat::kReflow;
+  Atomicity atomicity = Atomicity::kPerLine;
+  // Lines per committed batch. Default: 2000.
+  size_t batch_lines = 2000;
+  // Longest accepted line. Default: 16 MiB.
+  size_t max_line_bytes = size_t{16} << 20;
+  // Rejections reported in detail (all are counted). Default: 1000.
+  size_t max_reported_rejections = 1000;
+  // Clock for server-side times (StartTrace start, EndTrace end).
+  std::function<schema::TimestampNs()> now;
+};
+
+class BulkIngestor {
+ public:
+  BulkIngestor(IngestOptions options, CommitFn commit);
+
+  // Consumes more of the decompressed body. Fails only when a commit fails
+  // (storage error): what was committed before stays committed.
+  Status Feed(std::string_view bytes);
+  // Processes a final line without a newline and commits the rest.
+  Result<IngestReport> Finish();
+
+  const IngestReport& report() const { return report_; }
+
+ private:
+  Status ProcessLine(std::string_view line);
+  Status ProcessOperonxArray(std::string_view body);
+  Status Commit();
+  void Reject(std::string error);
+
+  IngestOptions options_;
+  CommitFn commit_;
+  std::string pending_;   // bytes of an incomplete line
+  bool skipping_line_ = false;  // the current line exceeded max_line_bytes
+  bool array_mode_ = false;  // operonx body is a JSON array (buffered whole)
+  bool saw_content_ = false;
+  uint64_t line_no_ = 0;
+  size_t batch_lines_ = 0;
+  uint64_t batch_accepted_ = 0;
+  engine::WriteBatch batch_;
+  OperonxBatchBuilder operonx_{&batch_};
+  IngestReport report_;
+};
+
+// Adds the engine operations of one Reflow ingest request to `batch`:
+// StartTrace, RecordEvent, EndTrace (TracingRequest) and StoreTrace (legacy).
+// Any other request is InvalidArgument ("not an ingest request"). A
+// StartTrace without trace_id gets a random v4 id, returned in *trace_id.
+// Shared by the WebSocket and the bulk paths, so both store the same thing.
+Status AddReflowRequest(const schema::reflow::Request& request, schema::TimestampNs now,
+                        engine::WriteBatch* batch, schema::Id128* trace_id = nullptr);
+
+// A random RFC 4122 version-4 id.
+schema::Id128 RandomUuidV4();
+
+}  // namespace tracedb::server

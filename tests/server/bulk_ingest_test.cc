@@ -1,0 +1,234 @@
+#include "server/bulk_ingest.h"
+
+#include <gtest/gtest.h>
+
+#include "schema/uuid.h"
+#include "server/decompress.h"
+
+namespace tracedb::server {
+namespace {
+
+constexpr char kTrace[] = "5e1ec7ed-0000-4000-8000-000000000001";
+
+std::string Event(const std::string& id, const std::string& ts, const std::string& actor) {
+  return R"({"event_id":")" + id + R"(","timestamp":")" + ts +
+         R"(","event_type":"ActorCreated","actor_id":")" + actor +
+         R"(","data":{"port":null,"message":null,"state_diff":null,"error":null,"performance_metrics":{"execution_time_ns":5,"memory_usage_bytes":0,"cpu_usage_percent":0.0,"queue_depth":0,"throughput_msgs_per_sec":0.0},"custom_attributes":{}},"causality":{"parent_event_id":null,"root_cause_event_id":"22222222-2222-4222-8222-222222222222","dependency_chain":[],"span_id":"s"}})";
+}
+
+std::string RecordLine(const std::string& trace, const std::string& event) {
+  return R"({"RecordEvent":{"trace_id":")" + trace + R"(","event":)" + event + "}}";
+}
+
+std::string ReflowBody() {
+  std::string b;
+  b += R"({"StartTrace":{"trace_id":")" + std::string(kTrace) +
+       R"(","flow_id":"checkout","version":{"major":1,"minor":0,"patch":0,"git_hash":null,"timestamp":"2025-07-10T12:00:00Z"}}})" "\n";
+  b += RecordLine(kTrace, Event("11111111-1111-4111-8111-000000000001", "2025-07-10T12:00:01.5Z", "a")) + "\n";
+  b += "this is not json\n";
+  b += RecordLine(kTrace, Event("11111111-1111-4111-8111-000000000002", "2025-07-10T12:00:02Z", "b")) + "\n";
+  b += "\n";  // blank lines are skipped, still counted
+  b += R"({"GetTrace":{"trace_id":")" + std::string(kTrace) + R"("}})" "\n";
+  b += RecordLine(kTrace, Event("11111111-1111-4111-8111-000000000003", "2025-07-10T12:00:03Z", "c")) + "\n";
+  b += R"({"EndTrace":{"trace_id":")" + std::string(kTrace) + R"(","status":{"Failed":{"error":"boom"}}}})";  // no final newline
+  return b;
+}
+
+class BulkIngestTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    engine::Options o;
+    o.in_memory = true;
+    engine_ = std::move(engine::Engine::Open(o)).value();
+  }
+
+  IngestReport Ingest(std::string_view body, IngestOptions options = {}, size_t slice = SIZE_MAX) {
+    commits_ = 0;
+    BulkIngestor ingestor(std::move(options), [this](const engine::WriteBatch& b) {
+      ++commits_;
+      return engine_->Write(b);
+    });
+    for (size_t off = 0; off < body.size(); off += slice) {
+      EXPECT_TRUE(ingestor.Feed(body.substr(off, slice)).ok());
+    }
+    auto report = ingestor.Finish();
+    EXPECT_TRUE(report.ok()) << report.status().ToString();
+    return report.ok() ? *report : IngestReport{};
+  }
+
+  std::optional<schema::Trace> Get(std::string_view uuid) {
+    return *engine_->GetTrace(*schema::ParseUuid(uuid));
+  }
+  std::optional<schema::Trace> GetById(const schema::Id128& id) { return *engine_->GetTrace(id); }
+
+  std::unique_ptr<engine::Engine> engine_;
+  int commits_ = 0;
+};
+
+TEST_F(BulkIngestTest, MalformedLinesAreRejectedAloneAndTheRestIsStored) {
+  IngestReport r = Ingest(ReflowBody());
+  EXPECT_EQ(r.accepted, 5u);
+  EXPECT_EQ(r.duplicates, 0u);
+  ASSERT_EQ(r.rejected.size(), 2u);
+  EXPECT_EQ(r.rejected[0].line, 3u);
+  EXPECT_EQ(r.rejected[1].line, 6u);
+  EXPECT_NE(r.rejected[1].error.find("not an ingest request"), std::string::npos);
+  auto t = Get(kTrace);
+  ASSERT_TRUE(t.has_value());
+  EXPECT_EQ(t->flow_id, "checkout");
+  EXPECT_EQ(t->events.size(), 3u);
+  EXPECT_EQ(t->status, (schema::ExecutionStatus{schema::StatusCode::kFailed, "boom"}));
+  EXPECT_EQ(r.ToJson(),
+            R"({"accepted":5,"duplicates":0,"rejected":[{"line":3,"error":")" + r.rejected[0].error +
+                R"("},{"line":6,"error":")" + r.rejected[1].error + R"("}]})");
+}
+
+TEST_F(BulkIngestTest, ResendingCountsDuplicates) {
+  Ingest(ReflowBody());
+  IngestReport again = Ingest(ReflowBody());
+  EXPECT_EQ(again.duplicates, 3u);
+  EXPECT_EQ(Get(kTrace)->events.size(), 3u);
+}
+
+TEST_F(BulkIngestTest, AnySlicingGivesTheSameResult) {
+  IngestReport whole = Ingest(ReflowBody());
+  SetUp();
+  IngestReport bytewise = Ingest(ReflowBody(), {}, 1);
+  EXPECT_EQ(whole.ToJson(), bytewise.ToJson());
+  EXPECT_EQ(Get(kTrace)->events.size(), 3u);
+}
+
+TEST_F(BulkIngestTest, LargeBodiesAreCommittedInBoundedBatches) {
+  std::string body;
+  for (int i = 0; i < 1000; ++i) {
+    char id[64];
+    std::snprintf(id, sizeof(id), "11111111-1111-4111-8111-%012d", i);
+    body += RecordLine(kTrace, Event(id, "2025-07-10T12:00:01Z", "a")) + "\n";
+  }
+  IngestOptions o;
+  o.batch_lines = 100;
+  IngestReport r = Ingest(body, o, 4096);
+  EXPECT_EQ(r.accepted, 1000u);
+  EXPECT_EQ(commits_, 10);
+  EXPECT_EQ(Get(kTrace)->events.size(), 1000u);
+}
+
+TEST_F(BulkIngestTest, AllOrNothingCommitsNothingWhenALineIsBad) {
+  IngestOptions o;
+  o.atomicity = Atomicity::kAllOrNothing;
+  IngestReport r = Ingest(ReflowBody(), o);
+  EXPECT_FALSE(r.committed);
+  EXPECT_EQ(r.rejected.size(), 2u);
+  EXPECT_FALSE(Get(kTrace).has_value());
+  EXPECT_NE(r.ToJson().find(R"("accepted":0)"), std::string::npos);
+  EXPECT_NE(r.ToJson().find(R"("committed":false)"), std::string::npos);
+}
+
+TEST_F(BulkIngestTest, OverlongLinesAreRejected) {
+  IngestOptions o;
+  o.max_line_bytes = 100;
+  std::string body = std::string(500, 'x') + "\n" + R"({"GetTrace":{"trace_id":")" + kTrace + "\"}}\n";
+  IngestReport r = Ingest(body, o, 64);
+  ASSERT_EQ(r.rejected.size(), 2u);
+  EXPECT_EQ(r.rejected[0].line, 1u);
+  EXPECT_NE(r.rejected[0].error.find("longer than 100"), std::string::npos);
+  EXPECT_EQ(r.rejected[1].line, 2u);
+}
+
+TEST_F(BulkIngestTest, CompressedBodiesDecodeThroughTheStreamDecoder) {
+  std::string body = ReflowBody();
+  std::string packed = CompressMessage(body, Codec::kZstd);
+  auto decoder = StreamDecoder::Create(Codec::kZstd);
+  BulkIngestor ingestor({}, [this](const engine::WriteBatch& b) { return engine_->Write(b); });
+  for (size_t off = 0; off < packed.size(); off += 100) {
+    std::string plain;
+    ASSERT_TRUE(decoder->Feed(std::string_view(packed).substr(off, 100), &plain).ok());
+    ASSERT_TRUE(ingestor.Feed(plain).ok());
+  }
+  ASSERT_TRUE(decoder->Finish().ok());
+  auto r = ingestor.Finish();
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->accepted, 5u);
+  EXPECT_EQ(Get(kTrace)->events.size(), 3u);
+}
+
+// operonx fixtures, written by hand from the event model.
+std::string Op(const std::string& req, int seq, const std::string& kind, const std::string& op,
+               const std::string& ctx, const std::string& payload, const std::string& ts = "") {
+  std::string time = ts.empty() ? "2026-05-10T09:00:0" + std::to_string(seq % 10) + ".000100Z" : ts;
+  return R"({"event_id":")" + req + "-" + std::to_string(seq) + R"(","request_id":")" + req + R"(","kind":")" +
+         kind + R"(","op_name":)" + (op.empty() ? "null" : "\"" + op + "\"") + R"(,"ctx":)" + ctx +
+         R"(,"timestamp":")" + time + R"(","seq":)" + std::to_string(seq) + R"(,"payload":)" + payload + "}";
+}
+
+TEST_F(BulkIngestTest, OperonxLinesOfSeveralRequestsGoToTheirOwnTraces) {
+  std::string body;
+  body += Op("r1", 0, "op_start", "g.a", R"(["main"])", R"({"inputs":{}})", "2026-05-10T09:00:00Z") + "\n";
+  body += Op("r2", 0, "op_start", "g.b", R"(["main"])", "{}") + "\n";
+  body += Op("r1", 1, "op_end", "g.a", R"(["main"])", R"({"status":"error","duration_ms":3.5})") + "\n";
+  body += Op("r1", 1, "op_end", "g.a", R"(["main"])", R"({"status":"error","duration_ms":3.5})") + "\n";  // redelivery
+  body += Op("r2", 1, "future_kind", "", "[]", R"({"x":1})") + "\n";
+  IngestOptions o;
+  o.format = IngestFormat::kOperonx;
+  IngestReport r = Ingest(body, o);
+  EXPECT_EQ(r.accepted, 5u);
+  EXPECT_EQ(r.duplicates, 1u);
+  EXPECT_TRUE(r.rejected.empty());
+  auto t1 = GetById(OperonxTraceId("r1"));
+  ASSERT_TRUE(t1.has_value());
+  EXPECT_EQ(t1->external_id, "r1");
+  EXPECT_EQ(t1->source, schema::Source::kOperonx);
+  EXPECT_EQ(t1->events.size(), 2u);
+  EXPECT_EQ(t1->status.code, schema::StatusCode::kRunning);  // no final batch yet
+  auto t2 = GetById(OperonxTraceId("r2"));
+  ASSERT_TRUE(t2.has_value());
+  ASSERT_EQ(t2->events.size(), 2u);
+  EXPECT_EQ(t2->events[1].operonx->kind, "future_kind");
+}
+
+TEST_F(BulkIngestTest, OperonxEnvelopesCarryMetadataAndTheFinalBatchEndsTheRequest) {
+  std::string partial = R"({"request_id":"req-9","metadata":{"workflow_name":"callbot","user_id":"u1","session_id":"s1","tags":["prod"],"partial":true},"events":[)" +
+                        Op("req-9", 0, "group_start", "", "[]", R"({"name":"turn-0"})") + "," +
+                        Op("req-9", 1, "op_start", "g.stt", R"(["main"])", "{}") + "]}";
+  std::string final = R"({"request_id":"req-9","metadata":{"workflow_name":"callbot","user_id":"u2","session_id":"s1","tags":[],"partial":false},"events":[)" +
+                      Op("req-9", 2, "op_end", "g.stt", R"(["main"])", R"({"status":"cancelled","duration_ms":1})") + "," +
+                      Op("req-9", 3, "group_end", "", "[]", R"({"name":"turn-0","status":"truncated"})") + "]}";
+  IngestOptions o;
+  o.format = IngestFormat::kOperonx;
+  IngestReport r = Ingest(partial + "\n" + final + "\n", o);
+  EXPECT_EQ(r.accepted, 2u);
+  EXPECT_TRUE(r.rejected.empty());
+  auto t = GetById(OperonxTraceId("req-9"));
+  ASSERT_TRUE(t.has_value());
+  EXPECT_EQ(t->flow_id, "callbot");
+  EXPECT_EQ(t->metadata.user_id, "u2");  // latest wins
+  EXPECT_EQ(t->events.size(), 4u);
+  EXPECT_EQ(t->status.code, schema::StatusCode::kCancelled);
+  ASSERT_TRUE(t->end_ns.has_value());
+  EXPECT_EQ(t->attributes_json, R"({"partial":false})");
+}
+
+TEST_F(BulkIngestTest, OperonxJsonArrayFilesAreAccepted) {
+  std::string body = "[\n  " + Op("r3", 0, "op_start", "g.a", R"(["main"])", "{}", "2026-05-10T09:00:00Z") + ",\n  " +
+                     Op("r3", 1, "op_end", "g.a", R"(["main"])", R"({"status":"ok","duration_ms":2})",
+                        "2026-05-10T09:00:00.000001Z") +
+                     "\n]\n";
+  IngestOptions o;
+  o.format = IngestFormat::kOperonx;
+  IngestReport r = Ingest(body, o, 7);
+  EXPECT_EQ(r.accepted, 2u);
+  EXPECT_TRUE(r.rejected.empty());
+  auto t = GetById(OperonxTraceId("r3"));
+  ASSERT_TRUE(t.has_value());
+  ASSERT_EQ(t->events.size(), 2u);
+  // The fraction-less timestamp is parsed, not compared as a string.
+  EXPECT_LT(t->events[0].timestamp_ns, t->events[1].timestamp_ns);
+}
+
+TEST_F(BulkIngestTest, OperonxUuidRequestIdsKeepTheirBytes) {
+  EXPECT_EQ(OperonxTraceId(kTrace), *schema::ParseUuid(kTrace));
+  EXPECT_NE(OperonxTraceId("r1"), OperonxTraceId("r2"));
+}
+
+}  // namespace
+}  // namespace tracedb::server
