@@ -10,7 +10,7 @@ PACKAGES=(
   libxxhash-dev liblz4-dev libzstd-dev zlib1g-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   libsimdjson-dev libcli11-dev libfmt-dev libtomlplusplus-dev libre2-dev libssl-dev
-  libsqlite3-dev libpq-dev
+  libsqlite3-dev libpq-dev libcurl4-openssl-dev
   clang libclang-rt-14-dev
   prometheus python3-websockets postgresql
 )

@@ -1,0 +1,51 @@
+#pragma once
+
+// The HTTP read API, independent of the transport (the Beast layer calls
+// it on a blocking worker thread, never on an I/O thread):
+//
+//   GET /v1/traces?q=<filter>&limit=N&cursor=C&count=1&explain=1&format=json|ndjson|table
+//   GET /v1/aggregate?q=<filter | aggregation>&format=…
+//   GET /v1/traces/{trace_id}            Reflow FlowTrace JSON (operonx: request + events);
+//                                        trace_id is a UUID or an operonx request_id
+//   GET /v1/flows/{flow_id}/versions     {"flow_id":…,"versions":[FlowVersion…]}
+//   GET /v1/operonx/requests/{request_id}/{timeline|tree|turns|cost|slow|errors}[?k=N]
+//
+// Errors are JSON {"error":{"code":"…","message":"…"}}; a malformed query is
+// a 400 whose message carries the position and the caret line.
+//
+// Thread-safe (the engine is).
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "common/status.h"
+#include "engine/engine.h"
+
+namespace tracedb::server {
+
+struct ApiResponse {
+  int status = 200;
+  std::string content_type = "application/json";
+  std::string body;
+};
+
+// Serves `target` (path plus query string) for `method`. Returns nullopt when
+// the path is not part of this API (the caller answers 404).
+std::optional<ApiResponse> HandleReadApi(std::string_view method, std::string_view target, engine::Engine* engine,
+                                         schema::TimestampNs now_ns);
+
+// The one mapping from Status to an HTTP status code.
+int HttpStatusFor(const Status& status);
+
+// {"error":{"code":"<StatusCode name>","message":"…"}} with HttpStatusFor.
+ApiResponse ErrorResponse(const Status& status);
+
+// Splits "a=1&b=x%20y" into decoded pairs ('+' is a space). Malformed
+// percent escapes are kept literally.
+std::vector<std::pair<std::string, std::string>> ParseQueryString(std::string_view query);
+std::string PercentDecode(std::string_view in, bool plus_is_space);
+
+}  // namespace tracedb::server
