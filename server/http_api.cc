@@ -68,9 +68,11 @@ std::string_view ContentTypeFor(query::OutputFormat f) {
 
 ApiResponse Json(std::string body, int status = 200) { return ApiResponse{status, "application/json", std::move(body)}; }
 
-// /v1/traces and /v1/aggregate.
+enum class Endpoint { kTraces, kAggregate, kAny };
+
+// /v1/traces (searches), /v1/aggregate (aggregations), /v1/query (either).
 ApiResponse Search(const std::vector<std::pair<std::string, std::string>>& params, engine::Engine* engine,
-                   schema::TimestampNs now_ns, bool aggregate_endpoint) {
+                   schema::TimestampNs now_ns, Endpoint endpoint) {
   std::string q = Param(params, "q");
   auto limit = SizeParam(Param(params, "limit"), "limit", 20, kMaxLimit);
   if (!limit.ok()) return ErrorResponse(limit.status());
@@ -84,11 +86,11 @@ ApiResponse Search(const std::vector<std::pair<std::string, std::string>>& param
   options.explain = Flag(params, "explain");
   auto result = query::RunQuery(engine, q, options);
   if (!result.ok()) return ErrorResponse(result.status());
-  if (aggregate_endpoint && result->kind == query::QueryResult::Kind::kTraces) {
+  if (endpoint == Endpoint::kAggregate && result->kind == query::QueryResult::Kind::kTraces) {
     return ErrorResponse(Status::InvalidArgument(
         "/v1/aggregate needs an aggregation, e.g. '" + q + " | count() by (flow)'; use /v1/traces for searches"));
   }
-  if (!aggregate_endpoint && result->kind == query::QueryResult::Kind::kAggregate) {
+  if (endpoint == Endpoint::kTraces && result->kind == query::QueryResult::Kind::kAggregate) {
     return ErrorResponse(Status::InvalidArgument("this query is an aggregation: use /v1/aggregate"));
   }
   return ApiResponse{200, std::string(ContentTypeFor(*format)), query::RenderResult(*result, *format)};
@@ -293,7 +295,8 @@ std::optional<ApiResponse> HandleReadApi(std::string_view method, std::string_vi
   std::string_view query = qmark == std::string_view::npos ? std::string_view() : target.substr(qmark + 1);
   std::vector<std::string> seg = Segments(path);
   if (seg.empty() || seg[0] != "v1") return std::nullopt;
-  bool known = (seg.size() >= 2 && (seg[1] == "traces" || seg[1] == "aggregate" || seg[1] == "flows")) ||
+  bool known = (seg.size() >= 2 && (seg[1] == "traces" || seg[1] == "aggregate" || seg[1] == "flows" ||
+                                    seg[1] == "query")) ||
                (seg.size() >= 2 && seg[1] == "operonx" && seg.size() >= 3 && seg[2] == "requests");
   if (!known) return std::nullopt;
   if (method != "GET" && method != "HEAD") {
@@ -302,8 +305,9 @@ std::optional<ApiResponse> HandleReadApi(std::string_view method, std::string_vi
     return r;
   }
   auto params = ParseQueryString(query);
-  if (seg.size() == 2 && seg[1] == "traces") return Search(params, engine, now_ns, false);
-  if (seg.size() == 2 && seg[1] == "aggregate") return Search(params, engine, now_ns, true);
+  if (seg.size() == 2 && seg[1] == "traces") return Search(params, engine, now_ns, Endpoint::kTraces);
+  if (seg.size() == 2 && seg[1] == "aggregate") return Search(params, engine, now_ns, Endpoint::kAggregate);
+  if (seg.size() == 2 && seg[1] == "query") return Search(params, engine, now_ns, Endpoint::kAny);
   if (seg.size() == 3 && seg[1] == "traces") return GetTrace(seg[2], engine);
   if (seg.size() == 4 && seg[1] == "flows" && seg[3] == "versions") return FlowVersions(seg[2], engine);
   if (seg.size() == 5 && seg[1] == "operonx") return OperonxView(seg[3], seg[4], params, engine);

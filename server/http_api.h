@@ -5,6 +5,7 @@
 //
 //   GET /v1/traces?q=<filter>&limit=N&cursor=C&count=1&explain=1&format=json|ndjson|table
 //   GET /v1/aggregate?q=<filter | aggregation>&format=…
+//   GET /v1/query?q=…    either kind (the CLI's --server mode)
 //   GET /v1/traces/{trace_id}            Reflow FlowTrace JSON (operonx: request + events);
 //                                        trace_id is a UUID or an operonx request_id
 //   GET /v1/flows/{flow_id}/versions     {"flow_id":…,"versions":[FlowVersion…]}

@@ -1,0 +1,220 @@
+// `tracedb ingest FILE…`: loads NDJSON files (plain, gzip, zstd or lz4) into
+// a local store or through a running server, with a progress bar on a
+// terminal and periodic plain lines otherwise.
+
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <memory>
+
+#include <fmt/format.h>
+
+#include "cli/command.h"
+#include "cli/http_client.h"
+#include "server/bulk_ingest.h"
+#include "server/decompress.h"
+#include "server/server.h"
+
+namespace tracedb::cli {
+namespace {
+
+struct IngestFlags {
+  std::vector<std::string> files;
+  std::string server;
+  std::string format = "reflow";
+  size_t batch_lines = 2000;
+  bool all_or_nothing = false;
+  bool quiet = false;
+};
+
+// The codec of a file: by extension, else by magic bytes.
+server::Codec FileCodec(const std::string& path) {
+  std::string ext = std::filesystem::path(path).extension().string();
+  if (ext == ".gz" || ext == ".gzip") return server::Codec::kGzip;
+  if (ext == ".zst" || ext == ".zstd") return server::Codec::kZstd;
+  if (ext == ".lz4") return server::Codec::kLz4;
+  std::ifstream in(path, std::ios::binary);
+  unsigned char m[4] = {0, 0, 0, 0};
+  in.read(reinterpret_cast<char*>(m), 4);
+  if (m[0] == 0x1f && m[1] == 0x8b) return server::Codec::kGzip;
+  if (m[0] == 0x28 && m[1] == 0xb5 && m[2] == 0x2f && m[3] == 0xfd) return server::Codec::kZstd;
+  if (m[0] == 0x04 && m[1] == 0x22 && m[2] == 0x4d && m[3] == 0x18) return server::Codec::kLz4;
+  return server::Codec::kNone;
+}
+
+// Progress of one file: a redrawn bar on a terminal, a line every 2 s
+// otherwise.
+class Progress {
+ public:
+  Progress(std::string name, uint64_t total, bool quiet)
+      : name_(std::move(name)), total_(total), quiet_(quiet), tty_(isatty(STDERR_FILENO) == 1) {}
+
+  void Update(uint64_t done, uint64_t events, bool final = false) {
+    if (quiet_) return;
+    auto now = Clock::now();
+    double secs = std::chrono::duration<double>(now - start_).count();
+    if (!final && now - last_ < (tty_ ? std::chrono::milliseconds(200) : std::chrono::milliseconds(2000))) return;
+    last_ = now;
+    double rate = secs > 0 ? static_cast<double>(events) / secs : 0;
+    double mbps = secs > 0 ? static_cast<double>(done) / secs / 1e6 : 0;
+    double frac = total_ > 0 ? static_cast<double>(done) / static_cast<double>(total_) : 1.0;
+    double eta = (frac > 0 && frac < 1) ? secs / frac - secs : 0;
+    if (tty_) {
+      int width = 24;
+      int filled = static_cast<int>(frac * width);
+      fmt::print(stderr, "\r{} [{}{}] {:5.1f}%  {:.1f}/{:.1f} MB  {} events  {:.0f} ev/s  {:.1f} MB/s  ETA {:.0f}s ",
+                 name_, std::string(static_cast<size_t>(filled), '#'), std::string(static_cast<size_t>(width - filled), '.'),
+                 frac * 100, static_cast<double>(done) / 1e6, static_cast<double>(total_) / 1e6, events, rate, mbps, eta);
+      if (final) fmt::print(stderr, "\n");
+    } else {
+      fmt::print(stderr, "{}: {:.1f}/{:.1f} MB ({:.1f}%), {} events, {:.0f} events/s, {:.1f} MB/s, ETA {:.0f}s\n", name_,
+                 static_cast<double>(done) / 1e6, static_cast<double>(total_) / 1e6, frac * 100, events, rate, mbps, eta);
+    }
+    std::fflush(stderr);
+  }
+
+ private:
+  using Clock = std::chrono::steady_clock;
+  std::string name_;
+  uint64_t total_;
+  bool quiet_;
+  bool tty_;
+  Clock::time_point start_ = Clock::now();
+  Clock::time_point last_{};
+};
+
+server::IngestOptions OptionsFor(const IngestFlags& f) {
+  server::IngestOptions o;
+  o.format = f.format == "operonx" ? server::IngestFormat::kOperonx : server::IngestFormat::kReflow;
+  o.atomicity = f.all_or_nothing ? server::Atomicity::kAllOrNothing : server::Atomicity::kPerLine;
+  o.batch_lines = f.batch_lines;
+  return o;
+}
+
+// Streams one file into the engine; prints its report.
+bool IngestLocal(engine::Engine* engine, const std::string& path, const IngestFlags& f) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    fmt::print(stderr, "tracedb ingest: cannot open {}\n", path);
+    return false;
+  }
+  std::error_code ec;
+  uint64_t total = std::filesystem::file_size(path, ec);
+  auto decoder = server::StreamDecoder::Create(FileCodec(path));
+  server::BulkIngestor ingestor(OptionsFor(f), [engine](const engine::WriteBatch& b) { return engine->Write(b); });
+  Progress progress(path, total, f.quiet);
+  std::vector<char> buf(1 << 20);
+  uint64_t done = 0;
+  std::string plain;
+  while (in) {
+    in.read(buf.data(), static_cast<std::streamsize>(buf.size()));
+    auto n = static_cast<size_t>(in.gcount());
+    if (n == 0) break;
+    done += n;
+    plain.clear();
+    Status s = decoder->Feed(std::string_view(buf.data(), n), &plain);
+    if (s.ok()) s = ingestor.Feed(plain);
+    if (!s.ok()) {
+      fmt::print(stderr, "\ntracedb ingest: {}: {}\n", path, s.message());
+      return false;
+    }
+    progress.Update(done, ingestor.report().events + ingestor.report().duplicates);
+  }
+  Status fin = decoder->Finish();
+  auto report = ingestor.Finish();
+  progress.Update(done, report.ok() ? report->events + report->duplicates : 0, /*final=*/true);
+  if (!fin.ok() || !report.ok()) {
+    fmt::print(stderr, "tracedb ingest: {}: {}\n", path, !fin.ok() ? fin.message() : report.status().message());
+    return false;
+  }
+  fmt::print("{}: {}\n", path, report->ToJson());
+  return report->committed;
+}
+
+bool IngestRemote(const std::string& path, const IngestFlags& f) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    fmt::print(stderr, "tracedb ingest: cannot open {}\n", path);
+    return false;
+  }
+  std::error_code ec;
+  uint64_t total = std::filesystem::file_size(path, ec);
+  std::string url = f.server;
+  while (!url.empty() && url.back() == '/') url.pop_back();
+  url += "/v1/ingest/" + f.format;
+  if (f.all_or_nothing) url += "?atomic=1";
+  HttpRequestOptions options;
+  options.headers = AuthHeaders();
+  options.headers.push_back("Content-Type: application/x-ndjson");
+  server::Codec codec = FileCodec(path);
+  if (codec != server::Codec::kNone) options.headers.push_back("Content-Encoding: " + std::string(server::CodecName(codec)));
+  Progress progress(path, total, f.quiet);
+  options.progress = [&progress](uint64_t uploaded) {
+    progress.Update(uploaded, 0);
+    return true;
+  };
+  auto r = HttpPostStream(url, [&in](char* buf, size_t cap) -> size_t {
+    in.read(buf, static_cast<std::streamsize>(cap));
+    return static_cast<size_t>(in.gcount());
+  }, options);
+  progress.Update(total, 0, /*final=*/true);
+  if (!r.ok()) {
+    fmt::print(stderr, "tracedb ingest: {}\n", r.status().message());
+    return false;
+  }
+  fmt::print("{}: {} {}\n", path, r->status, r->body);
+  return r->status == 200;
+}
+
+int Run(const ConfigFlags& flags, const IngestFlags& f) {
+  bool ok = true;
+  if (!f.server.empty()) {
+    for (const auto& path : f.files) ok = IngestRemote(path, f) && ok;
+    return ok ? 0 : 1;
+  }
+  auto loader = flags.Resolve();
+  if (!loader.ok()) {
+    fmt::print(stderr, "tracedb ingest: {}\n", loader.status().message());
+    return 2;
+  }
+  auto engine = server::OpenEngine(loader->config());
+  if (!engine.ok()) {
+    fmt::print(stderr,
+               "tracedb ingest: {}\n(if a server is running on this data directory, send through it with --server "
+               "http://HOST:PORT)\n",
+               engine.status().message());
+    return 1;
+  }
+  for (const auto& path : f.files) ok = IngestLocal(engine->get(), path, f) && ok;
+  return ok ? 0 : 1;
+}
+
+Registrar kIngest({"ingest",
+                   "Load NDJSON files (plain, gzip, zstd or lz4) into a store or through a server", 20,
+                   [](CLI::App* sub) -> RunFn {
+                     auto flags = std::make_shared<ConfigFlags>(sub, /*with_listen=*/false);
+                     auto f = std::make_shared<IngestFlags>();
+                     sub->add_option("files", f->files,
+                                     "NDJSON files: Reflow requests (StartTrace, RecordEvent, EndTrace, StoreTrace) "
+                                     "or operonx TraceEvents / batch envelopes / JSON arrays")
+                         ->required()
+                         ->check(CLI::ExistingFile);
+                     sub->add_option("--format", f->format, "reflow or operonx")
+                         ->check(CLI::IsMember({"reflow", "operonx"}))
+                         ->capture_default_str();
+                     sub->add_option("--server", f->server,
+                                     "Send through a running server at this URL (http://HOST:PORT) instead of "
+                                     "opening a store; sends $TRACEDB_API_KEY as a bearer token when set");
+                     sub->add_option("--batch-lines", f->batch_lines, "Lines per committed write batch (local mode)")
+                         ->capture_default_str();
+                     sub->add_flag("--all-or-nothing", f->all_or_nothing,
+                                   "Commit a file only if every line is valid");
+                     sub->add_flag("--quiet", f->quiet, "No progress output");
+                     return [flags, f] { return Run(*flags, *f); };
+                   }});
+
+}  // namespace
+}  // namespace tracedb::cli

@@ -1,0 +1,446 @@
+#include "server/config.h"
+
+#include <cctype>
+#include <charconv>
+#include <cstdlib>
+#include <fstream>
+#include <functional>
+#include <sstream>
+
+#include <fmt/format.h>
+#include <toml++/toml.h>
+
+extern char** environ;
+
+namespace tracedb::server {
+namespace {
+
+enum class Type { kString, kBool, kUint, kInt };
+
+// A key: its type, how to read and write it in a Config, and its docs.
+struct KeySpec {
+  std::string key;
+  Type type;
+  std::string help;
+  std::function<void(Config&, const std::string&, uint64_t, int64_t, bool)> set;
+  std::function<std::string(const Config&)> get;  // TOML text
+  bool reflow_compat_only = false;
+  std::string alias_of;  // non-empty: writes go to this key
+};
+
+std::string Quote(const std::string& s) {
+  std::string out = "\"";
+  for (char c : s) {
+    if (c == '"' || c == '\\') out.push_back('\\');
+    out.push_back(c);
+  }
+  out.push_back('"');
+  return out;
+}
+
+KeySpec Str(std::string key, std::string Config::*m, std::string help) {
+  return {key, Type::kString, std::move(help),
+          [m](Config& c, const std::string& s, uint64_t, int64_t, bool) { c.*m = s; },
+          [m](const Config& c) { return Quote(c.*m); }, false, {}};
+}
+KeySpec Bool(std::string key, bool Config::*m, std::string help) {
+  return {key, Type::kBool, std::move(help),
+          [m](Config& c, const std::string&, uint64_t, int64_t, bool b) { c.*m = b; },
+          [m](const Config& c) { return std::string(c.*m ? "true" : "false"); }, false, {}};
+}
+template <typename T>
+KeySpec Uint(std::string key, T Config::*m, std::string help) {
+  return {key, Type::kUint, std::move(help),
+          [m](Config& c, const std::string&, uint64_t u, int64_t, bool) { c.*m = static_cast<T>(u); },
+          [m](const Config& c) { return std::to_string(c.*m); }, false, {}};
+}
+KeySpec Int(std::string key, int64_t Config::*m, std::string help) {
+  return {key, Type::kInt, std::move(help),
+          [m](Config& c, const std::string&, uint64_t, int64_t i, bool) { c.*m = i; },
+          [m](const Config& c) { return std::to_string(c.*m); }, false, {}};
+}
+KeySpec Ignored(std::string key, Type type, std::string help) {
+  KeySpec k{key, type, std::move(help), [](Config&, const std::string&, uint64_t, int64_t, bool) {},
+            nullptr, true, {}};
+  return k;
+}
+
+// Upper bounds of unsigned keys (the value must fit the field and be sane).
+uint64_t MaxOf(const std::string& key) {
+  if (key == "server.port") return 65535;
+  if (key == "server.max_connections" || key == "server.io_threads" || key == "server.read_threads" ||
+      key == "server.max_inflight_per_connection")
+    return UINT32_MAX;
+  return UINT64_MAX;
+}
+
+const std::vector<KeySpec>& Specs() {
+  static const std::vector<KeySpec> specs = [] {
+    std::vector<KeySpec> v;
+    v.push_back(Str("server.host", &Config::host, "Listen address (REFLOW_TRACING_HOST)."));
+    v.push_back(Uint("server.port", &Config::port, "Listen port; 0 picks a free one (REFLOW_TRACING_PORT)."));
+    v.push_back(Uint("server.max_connections", &Config::max_connections,
+                     "Open connections at most; more wait in the TCP backlog."));
+    v.push_back(Uint("server.max_message_bytes", &Config::max_message_bytes,
+                     "Largest WebSocket message accepted (after decompression)."));
+    v.push_back(Uint("server.io_threads", &Config::io_threads, "Network I/O threads."));
+    v.push_back(Uint("server.read_threads", &Config::read_threads,
+                     "Threads running GetTrace / QueryTraces / GetFlowVersions."));
+    v.push_back(Uint("server.max_inflight_per_connection", &Config::max_inflight_per_connection,
+                     "Unanswered requests per connection before the server stops reading it."));
+    v.push_back(Str("server.finalize_status", &Config::finalize_status,
+                    "Status of traces whose connection closed without EndTrace: Completed, Cancelled or Failed."));
+    v.push_back(Ignored("server.websocket_buffer_size", Type::kUint,
+                        "Reflow key; accepted and ignored (unused upstream too)."));
+
+    v.push_back(Str("storage.backend", &Config::backend,
+                    "rocksdb (on disk) or memory; sqlite is an alias of rocksdb (REFLOW_TRACING_STORAGE_BACKEND)."));
+    v.push_back(Str("storage.data_dir", &Config::data_dir, "Directory of the on-disk store."));
+    v.push_back(Bool("storage.sync", &Config::sync, "fsync the WAL before acknowledging a write."));
+    v.push_back(Uint("storage.block_cache_bytes", &Config::block_cache_bytes, "RocksDB block cache size."));
+    v.push_back(Uint("storage.write_buffer_bytes", &Config::write_buffer_bytes, "RocksDB memtable size."));
+    v.push_back(Uint("storage.retention_max_age_seconds", &Config::retention_max_age_seconds,
+                     "Remove traces older than this; 0 keeps everything."));
+    v.push_back(Uint("storage.retention_max_bytes", &Config::retention_max_bytes,
+                     "Remove the oldest data above this size; 0 means no limit."));
+    KeySpec alias = Str("storage.sqlite.database_path", &Config::data_dir,
+                        "Reflow key; alias of storage.data_dir (REFLOW_TRACING_SQLITE_PATH).");
+    alias.alias_of = "storage.data_dir";
+    v.push_back(alias);
+    v.push_back(Ignored("storage.sqlite.wal_mode", Type::kBool, "Reflow key; accepted and ignored."));
+    v.push_back(Ignored("storage.sqlite.journal_mode", Type::kString, "Reflow key; accepted and ignored."));
+    v.push_back(Ignored("storage.sqlite.synchronous", Type::kString, "Reflow key; accepted and ignored."));
+    v.push_back(Ignored("storage.sqlite.cache_size", Type::kInt, "Reflow key; accepted and ignored."));
+    v.push_back(Ignored("storage.memory.max_traces", Type::kUint,
+                        "Reflow key; accepted and ignored (the memory store does not evict)."));
+    v.push_back(Ignored("storage.memory.eviction_policy", Type::kString, "Reflow key; accepted and ignored."));
+
+    v.push_back(Uint("ingest.queue_capacity", &Config::ingest_queue_capacity,
+                     "Write requests queued for the writer thread; when full, sockets stop being read."));
+    v.push_back(Uint("ingest.queue_bytes", &Config::ingest_queue_bytes, "Bytes of queued write requests at most."));
+    v.push_back(Uint("ingest.max_batch", &Config::ingest_max_batch,
+                     "Requests merged into one engine write batch (group commit) at most."));
+    v.push_back(Uint("ingest.read_queue_capacity", &Config::read_queue_capacity,
+                     "Read tasks queued for the read threads; when full, sockets stop being read."));
+
+    v.push_back(Uint("subscriptions.queue_capacity", &Config::subscriber_queue_capacity,
+                     "Notifications queued per subscriber; beyond it they are dropped and counted."));
+
+    v.push_back(Bool("compression.enabled", &Config::compression_enabled,
+                     "Send replies above compression.threshold as compressed Binary frames."));
+    v.push_back(Str("compression.algorithm", &Config::compression_algorithm, "zstd, lz4 or gzip."));
+    v.push_back(Int("compression.level", &Config::compression_level, "Compression level."));
+    v.push_back(Uint("compression.threshold", &Config::compression_threshold,
+                     "Replies larger than this many bytes are compressed."));
+    v.push_back(Bool("compression.permessage_deflate", &Config::permessage_deflate,
+                     "Negotiate permessage-deflate when the client offers it."));
+
+    v.push_back(Bool("metrics.enabled", &Config::metrics_enabled, "Serve Prometheus metrics over HTTP."));
+    v.push_back(Str("metrics.endpoint", &Config::metrics_endpoint, "Path of the metrics endpoint."));
+    v.push_back(Ignored("metrics.port", Type::kUint,
+                        "Reflow key; accepted and ignored: metrics are served on server.port."));
+    return v;
+  }();
+  return specs;
+}
+
+const KeySpec* FindSpec(std::string_view key) {
+  for (const auto& s : Specs()) {
+    if (s.key == key) return &s;
+  }
+  return nullptr;
+}
+
+std::string EnvName(const std::string& key) {
+  std::string env = "TRACEDB_";
+  for (char c : key) env.push_back(c == '.' ? '_' : static_cast<char>(std::toupper(c)));
+  return env;
+}
+
+const char* TypeName(Type t) {
+  switch (t) {
+    case Type::kString: return "a string";
+    case Type::kBool: return "a boolean (true/false)";
+    case Type::kUint: return "a non-negative integer";
+    case Type::kInt: return "an integer";
+  }
+  return "?";
+}
+
+Status BadValue(std::string_view key, std::string_view origin, std::string_view value, Type t,
+                std::string_view why = {}) {
+  return Status::InvalidArgument(fmt::format("config key {} ({}): invalid value '{}': expected {}{}{}", key,
+                                             origin, value, TypeName(t), why.empty() ? "" : ", ", why));
+}
+
+}  // namespace
+
+const std::vector<KeyInfo>& AllKeys() {
+  static const std::vector<KeyInfo> keys = [] {
+    std::vector<KeyInfo> out;
+    Config defaults;
+    for (const auto& s : Specs()) {
+      KeyInfo k;
+      k.key = s.key;
+      k.env = EnvName(s.key);
+      k.help = s.help;
+      k.reflow_compat_only = s.reflow_compat_only;
+      if (s.get) k.default_text = s.get(defaults);
+      out.push_back(std::move(k));
+    }
+    return out;
+  }();
+  return keys;
+}
+
+ConfigLoader::ConfigLoader() {
+  for (const auto& s : Specs()) {
+    if (!s.reflow_compat_only && s.alias_of.empty()) origins_[s.key] = "default";
+  }
+}
+
+Status ConfigLoader::SetText(std::string_view key, std::string_view value, const std::string& origin) {
+  const KeySpec* spec = FindSpec(key);
+  if (spec == nullptr) {
+    return Status::InvalidArgument(fmt::format("unknown config key '{}' ({})", key, origin));
+  }
+  std::string text(value);
+  uint64_t u = 0;
+  int64_t i = 0;
+  bool b = false;
+  switch (spec->type) {
+    case Type::kString:
+      break;
+    case Type::kBool:
+      if (text == "true" || text == "1" || text == "yes" || text == "on") {
+        b = true;
+      } else if (text == "false" || text == "0" || text == "no" || text == "off") {
+        b = false;
+      } else {
+        return BadValue(key, origin, value, spec->type);
+      }
+      break;
+    case Type::kUint: {
+      auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), u);
+      if (text.empty() || ec != std::errc() || p != text.data() + text.size()) {
+        return BadValue(key, origin, value, spec->type);
+      }
+      if (u > MaxOf(spec->key)) {
+        return BadValue(key, origin, value, spec->type, fmt::format("at most {}", MaxOf(spec->key)));
+      }
+      break;
+    }
+    case Type::kInt: {
+      auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), i);
+      if (text.empty() || ec != std::errc() || p != text.data() + text.size()) {
+        return BadValue(key, origin, value, spec->type);
+      }
+      break;
+    }
+  }
+  spec->set(config_, text, u, i, b);
+  if (!spec->reflow_compat_only) {
+    origins_[spec->alias_of.empty() ? spec->key : spec->alias_of] =
+        spec->alias_of.empty() ? origin : fmt::format("{} (as {})", origin, spec->key);
+  }
+  return Status::OK();
+}
+
+Status ConfigLoader::LoadFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return Status::InvalidArgument(fmt::format("cannot read config file '{}'", path));
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return LoadToml(ss.str(), "file " + path);
+}
+
+namespace {
+
+// Flattens a TOML table into (dotted key, node) pairs; tables nest, every
+// other node is a leaf.
+void Flatten(const toml::table& t, const std::string& prefix,
+             std::vector<std::pair<std::string, const toml::node*>>* out) {
+  for (const auto& [k, node] : t) {
+    std::string key = prefix.empty() ? std::string(k.str()) : prefix + "." + std::string(k.str());
+    if (const toml::table* sub = node.as_table()) {
+      Flatten(*sub, key, out);
+    } else {
+      out->emplace_back(key, &node);
+    }
+  }
+}
+
+}  // namespace
+
+Status ConfigLoader::LoadToml(std::string_view text, const std::string& origin) {
+  toml::table table;
+  try {
+    table = toml::parse(text, std::string_view(origin));
+  } catch (const toml::parse_error& e) {
+    return Status::InvalidArgument(fmt::format("{}: TOML syntax error at line {}, column {}: {}", origin,
+                                               e.source().begin.line, e.source().begin.column,
+                                               e.description()));
+  }
+  std::vector<std::pair<std::string, const toml::node*>> leaves;
+  Flatten(table, "", &leaves);
+  for (const auto& [key, node] : leaves) {
+    const KeySpec* spec = FindSpec(key);
+    std::string where = fmt::format("{}, line {}", origin, node->source().begin.line);
+    if (spec == nullptr) {
+      return Status::InvalidArgument(fmt::format("unknown config key '{}' ({})", key, where));
+    }
+    std::string value;
+    bool ok = false;
+    switch (spec->type) {
+      case Type::kString:
+        if (auto s = node->value<std::string>(); s && node->is_string()) value = *s, ok = true;
+        break;
+      case Type::kBool:
+        if (node->is_boolean()) value = node->as_boolean()->get() ? "true" : "false", ok = true;
+        break;
+      case Type::kUint:
+      case Type::kInt:
+        if (node->is_integer()) value = std::to_string(node->as_integer()->get()), ok = true;
+        break;
+    }
+    if (!ok) {
+      std::string shown = node->is_string()    ? "\"" + *node->value<std::string>() + "\""
+                          : node->is_integer() ? std::to_string(node->as_integer()->get())
+                          : node->is_boolean() ? (node->as_boolean()->get() ? "true" : "false")
+                          : node->is_floating_point() ? std::to_string(node->as_floating_point()->get())
+                          : node->is_array()   ? "an array"
+                                               : "a value of another type";
+      return BadValue(key, where, shown, spec->type);
+    }
+    TRACEDB_RETURN_IF_ERROR(SetText(key, value, origin));
+  }
+  return Status::OK();
+}
+
+Status ConfigLoader::LoadEnv(const std::vector<std::string>& env) {
+  std::map<std::string, std::string> vars;
+  for (const auto& e : env) {
+    size_t eq = e.find('=');
+    if (eq == std::string::npos) continue;
+    vars[e.substr(0, eq)] = e.substr(eq + 1);
+  }
+  // Reflow's variables first, so that TRACEDB_* wins.
+  auto reflow = [&](const char* name, const char* key) -> Status {
+    auto it = vars.find(name);
+    if (it == vars.end()) return Status::OK();
+    return SetText(key, it->second, fmt::format("env {}", name));
+  };
+  TRACEDB_RETURN_IF_ERROR(reflow("REFLOW_TRACING_HOST", "server.host"));
+  TRACEDB_RETURN_IF_ERROR(reflow("REFLOW_TRACING_PORT", "server.port"));
+  TRACEDB_RETURN_IF_ERROR(reflow("REFLOW_TRACING_STORAGE_BACKEND", "storage.backend"));
+  TRACEDB_RETURN_IF_ERROR(reflow("REFLOW_TRACING_SQLITE_PATH", "storage.data_dir"));
+
+  std::map<std::string, const KeySpec*> by_env;
+  std::vector<std::string> sections;
+  for (const auto& s : Specs()) {
+    by_env[EnvName(s.key)] = &s;
+    std::string section = "TRACEDB_" + EnvName(s.key.substr(0, s.key.find('.'))).substr(8) + "_";
+    sections.push_back(section);
+  }
+  for (const auto& [name, value] : vars) {
+    auto it = by_env.find(name);
+    if (it != by_env.end()) {
+      TRACEDB_RETURN_IF_ERROR(SetText(it->second->key, value, "env " + name));
+      continue;
+    }
+    for (const auto& sec : sections) {
+      if (name.rfind(sec, 0) == 0) {
+        return Status::InvalidArgument(
+            fmt::format("unknown configuration variable {} (no such key; see `tracedb config --keys`)", name));
+      }
+    }
+  }
+  return Status::OK();
+}
+
+Status ConfigLoader::SetFromFlag(std::string_view key, std::string_view value, std::string_view flag) {
+  return SetText(key, value, fmt::format("flag {}", flag));
+}
+
+Status ConfigLoader::Validate() const {
+  const Config& c = config_;
+  auto bad = [&](const char* key, std::string why) {
+    return Status::InvalidArgument(fmt::format("config key {} ({}): {}", key, origins_.at(key), why));
+  };
+  if (c.host.empty()) return bad("server.host", "must not be empty");
+  if (c.max_connections == 0) return bad("server.max_connections", "must be at least 1");
+  if (c.io_threads == 0) return bad("server.io_threads", "must be at least 1");
+  if (c.read_threads == 0) return bad("server.read_threads", "must be at least 1");
+  if (c.max_inflight_per_connection == 0) return bad("server.max_inflight_per_connection", "must be at least 1");
+  if (c.max_message_bytes < 1024) return bad("server.max_message_bytes", "must be at least 1024");
+  if (c.finalize_status != "Completed" && c.finalize_status != "Cancelled" && c.finalize_status != "Failed") {
+    return bad("server.finalize_status", fmt::format("'{}' is not Completed, Cancelled or Failed", c.finalize_status));
+  }
+  if (c.backend != "rocksdb" && c.backend != "memory" && c.backend != "sqlite") {
+    return bad("storage.backend",
+               fmt::format("'{}' is not supported (rocksdb, memory; sqlite = rocksdb on disk)", c.backend));
+  }
+  if (c.backend != "memory" && c.data_dir.empty()) return bad("storage.data_dir", "must not be empty");
+  if (c.ingest_queue_capacity == 0) return bad("ingest.queue_capacity", "must be at least 1");
+  if (c.ingest_queue_bytes == 0) return bad("ingest.queue_bytes", "must be at least 1");
+  if (c.ingest_max_batch == 0) return bad("ingest.max_batch", "must be at least 1");
+  if (c.read_queue_capacity == 0) return bad("ingest.read_queue_capacity", "must be at least 1");
+  if (c.subscriber_queue_capacity == 0) return bad("subscriptions.queue_capacity", "must be at least 1");
+  if (c.compression_algorithm != "zstd" && c.compression_algorithm != "lz4" && c.compression_algorithm != "gzip") {
+    return bad("compression.algorithm",
+               fmt::format("'{}' is not supported (zstd, lz4, gzip)", c.compression_algorithm));
+  }
+  if (c.compression_algorithm == "zstd" && (c.compression_level < -7 || c.compression_level > 22)) {
+    return bad("compression.level", "zstd levels are -7..22");
+  }
+  if (c.compression_algorithm == "gzip" && (c.compression_level < 0 || c.compression_level > 9)) {
+    return bad("compression.level", "gzip levels are 0..9");
+  }
+  if (c.metrics_endpoint.empty() || c.metrics_endpoint[0] != '/') {
+    return bad("metrics.endpoint", "must start with '/'");
+  }
+  return Status::OK();
+}
+
+std::string ConfigLoader::Describe() const {
+  std::string out;
+  std::string section;
+  for (const auto& s : Specs()) {
+    if (s.reflow_compat_only || !s.alias_of.empty()) continue;
+    size_t dot = s.key.find('.');
+    std::string sec = s.key.substr(0, dot);
+    if (sec != section) {
+      if (!section.empty()) out += "\n";
+      out += "[" + sec + "]\n";
+      section = sec;
+    }
+    out += fmt::format("{} = {}  # {}\n", s.key.substr(dot + 1), s.get(config_), origins_.at(s.key));
+  }
+  return out;
+}
+
+std::vector<std::string> ProcessEnvironment() {
+  std::vector<std::string> out;
+  for (char** e = environ; e != nullptr && *e != nullptr; ++e) out.emplace_back(*e);
+  return out;
+}
+
+Status ParseListen(std::string_view text, std::string* host, uint32_t* port) {
+  size_t colon = text.rfind(':');
+  if (colon == std::string_view::npos || colon == 0 || colon + 1 == text.size()) {
+    return Status::InvalidArgument(fmt::format("--listen '{}': expected HOST:PORT", text));
+  }
+  std::string_view h = text.substr(0, colon);
+  if (h.size() >= 2 && h.front() == '[' && h.back() == ']') h = h.substr(1, h.size() - 2);
+  std::string_view p = text.substr(colon + 1);
+  uint32_t value = 0;
+  auto [ptr, ec] = std::from_chars(p.data(), p.data() + p.size(), value);
+  if (ec != std::errc() || ptr != p.data() + p.size() || value > 65535) {
+    return Status::InvalidArgument(fmt::format("--listen '{}': port '{}' is not 0..65535", text, p));
+  }
+  *host = std::string(h);
+  *port = value;
+  return Status::OK();
+}
+
+}  // namespace tracedb::server

@@ -1,0 +1,159 @@
+#pragma once
+
+// tracedb's server configuration: every key, its default, and where its
+// effective value came from.
+//
+// Sources, lowest precedence first (docs/configuration.md):
+//   1. built-in defaults;
+//   2. a TOML file (--config FILE, else $TRACEDB_CONFIG); the Reflow layout
+//      ([server], [storage], [storage.sqlite], [compression], [metrics]) is
+//      accepted where it makes sense;
+//   3. environment: the Reflow variables REFLOW_TRACING_HOST, _PORT,
+//      _STORAGE_BACKEND, _SQLITE_PATH, then TRACEDB_<SECTION>_<KEY> for every
+//      key (e.g. TRACEDB_SERVER_PORT), which win over the Reflow ones;
+//   4. command-line flags (SetFromFlag).
+// An unknown key (file, TRACEDB_<SECTION>_ variable or --set) or a value of
+// the wrong type or range is an error naming the key and the source.
+//
+// Thread-safety: a Config is a plain value. ConfigLoader is not thread-safe.
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/result.h"
+#include "common/status.h"
+
+namespace tracedb::server {
+
+// The effective settings. Field comments end with the default.
+struct Config {
+  // [server]
+  // Listen address. Default: "127.0.0.1".
+  std::string host = "127.0.0.1";
+  // Listen port; 0 picks a free port. Default: 8080.
+  uint32_t port = 8080;
+  // Open connections at most; further connections wait in the TCP backlog.
+  // Default: 1000.
+  uint32_t max_connections = 1000;
+  // Largest WebSocket message (after decompression) accepted. Default: 16 MiB.
+  uint64_t max_message_bytes = uint64_t{16} << 20;
+  // Network I/O threads. Default: 1.
+  uint32_t io_threads = 1;
+  // Threads that run reads (GetTrace, QueryTraces, GetFlowVersions).
+  // Default: 2.
+  uint32_t read_threads = 2;
+  // Requests of one connection whose reply is not yet sent; when reached the
+  // server stops reading that socket. Default: 4096.
+  uint32_t max_inflight_per_connection = 4096;
+  // Status given to the traces of a connection that closed without EndTrace:
+  // Completed, Cancelled or Failed. Default: "Completed".
+  std::string finalize_status = "Completed";
+
+  // [storage]
+  // "rocksdb" (on disk in data_dir) or "memory". "sqlite" is accepted as an
+  // alias of rocksdb (Reflow configs). Default: "rocksdb".
+  std::string backend = "rocksdb";
+  // Directory of the on-disk store. Default: "./data".
+  std::string data_dir = "./data";
+  // fsync the WAL before acknowledging a write. Default: false.
+  bool sync = false;
+  // RocksDB block cache. Default: 256 MiB.
+  uint64_t block_cache_bytes = uint64_t{256} << 20;
+  // RocksDB memtable size. Default: 64 MiB.
+  uint64_t write_buffer_bytes = uint64_t{64} << 20;
+  // Traces older than this are removed; 0 keeps all. Default: 0.
+  uint64_t retention_max_age_seconds = 0;
+  // Oldest buckets are removed above this size; 0 = no limit. Default: 0.
+  uint64_t retention_max_bytes = 0;
+
+  // [ingest]
+  // Write requests queued for the writer thread at most. Default: 16384.
+  uint64_t ingest_queue_capacity = 16384;
+  // Bytes of queued write requests at most. Default: 256 MiB.
+  uint64_t ingest_queue_bytes = uint64_t{256} << 20;
+  // Requests merged into one engine write batch at most. Default: 4096.
+  uint64_t ingest_max_batch = 4096;
+  // Read tasks queued for the read threads at most. Default: 4096.
+  uint64_t read_queue_capacity = 4096;
+
+  // [subscriptions]
+  // Notifications queued per subscriber at most; further ones are dropped
+  // and counted. Default: 4096.
+  uint64_t subscriber_queue_capacity = 4096;
+
+  // [compression]
+  // Compress replies larger than compression_threshold. Default: true.
+  bool compression_enabled = true;
+  // zstd, lz4 or gzip. Default: "zstd".
+  std::string compression_algorithm = "zstd";
+  // Compression level. Default: 3.
+  int64_t compression_level = 3;
+  // Replies above this many bytes are compressed. Default: 1024.
+  uint64_t compression_threshold = 1024;
+  // Negotiate permessage-deflate when a client offers it. Default: true.
+  bool permessage_deflate = true;
+
+  // [metrics]
+  // Serve Prometheus metrics over HTTP. Default: true.
+  bool metrics_enabled = true;
+  // Path of the metrics endpoint. Default: "/metrics".
+  std::string metrics_endpoint = "/metrics";
+};
+
+// One configuration key, for documentation and `tracedb config`.
+struct KeyInfo {
+  std::string key;          // "server.port"
+  std::string env;          // "TRACEDB_SERVER_PORT"
+  std::string default_text; // TOML text of the default
+  std::string help;
+  bool reflow_compat_only = false;  // accepted and ignored (Reflow layout)
+};
+
+// All keys, in documentation order.
+const std::vector<KeyInfo>& AllKeys();
+
+// Builds a Config from the sources in precedence order and remembers where
+// each value came from.
+class ConfigLoader {
+ public:
+  ConfigLoader();
+
+  // Applies the TOML file at `path`. Errors name the file, key and line.
+  Status LoadFile(const std::string& path);
+  // Applies a TOML document given as text (`origin` names it in errors).
+  Status LoadToml(std::string_view text, const std::string& origin);
+  // Applies REFLOW_TRACING_* then TRACEDB_* variables from `env`
+  // ("NAME=value" strings, as environ). Unknown TRACEDB_<SECTION>_* names
+  // are errors.
+  Status LoadEnv(const std::vector<std::string>& env);
+  // Applies one flag value: `key` is a configuration key, `flag` names the
+  // flag for provenance ("--listen").
+  Status SetFromFlag(std::string_view key, std::string_view value, std::string_view flag);
+  // Checks cross-field rules (port range, backend, algorithm...).
+  Status Validate() const;
+
+  const Config& config() const { return config_; }
+  // Where each key's value came from: "default", "file <path>",
+  // "env <NAME>", "flag <flag>".
+  const std::map<std::string, std::string>& origins() const { return origins_; }
+
+  // The effective configuration as TOML with each key's origin as a comment.
+  std::string Describe() const;
+
+ private:
+  Status SetText(std::string_view key, std::string_view value, const std::string& origin);
+
+  Config config_;
+  std::map<std::string, std::string> origins_;
+};
+
+// The process environment as "NAME=value" strings.
+std::vector<std::string> ProcessEnvironment();
+
+// Parses "host:port" ("[::1]:8080" for IPv6). Port 0..65535.
+Status ParseListen(std::string_view text, std::string* host, uint32_t* port);
+
+}  // namespace tracedb::server

@@ -1,0 +1,146 @@
+#pragma once
+
+// The Reflow tracing service: what each request does (reflow-protocol.md §7
+// with §8's corrections), independent of the network layer.
+//
+// Threads and queues (docs/server.md has the picture):
+//   - I/O threads call Handle / HandleInvalid / OnClose on a connection's
+//     strand. Cheap requests (Ping, Subscribe, GetMetrics, errors) are
+//     answered there.
+//   - Writes (StartTrace, RecordEvent, EndTrace, StoreTrace, finalization)
+//     go to the ingest queue (bounded: ingest.queue_capacity requests and
+//     ingest.queue_bytes bytes) drained by ONE writer thread, which merges up
+//     to ingest.max_batch pending requests of all connections into one
+//     engine WriteBatch (group commit), calls Engine::Write, then pushes
+//     notifications and completes each request. A RecordEvent is
+//     acknowledged only after Write returned.
+//   - Reads (GetTrace, QueryTraces, GetFlowVersions) go to the read queue
+//     (bounded: ingest.read_queue_capacity) served by server.read_threads
+//     threads.
+//   - Backpressure: before reading its next message a connection calls
+//     MustWait; when either queue is full it stops reading its socket until
+//     Peer::Wake. A connection may thus add one request beyond a queue's
+//     bound: the true bound is capacity + open connections.
+//
+// Thread-safety: all public methods are thread-safe; per-connection calls
+// must come from that connection's strand, in order.
+
+#include <chrono>
+#include <condition_variable>
+#include <deque>
+#include <functional>
+#include <future>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <vector>
+
+#include "common/result.h"
+#include "engine/engine.h"
+#include "schema/reflow_protocol.h"
+#include "server/compression.h"
+#include "server/config.h"
+#include "server/metrics.h"
+#include "server/peer.h"
+#include "server/subscriptions.h"
+
+namespace tracedb::server {
+
+class Service {
+ public:
+  // Starts the writer and read threads. `engine` must outlive the Service.
+  static Result<std::unique_ptr<Service>> Create(const Config& config, engine::Engine* engine);
+  ~Service();  // Shutdown()
+
+  Service(const Service&) = delete;
+  Service& operator=(const Service&) = delete;
+
+  // A connection opened.
+  void OnOpen(const std::shared_ptr<Peer>& peer);
+
+  // Handles message `seq` of `peer`: one JSON text (a Text frame, or a
+  // Binary frame after decompression). Completes `seq` exactly once, now or
+  // later from another thread.
+  void Handle(const std::shared_ptr<Peer>& peer, uint64_t seq, std::string_view json,
+              std::chrono::steady_clock::time_point received);
+
+  // Completes `seq` with {"Error":{"message":"Invalid message format: <detail>"}}
+  // (oversized message, undecodable Binary frame).
+  void HandleInvalid(const std::shared_ptr<Peer>& peer, uint64_t seq, std::string_view detail,
+                     std::chrono::steady_clock::time_point received);
+
+  // True when a bounded queue is full: the caller must stop reading and
+  // wait for peer->Wake() (registered here) before calling again.
+  bool MustWait(const std::shared_ptr<Peer>& peer);
+
+  // The connection closed: removes its subscription and finalizes the
+  // traces it started or recorded into and did not end (still-open ones
+  // only) with server.finalize_status and EndReason::kFinalized.
+  void OnClose(const std::shared_ptr<Peer>& peer);
+
+  // Finishes every queued write and read, then stops the threads. Further
+  // requests are answered with an Unavailable error. Idempotent.
+  void Shutdown();
+
+  // Commits `batch` on the writer thread, in order with the WebSocket
+  // writes (one writer: the engine sees a single stream of batches), and
+  // returns the engine's result. Blocks the caller until Write returned:
+  // call it from a worker thread (bulk ingest), never an I/O thread. Runs
+  // as its own engine batch (not merged); no EventNotifications are sent
+  // for its events. Unavailable after Shutdown.
+  Result<engine::WriteResult> CommitBatch(const engine::WriteBatch& batch);
+
+  // False once Shutdown began.
+  bool ready() const;
+
+  Metrics& metrics() { return metrics_; }
+  // The Prometheus text of GET /metrics (engine statistics included).
+  std::string RenderMetrics();
+
+  // Turns a reply's JSON into what goes on the wire: a compressed Binary
+  // frame when compression.enabled and it is larger than the threshold.
+  Outgoing MakeReply(std::string json) const;
+
+ private:
+  struct WriteItem;
+  class ReadPool;
+
+  Service(const Config& config, engine::Engine* engine);
+
+  void Reply(const std::shared_ptr<Peer>& peer, uint64_t seq, RequestType type,
+             std::chrono::steady_clock::time_point received, std::string json, bool is_error = false);
+  void SubmitWrite(WriteItem item);
+  void SubmitRead(const std::shared_ptr<Peer>& peer, uint64_t seq, RequestType type,
+                  std::chrono::steady_clock::time_point received, std::function<std::string(bool*)> task);
+  void WriterLoop();
+  void CommitItems(std::vector<WriteItem>& items);
+  void FinalizeItem(WriteItem& item);
+  void CompleteWrite(WriteItem& item, const Status& status);
+  const TraceInfo* LookupTrace(const schema::Id128& trace_id);
+
+  const Config config_;
+  engine::Engine* const engine_;
+  Compression algorithm_ = Compression::kZstd;
+  schema::ExecutionStatus finalize_status_;
+  Metrics metrics_;
+  Subscriptions subscriptions_;
+
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<WriteItem> queue_;                  // GUARDED_BY(mu_)
+  uint64_t queue_bytes_ = 0;                     // GUARDED_BY(mu_)
+  std::vector<std::weak_ptr<Peer>> waiters_;     // GUARDED_BY(mu_)
+  bool stopping_ = false;                        // GUARDED_BY(mu_)
+  bool stopped_ = false;                         // GUARDED_BY(mu_)
+  std::thread writer_;
+
+  std::unique_ptr<ReadPool> reads_;
+
+  // Writer-thread-only cache of trace flow / status for subscription
+  // filters. Cleared when it exceeds kTraceCacheMax entries.
+  std::unordered_map<schema::Id128, TraceInfo, Id128Hash> trace_cache_;
+};
+
+}  // namespace tracedb::server

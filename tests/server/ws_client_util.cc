@@ -1,0 +1,202 @@
+#include "tests/server/ws_client.h"
+
+#include <optional>
+
+#include <boost/asio/connect.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/websocket.hpp>
+
+#include "server/compression.h"
+
+namespace tracedb::server::testing {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+namespace websocket = beast::websocket;
+using tcp = asio::ip::tcp;
+
+namespace {
+
+// Runs the io_context until `done` or the timeout; on timeout closes the
+// socket (which completes the pending operation with an error).
+bool RunUntil(asio::io_context& ioc, const bool& done, std::chrono::milliseconds timeout,
+              const std::function<void()>& cancel) {
+  ioc.restart();
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (!done) {
+    auto now = std::chrono::steady_clock::now();
+    if (now >= deadline) {
+      cancel();
+      ioc.restart();
+      ioc.run_for(std::chrono::milliseconds(500));
+      return false;
+    }
+    ioc.run_one_for(deadline - now);
+  }
+  return true;
+}
+
+class BeastClient : public WsClient {
+ public:
+  BeastClient() : ws_(ioc_) {}
+
+  Status Connect(uint16_t port, bool deflate, const std::string& path) {
+    beast::error_code ec;
+    tcp::endpoint ep(asio::ip::make_address("127.0.0.1"), port);
+    ws_.next_layer().connect(ep, ec);
+    if (ec) return Status::IoError("connect: " + ec.message());
+    if (deflate) {
+      websocket::permessage_deflate pmd;
+      pmd.client_enable = true;
+      ws_.set_option(pmd);
+    }
+    ws_.read_message_max(0);
+    websocket::response_type res;
+    ws_.handshake(res, "127.0.0.1:" + std::to_string(port), path, ec);
+    if (ec) return Status::IoError("handshake: " + ec.message());
+    auto ext = res[http::field::sec_websocket_extensions];
+    deflate_ = ext.find("permessage-deflate") != beast::string_view::npos;
+    return Status::OK();
+  }
+
+  Status SendText(std::string_view text) override {
+    beast::error_code ec;
+    ws_.text(true);
+    ws_.write(asio::buffer(text.data(), text.size()), ec);
+    return ec ? Status::IoError("write: " + ec.message()) : Status::OK();
+  }
+
+  Status SendBinary(std::string_view bytes) override {
+    beast::error_code ec;
+    ws_.binary(true);
+    ws_.write(asio::buffer(bytes.data(), bytes.size()), ec);
+    return ec ? Status::IoError("write: " + ec.message()) : Status::OK();
+  }
+
+  Result<WsMessage> Receive(std::chrono::milliseconds timeout) override {
+    beast::flat_buffer buf;
+    bool done = false;
+    beast::error_code result;
+    ws_.async_read(buf, [&](beast::error_code ec, size_t) {
+      result = ec;
+      done = true;
+    });
+    if (!RunUntil(ioc_, done, timeout, [&] {
+          beast::error_code ignored;
+          ws_.next_layer().close(ignored);
+        })) {
+      return Status::Unavailable("timed out waiting for a message");
+    }
+    if (result) return Status::IoError("read: " + result.message());
+    WsMessage m;
+    m.binary = !ws_.got_text();
+    m.data = beast::buffers_to_string(buf.data());
+    return m;
+  }
+
+  Result<std::vector<WsMessage>> Pipeline(const std::vector<std::string>& texts, size_t replies,
+                                          std::chrono::milliseconds timeout) override {
+    std::vector<WsMessage> out;
+    out.reserve(replies);
+    beast::error_code failure;
+    size_t next = 0;
+    bool writes_done = texts.empty();
+    bool reads_done = replies == 0;
+    bool done = writes_done && reads_done;
+    beast::flat_buffer buf;
+    std::function<void()> write_next = [&] {
+      ws_.text(true);
+      ws_.async_write(asio::buffer(texts[next]), [&](beast::error_code ec, size_t) {
+        if (ec) failure = ec, writes_done = true;
+        else if (++next == texts.size()) writes_done = true;
+        else write_next();
+        done = (writes_done && reads_done) || failure;
+      });
+    };
+    std::function<void()> read_next = [&] {
+      ws_.async_read(buf, [&](beast::error_code ec, size_t) {
+        if (ec) {
+          failure = ec, reads_done = true;
+        } else {
+          out.push_back(WsMessage{!ws_.got_text(), beast::buffers_to_string(buf.data())});
+          buf.consume(buf.size());
+          if (out.size() == replies) reads_done = true;
+          else read_next();
+        }
+        done = (writes_done && reads_done) || failure;
+      });
+    };
+    if (!writes_done) write_next();
+    if (!reads_done) read_next();
+    if (!RunUntil(ioc_, done, timeout, [&] {
+          beast::error_code ignored;
+          ws_.next_layer().close(ignored);
+        })) {
+      return Status::Unavailable("pipeline timed out after " + std::to_string(out.size()) + " replies, " +
+                                 std::to_string(next) + " sent");
+    }
+    if (failure) return Status::IoError("pipeline: " + failure.message());
+    return out;
+  }
+
+  bool deflate_negotiated() const override { return deflate_; }
+
+  Status Close() override {
+    beast::error_code ec;
+    ws_.close(websocket::close_code::normal, ec);
+    return ec ? Status::IoError("close: " + ec.message()) : Status::OK();
+  }
+
+  void Abort() override {
+    beast::error_code ignored;
+    ws_.next_layer().shutdown(tcp::socket::shutdown_both, ignored);
+    ws_.next_layer().close(ignored);
+  }
+
+ private:
+  asio::io_context ioc_;
+  websocket::stream<tcp::socket> ws_;
+  bool deflate_ = false;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<WsClient>> WsClient::Connect(uint16_t port, bool deflate, std::string path) {
+  auto c = std::make_unique<BeastClient>();
+  TRACEDB_RETURN_IF_ERROR(c->Connect(port, deflate, path));
+  return std::unique_ptr<WsClient>(std::move(c));
+}
+
+Result<std::string> WsClient::ReceiveJson(std::chrono::milliseconds timeout) {
+  TRACEDB_ASSIGN_OR_RETURN(WsMessage m, Receive(timeout));
+  if (!m.binary) return std::move(m.data);
+  return DecompressFrame(m.data, size_t{1} << 30);
+}
+
+Result<HttpResult> HttpGet(uint16_t port, std::string_view path) {
+  asio::io_context ioc;
+  beast::tcp_stream stream(ioc);
+  beast::error_code ec;
+  stream.connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), port), ec);
+  if (ec) return Status::IoError("connect: " + ec.message());
+  http::request<http::empty_body> req{http::verb::get, std::string(path), 11};
+  req.set(http::field::host, "127.0.0.1");
+  req.set(http::field::connection, "close");
+  http::write(stream, req, ec);
+  if (ec) return Status::IoError("write: " + ec.message());
+  beast::flat_buffer buf;
+  http::response<http::string_body> res;
+  http::read(stream, buf, res, ec);
+  if (ec) return Status::IoError("read: " + ec.message());
+  HttpResult out;
+  out.status = res.result_int();
+  out.content_type = std::string(res[http::field::content_type]);
+  out.body = res.body();
+  return out;
+}
+
+}  // namespace tracedb::server::testing
