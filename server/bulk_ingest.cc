@@ -1,5 +1,7 @@
 #include "server/bulk_ingest.h"
 
+#include <unistd.h>
+
 #include <chrono>
 #include <random>
 
@@ -24,11 +26,7 @@ schema::Id128 RandomUuidV4() {
   return id;
 }
 
-namespace {
-
-// What a G2 server records for a StartTrace: the protocol carries no
-// metadata, so it is the placeholder upstream uses (reflow-protocol.md §7.2).
-schema::Trace StartHeader(const reflow::StartTrace& start, const schema::Id128& id, schema::TimestampNs now) {
+schema::Trace ReflowStartHeader(const reflow::StartTrace& start, const schema::Id128& id, schema::TimestampNs now) {
   schema::Trace h;
   h.trace_id = id;
   h.source = schema::Source::kReflow;
@@ -39,8 +37,12 @@ schema::Trace StartHeader(const reflow::StartTrace& start, const schema::Id128& 
   h.status.code = schema::StatusCode::kRunning;
   h.metadata.environment = "unknown";
   h.metadata.hostname = "unknown";
+  h.metadata.process_id = static_cast<uint32_t>(::getpid());
+  h.metadata.thread_id = "unknown";
   return h;
 }
+
+namespace {
 
 struct TracingVisitor {
   schema::TimestampNs now;
@@ -50,7 +52,7 @@ struct TracingVisitor {
   Status operator()(const reflow::StartTrace& s) const {
     schema::Id128 id = s.trace_id ? *s.trace_id : RandomUuidV4();
     if (trace_id != nullptr) *trace_id = id;
-    batch->StartTrace(StartHeader(s, id, now));
+    batch->StartTrace(ReflowStartHeader(s, id, now));
     return Status::OK();
   }
   Status operator()(const reflow::RecordEvent& r) const {

@@ -114,4 +114,11 @@ Status AddReflowRequest(const schema::reflow::Request& request, schema::Timestam
 // A random RFC 4122 version-4 id.
 schema::Id128 RandomUuidV4();
 
+// The trace header a Reflow StartTrace creates (G2 semantics: server time,
+// a fresh execution id, placeholder metadata because the protocol carries
+// none: environment and hostname "unknown", this process's pid). Shared by
+// the WebSocket and the bulk paths.
+schema::Trace ReflowStartHeader(const schema::reflow::StartTrace& start, const schema::Id128& trace_id,
+                                schema::TimestampNs now);
+
 }  // namespace tracedb::server

@@ -3,12 +3,12 @@
 #include <unistd.h>
 
 #include <cstdio>
-#include <random>
 #include <variant>
 
 #include <fmt/format.h>
 
 #include "schema/reflow_json.h"
+#include "server/bulk_ingest.h"
 #include "server/trace_query.h"
 
 namespace tracedb::server {
@@ -30,19 +30,6 @@ struct Overloaded : Ts... {
 };
 template <class... Ts>
 Overloaded(Ts...) -> Overloaded<Ts...>;
-
-schema::Id128 RandomUuidV4() {
-  thread_local std::mt19937_64 rng{std::random_device{}()};
-  schema::Id128 id;
-  uint64_t a = rng(), b = rng();
-  for (int i = 0; i < 8; ++i) {
-    id[i] = static_cast<uint8_t>(a >> (8 * i));
-    id[8 + i] = static_cast<uint8_t>(b >> (8 * i));
-  }
-  id[6] = static_cast<uint8_t>((id[6] & 0x0f) | 0x40);
-  id[8] = static_cast<uint8_t>((id[8] & 0x3f) | 0x80);
-  return id;
-}
 
 schema::TimestampNs NowNs() {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now().time_since_epoch())
@@ -300,18 +287,7 @@ void Service::Handle(const std::shared_ptr<Peer>& peer, uint64_t seq, std::strin
       [&](reflow::StartTrace& s) {
         WriteItem item = write(WriteItem::Kind::kStart, RequestType::kStartTrace);
         item.trace_id = s.trace_id.value_or(RandomUuidV4());
-        schema::Trace& t = item.trace;
-        t.trace_id = item.trace_id;
-        t.source = schema::Source::kReflow;
-        t.flow_id = std::move(s.flow_id);
-        t.execution_id = RandomUuidV4();
-        t.version = std::move(s.version);
-        t.start_ns = NowNs();
-        t.status.code = schema::StatusCode::kRunning;
-        t.metadata.environment = "unknown";
-        t.metadata.hostname = "unknown";
-        t.metadata.process_id = static_cast<uint32_t>(getpid());
-        t.metadata.thread_id = "unknown";
+        item.trace = ReflowStartHeader(s, item.trace_id, NowNs());
         own(item.trace_id);
         SubmitWrite(std::move(item));
       },
