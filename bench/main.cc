@@ -1,0 +1,123 @@
+// tracedb_bench: the workload runner.
+//
+//   build-bench/tracedb_bench [--quick] [--workloads a,b] [--peers p,q]
+//                             [--events N] [--query-events N] [--batch N]
+//                             [--clients N] [--sync] [--json FILE]
+//
+// Runs the named workloads (bench/workloads/*.cc, each described at the top
+// of its file) in order, with the peers measured in the same run on the same
+// generated data, prints one table plus the tracedb / peer ratios, and
+// optionally writes the figures as JSON. Exit status: 0 when every workload
+// that ran verified its results (unavailable layers are reported, not
+// failed), 1 otherwise.
+
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <algorithm>
+#include <filesystem>
+
+#include <fmt/format.h>
+
+#include "bench/runner.h"
+
+int main(int argc, char** argv) {
+  using namespace tracedb::bench;
+  RunConfig config;
+  CLI::App app{"tracedb workload runner: ingest and query benchmarks against raw RocksDB, SQLite and PostgreSQL"};
+  std::string workloads, peers, json_path;
+  bool quiet = false;
+  app.add_flag("--quick", config.quick, "Small data (seconds): the smoke test the test suite runs");
+  app.add_option("--workloads", workloads, "Comma-separated workloads to run (default: all)");
+  app.add_option("--peers", peers, "Comma-separated peers to include: rocksdb_raw,sqlite,postgres (default: all)");
+  app.add_option("--events", config.ingest_events, "Events in the ingest data set");
+  app.add_option("--query-events", config.query_events, "Events in the store the read workloads query");
+  app.add_option("--batch", config.batch_events, "Events per write batch / NDJSON request / transaction");
+  app.add_option("--concurrency", config.concurrency, "Traces open at once in the interleaved stream");
+  app.add_option("--clients", config.clients, "Concurrent HTTP clients / WebSocket connections");
+  app.add_option("--queries", config.queries, "Queries per read workload");
+  app.add_option("--seed", config.seed, "Generator seed");
+  app.add_flag("--sync", config.sync, "fsync every commit, in tracedb and in every peer");
+  app.add_option("--tracedb-binary", config.tracedb_binary, "The tracedb server binary (default: next to this one)");
+  app.add_option("--pg-bin", config.pg_bin, "PostgreSQL binaries directory");
+  app.add_option("--json", json_path, "Also write the figures to this JSON file");
+  app.add_flag("--keep", config.keep, "Keep the temporary stores");
+  app.add_flag("--quiet", quiet, "No progress lines");
+  CLI11_PARSE(app, argc, argv);
+  config.verbose = !quiet;
+
+  auto split = [](const std::string& s) {
+    std::vector<std::string> out;
+    size_t pos = 0;
+    while (pos <= s.size() && !s.empty()) {
+      size_t c = s.find(',', pos);
+      std::string part = s.substr(pos, c == std::string::npos ? std::string::npos : c - pos);
+      if (!part.empty()) out.push_back(part);
+      if (c == std::string::npos) break;
+      pos = c + 1;
+    }
+    return out;
+  };
+  config.workloads = split(workloads);
+  config.peers = split(peers);
+  for (const std::string& w : config.workloads) {
+    auto& all = Workloads();
+    if (std::none_of(all.begin(), all.end(), [&](const Workload& x) { return w == x.name; })) {
+      fmt::print(stderr, "unknown workload '{}'\n", w);
+      return 2;
+    }
+  }
+  if (config.quick) {
+    if (app.count("--events") == 0) config.ingest_events = 20'000;
+    if (app.count("--query-events") == 0) config.query_events = 20'000;
+    if (app.count("--queries") == 0) config.queries = 100;
+    if (app.count("--batch") == 0) config.batch_events = 1000;
+  }
+  config.query_events = std::max(config.query_events, config.ingest_events);
+  if (config.tracedb_binary.empty()) {
+    std::error_code ec;
+    auto self = std::filesystem::read_symlink("/proc/self/exe", ec);
+    config.tracedb_binary = ec ? "tracedb" : (self.parent_path() / "tracedb").string();
+  }
+
+  std::string command;
+  for (int i = 0; i < argc; ++i) command += (i ? " " : "") + std::string(argv[i]);
+  std::string machine = MachineDescription();
+  std::string commit = GitCommit(TRACEDB_SOURCE_DIR);
+  fmt::print("tracedb_bench  commit {}  {}\ncommand: {}\n", commit, machine, command);
+  fmt::print("ingest data set: {} events, batches of {}, {} open traces; query store: {} events; sync={}\n",
+             config.ingest_events, config.batch_events, config.concurrency, config.query_events, config.sync);
+
+  std::vector<Figures> all;
+  {
+    Context ctx(config);
+    for (const Workload& w : Workloads()) {
+      if (!config.workloads.empty() &&
+          std::find(config.workloads.begin(), config.workloads.end(), w.name) == config.workloads.end()) {
+        continue;
+      }
+      ctx.Log(fmt::format("workload {}", w.name));
+      size_t before = all.size();
+      w.run(ctx, &all);
+      for (size_t i = before; i < all.size(); ++i) {
+        const Figures& f = all[i];
+        ctx.Log(fmt::format("  {} / {}: {} {:.0f} {}{}", f.workload, f.system, f.status, f.throughput, f.unit,
+                            f.ok() && !f.verified ? " (NOT VERIFIED)" : ""));
+      }
+    }
+  }
+  PrintTable(all);
+  if (!json_path.empty() && !WriteJson(json_path, all, "commit " + commit + ": " + command)) {
+    fmt::print(stderr, "cannot write {}\n", json_path);
+  }
+  int failures = 0;
+  for (const Figures& f : all) {
+    if (f.failed() || (f.ok() && !f.verified)) ++failures;
+  }
+  if (failures > 0) {
+    fmt::print("\n{} result(s) FAILED or unverified\n", failures);
+    return 1;
+  }
+  fmt::print("\nall results verified\n");
+  return 0;
+}

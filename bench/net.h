@@ -1,0 +1,80 @@
+#pragma once
+
+// Minimal blocking HTTP/1.1 and WebSocket clients for the workload runner
+// (Boost.Beast; all of Beast stays in net.cc), and a tracedb server run as a
+// child process. Not thread-safe: one client per thread.
+
+#include <sys/types.h>
+
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/result.h"
+
+namespace tracedb::bench {
+
+struct HttpResponse {
+  int status = 0;
+  std::string body;
+};
+
+// One keep-alive connection to host:port.
+class HttpClient {
+ public:
+  HttpClient();
+  ~HttpClient();
+  Status Connect(const std::string& host, int port);
+  // Sends one request and reads its response. `body` empty for GET.
+  Result<HttpResponse> Request(std::string_view method, std::string_view target, std::string_view body,
+                               std::string_view content_type = "application/x-ndjson");
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+// One WebSocket connection (text frames).
+class WsClient {
+ public:
+  WsClient();
+  ~WsClient();
+  Status Connect(const std::string& host, int port, std::string_view target = "/");
+  Status SendText(std::string_view message);
+  // Reads one message (text, or binary replies as the server sent them).
+  Result<std::string> Read();
+  Status Close();
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+// `tracedb serve` as a child process on 127.0.0.1:<free port>.
+class ServerProcess {
+ public:
+  ~ServerProcess();
+  // Starts `binary serve --listen 127.0.0.1:PORT` plus `args` and waits up
+  // to `timeout_s` until GET /healthz answers 200 (or, when the server has
+  // no /healthz, until the port accepts connections).
+  Status Start(const std::string& binary, const std::vector<std::string>& args, double timeout_s = 20);
+  // SIGTERM, then waits (SIGKILL after 20 s). Returns the exit status.
+  int Stop();
+  int port() const { return port_; }
+  pid_t pid() const { return pid_; }
+  // Peak RSS of the server so far (MiB).
+  double PeakRssMb() const;
+  // The server's stderr/stdout, captured to a file (kept when start-up
+  // failed, removed with the object otherwise).
+  std::string log_path() const { return log_path_; }
+
+ private:
+  pid_t pid_ = -1;
+  int port_ = -1;
+  bool ready_ = false;     // started successfully: the log is removed at exit
+  std::string log_dir_;
+  std::string log_path_;
+};
+
+}  // namespace tracedb::bench

@@ -1,0 +1,164 @@
+// ingest_ws: Reflow clients streaming over the WebSocket, pipelined.
+//
+// `tracedb serve --data DIR` runs as a child process on a free 127.0.0.1
+// port. RunConfig::clients connections each send the requests of their
+// share of the ingest data set's traces (trace i goes to connection
+// i mod clients, all of its requests in stream order, as one Reflow client
+// sends them): StartTrace, RecordEvent per event, EndTrace, one JSON text
+// message each (the NDJSON lines of ingest_bulk, without the newline).
+// Pipelined: a connection keeps up to kWindow requests outstanding and
+// reads the replies, which arrive in request order (one per request).
+//
+// Timed: first message to last reply. Latency: per RecordEvent, from its
+// send to its EventRecorded reply (ack latency). Bytes per event: the store
+// after the server stops, reopened and compacted. RSS: the server's peak.
+// Verified: every RecordEvent acknowledged with success, then the store has
+// every trace, and sampled traces read back equal what was sent.
+
+#include <atomic>
+#include <thread>
+
+#include <fmt/format.h>
+
+#include "bench/net.h"
+#include "bench/runner.h"
+
+namespace tracedb::bench {
+
+namespace {
+
+constexpr size_t kWindow = 256;
+
+struct Message {
+  std::string text;
+  bool is_event = false;
+};
+
+}  // namespace
+
+void RunIngestWs(Context& ctx, std::vector<Figures>* out) {
+  Figures f;
+  f.workload = "ingest_ws";
+  f.system = "tracedb";
+  const uint32_t clients = std::max<uint32_t>(1, ctx.config().clients);
+  std::vector<std::vector<Message>> per_conn(clients);
+  for (const StreamOp& op : ctx.stream()) {
+    Message m;
+    AppendNdjsonLine(ctx.traces(), op, &m.text);
+    m.text.pop_back();  // the newline
+    m.is_event = op.kind == StreamOp::Kind::kEvent;
+    per_conn[op.trace % clients].push_back(std::move(m));
+  }
+  std::string dir = ctx.NewDir("ws");
+  ServerProcess server;
+  Status s = server.Start(ctx.config().tracedb_binary, {"--data", dir + "/data"});
+  if (!s.ok()) {
+    f.status = "unavailable: " + s.message();
+    out->push_back(f);
+    return;
+  }
+  {
+    WsClient probe;
+    s = probe.Connect("127.0.0.1", server.port());
+    if (s.ok()) s = probe.SendText("\"Ping\"");
+    auto r = s.ok() ? probe.Read() : Result<std::string>(s);
+    if (!r.ok() || r->find("Pong") == std::string::npos) {
+      f.status = "unavailable: no Reflow WebSocket endpoint (" + (r.ok() ? *r : r.status().ToString()) + ")";
+      out->push_back(f);
+      return;
+    }
+    probe.Close().IgnoreError();
+  }
+  std::vector<LatencyRecorder> lats(clients);
+  std::vector<uint64_t> acked(clients, 0);
+  std::vector<std::string> errors(clients);
+  auto start = Clock::now();
+  std::vector<std::thread> threads;
+  for (uint32_t c = 0; c < clients; ++c) {
+    threads.emplace_back([&, c] {
+      WsClient ws;
+      Status cs = ws.Connect("127.0.0.1", server.port());
+      if (!cs.ok()) {
+        errors[c] = cs.ToString();
+        return;
+      }
+      const auto& msgs = per_conn[c];
+      std::vector<Clock::time_point> sent(msgs.size());
+      size_t next_send = 0, next_read = 0;
+      while (next_read < msgs.size()) {
+        while (next_send < msgs.size() && next_send - next_read < kWindow) {
+          sent[next_send] = Clock::now();
+          cs = ws.SendText(msgs[next_send].text);
+          if (!cs.ok()) {
+            errors[c] = cs.ToString();
+            return;
+          }
+          ++next_send;
+        }
+        auto reply = ws.Read();
+        if (!reply.ok()) {
+          errors[c] = reply.status().ToString();
+          return;
+        }
+        if (msgs[next_read].is_event) {
+          lats[c].AddSince(sent[next_read]);
+          if (reply->find("\"EventRecorded\"") == std::string::npos || reply->find("\"success\":true") == std::string::npos) {
+            errors[c] = "unexpected reply to RecordEvent: " + reply->substr(0, 300);
+            return;
+          }
+          ++acked[c];
+        } else if (reply->find("\"Error\"") != std::string::npos) {
+          errors[c] = "error reply: " + reply->substr(0, 300);
+          return;
+        }
+        ++next_read;
+      }
+      ws.Close().IgnoreError();
+    });
+  }
+  for (auto& t : threads) t.join();
+  f.seconds = SecondsSince(start);
+  f.peak_rss_mb = server.PeakRssMb();
+  for (const std::string& e : errors) {
+    if (!e.empty()) {
+      f.status = "FAILED: " + e;
+      out->push_back(f);
+      return;
+    }
+  }
+  LatencyRecorder merged;
+  for (uint32_t c = 0; c < clients; ++c) {
+    f.items += acked[c];
+    merged.Merge(lats[c]);
+  }
+  f.throughput = static_cast<double>(f.items) / f.seconds;
+  f.p50_ms = merged.PercentileMs(0.5);
+  f.p99_ms = merged.PercentileMs(0.99);
+  int st = server.Stop();
+  auto opened = engine::Engine::Open(BenchEngineOptions(ctx, dir + "/data"));
+  if (!opened.ok()) {
+    f.status = fmt::format("FAILED: reopen after server exit ({}): {}", st, opened.status().ToString());
+    out->push_back(f);
+    return;
+  }
+  auto eng = std::move(opened).value();
+  Status cs = eng->CompactAll();
+  f.bytes_per_event = static_cast<double>(eng->DiskUsageBytes()) / static_cast<double>(std::max<uint64_t>(f.items, 1));
+  std::string problem;
+  if (!cs.ok()) problem = cs.ToString();
+  else if (f.items != ctx.ingest_event_count())
+    problem = fmt::format("{} events acknowledged, {} sent", f.items, ctx.ingest_event_count());
+  const uint64_t step = ctx.config().quick ? 1 : std::max<uint64_t>(1, ctx.traces().size() / 200);
+  for (uint64_t i = 0; problem.empty() && i < ctx.traces().size(); i += step) {
+    auto got = eng->GetTrace(ctx.traces()[i].trace_id);
+    if (!got.ok()) problem = got.status().ToString();
+    else if (!got->has_value()) problem = fmt::format("trace {} missing", i);
+    else problem = DiffTrace(ctx.traces()[i], **got, HeaderCheck::kWireHeader);
+  }
+  f.verified = problem.empty();
+  if (!f.verified) f.status = "FAILED: " + problem;
+  f.note = fmt::format("{} connections, window {} requests; latency = ack of RecordEvent", clients, kWindow);
+  out->push_back(f);
+}
+
+}  // namespace tracedb::bench
