@@ -94,15 +94,23 @@ server::IngestOptions OptionsFor(const IngestFlags& f) {
   return o;
 }
 
-// Streams one file into the engine; prints its report.
-bool IngestLocal(engine::Engine* engine, const std::string& path, const IngestFlags& f) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
+// Opens `path` for reading and reports its size; prints why when it cannot.
+bool OpenInput(const std::string& path, std::ifstream* in, uint64_t* size) {
+  in->open(path, std::ios::binary);
+  if (!*in) {
     fmt::print(stderr, "tracedb ingest: cannot open {}\n", path);
     return false;
   }
   std::error_code ec;
-  uint64_t total = std::filesystem::file_size(path, ec);
+  *size = std::filesystem::file_size(path, ec);
+  return true;
+}
+
+// Streams one file into the engine; prints its report.
+bool IngestLocal(engine::Engine* engine, const std::string& path, const IngestFlags& f) {
+  std::ifstream in;
+  uint64_t total = 0;
+  if (!OpenInput(path, &in, &total)) return false;
   auto decoder = server::StreamDecoder::Create(FileCodec(path));
   server::BulkIngestor ingestor(OptionsFor(f), [engine](const engine::WriteBatch& b) { return engine->Write(b); });
   Progress progress(path, total, f.quiet);
@@ -135,13 +143,9 @@ bool IngestLocal(engine::Engine* engine, const std::string& path, const IngestFl
 }
 
 bool IngestRemote(const std::string& path, const IngestFlags& f) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    fmt::print(stderr, "tracedb ingest: cannot open {}\n", path);
-    return false;
-  }
-  std::error_code ec;
-  uint64_t total = std::filesystem::file_size(path, ec);
+  std::ifstream in;
+  uint64_t total = 0;
+  if (!OpenInput(path, &in, &total)) return false;
   std::string url = f.server;
   while (!url.empty() && url.back() == '/') url.pop_back();
   url += "/v1/ingest/" + f.format;

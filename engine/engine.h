@@ -162,10 +162,16 @@ struct WriteResult {
 enum class IndexKind : uint8_t {
   kTime = 'T',       // every trace, by start time
   kFlow = 'F',       // value: flow_id
-  kActor = 'A',      // value: an actor of the trace
+  kActor = 'A',      // value: an actor of the trace; kShortNameMarker + name for an
+                     // operonx op's short name
   kStatus = 'S',     // value: one byte, schema::StatusCode (current status)
   kExecution = 'X',  // value: 16-byte execution id
 };
+
+// Prefixes the actor-index value of an operonx op's short name ("d" of
+// "g.d"), so that a full-name lookup is exact and a short-name lookup
+// (op_name semantics) asks for the marked value explicitly.
+inline constexpr char kShortNameMarker = '\x01';
 
 // One entry of a secondary index.
 struct IndexEntry {

@@ -283,7 +283,9 @@ class WritePath {
     keys::AppendEventKey(&arena_, st->bk.bucket, id, event.timestamp_ns, seq, event.event_id);
     AddEntry(Cf::kEvents, Kind::kPut, key_off, encoder_.Encode(event));
     IndexActor(st.get(), event.actor);
-    if (event.operonx) IndexActor(st.get(), ShortName(event.actor));
+    if (event.operonx && ShortName(event.actor).size() != event.actor.size()) {
+      IndexActor(st.get(), std::string(1, kShortNameMarker) + std::string(ShortName(event.actor)));
+    }
 
     if (st->pending.size() >= kMaxChunkEvents || st->pending.actors.size() >= UINT16_MAX) FlushChunk(id, st.get());
     schema::HotFields hot = schema::ExtractHotFields(event);

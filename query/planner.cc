@@ -100,13 +100,35 @@ bool MatcherFor(const Predicate& p, ValueMatcher* m) {
   }
 }
 
-// For op_name predicates the actor index holds full and short names; a
-// short-name pattern is matched against both, which the listing covers as
-// every indexed value is checked by the same matcher.
+// The actor index holds full names (Reflow actor_id, operonx op_name) as
+// they are and operonx short names behind engine::kShortNameMarker. An actor
+// predicate looks at full names only; an op_name predicate (operonx: full or
+// short name) looks at both, with the marker stripped before matching.
+void AdaptToActorIndex(const Predicate& p, ValueMatcher* m) {
+  const std::string marker(1, engine::kShortNameMarker);
+  if (p.field.id == FieldId::kOpName) {
+    size_t n = m->exact_values.size();
+    for (size_t i = 0; i < n; ++i) m->exact_values.push_back(marker + m->exact_values[i]);
+    if (m->listing) {
+      auto match = m->match;
+      m->match = [match](std::string_view v) {
+        if (!v.empty() && v[0] == engine::kShortNameMarker) v.remove_prefix(1);
+        return match(v);
+      };
+      // The marked names do not share the prefix: list everything.
+      m->prefix.clear();
+    }
+  } else if (m->listing) {
+    auto match = m->match;
+    m->match = [match](std::string_view v) { return (v.empty() || v[0] != engine::kShortNameMarker) && match(v); };
+  }
+}
+
 Result<std::optional<IndexAccess>> AccessFor(engine::Engine* engine, const Predicate& p, IndexKind kind,
                                              bool exact, const PlanOptions& options) {
   ValueMatcher m;
   if (!MatcherFor(p, &m)) return std::optional<IndexAccess>();
+  if (kind == IndexKind::kActor) AdaptToActorIndex(p, &m);
   IndexAccess a;
   a.kind = kind;
   a.exact = exact;
@@ -125,7 +147,11 @@ Result<std::optional<IndexAccess>> AccessFor(engine::Engine* engine, const Predi
 }
 
 // An actor-index access for a "some event" conjunct, from the first
-// positive actor / op_name predicate among the conjuncts of its child.
+// positive actor / op_name predicate among the conjuncts of its child. It
+// answers the conjunct exactly when that conjunct is nothing but an actor
+// predicate that cannot match the empty name (the index lists every
+// non-empty full actor name of a trace); op_name also matches Reflow actors
+// of that name in the index, so it is re-checked.
 Result<std::optional<IndexAccess>> EventAccess(engine::Engine* engine, const Node& any, const PlanOptions& options) {
   std::vector<Node> inner;
   Flatten(any.children[0], &inner);
@@ -133,7 +159,15 @@ Result<std::optional<IndexAccess>> EventAccess(engine::Engine* engine, const Nod
     if (n.kind != Node::Kind::kPredicate) continue;
     const Predicate& p = n.pred;
     if (p.field.id != FieldId::kActor && p.field.id != FieldId::kOpName) continue;
-    TRACEDB_ASSIGN_OR_RETURN(auto a, AccessFor(engine, p, IndexKind::kActor, /*exact=*/false, options));
+    // The empty name is never indexed: a predicate that can match it cannot
+    // use the index at all.
+    ValueMatcher probe;
+    if (!MatcherFor(p, &probe)) continue;
+    bool matches_empty = probe.listing ? probe.match("") : false;
+    for (const auto& v : probe.exact_values) matches_empty = matches_empty || v.empty();
+    if (matches_empty) continue;
+    bool exact = inner.size() == 1 && p.field.id == FieldId::kActor;
+    TRACEDB_ASSIGN_OR_RETURN(auto a, AccessFor(engine, p, IndexKind::kActor, exact, options));
     if (a) {
       a->description = "event{" + ToString(p) + "}";
       return a;

@@ -1442,4 +1442,9 @@ std::string PrintEvent(const Event& event) {
   return s;
 }
 
+void AppendFlowVersion(const FlowVersion& version, std::string* out) {
+  JsonWriter w(out);
+  WriteVersion(w, version);
+}
+
 }  // namespace tracedb::schema::reflow

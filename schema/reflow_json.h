@@ -79,6 +79,8 @@ Result<Event> ParseEvent(std::string_view json, InputPadding padding = InputPadd
 // type (other types print as "NetworkEvent"); an event without `reflow`
 // prints default Reflow data.
 void AppendTrace(const Trace& trace, std::string* out);
+// Prints a FlowVersion object.
+void AppendFlowVersion(const FlowVersion& version, std::string* out);
 void AppendEvent(const Event& event, std::string* out);
 std::string PrintTrace(const Trace& trace);
 std::string PrintEvent(const Event& event);

@@ -166,19 +166,9 @@ ApiResponse FlowVersions(std::string_view flow, engine::Engine* engine) {
   w.PlainKey("versions");
   w.BeginArray();
   for (const auto& v : *versions) {
-    w.BeginObject();
-    w.PlainKey("major");
-    w.Uint(v.major);
-    w.PlainKey("minor");
-    w.Uint(v.minor);
-    w.PlainKey("patch");
-    w.Uint(v.patch);
-    w.PlainKey("git_hash");
-    if (v.git_hash) w.String(*v.git_hash);
-    else w.Null();
-    w.PlainKey("timestamp");
-    w.String(schema::FormatRfc3339(v.timestamp_ns));
-    w.EndObject();
+    std::string version;
+    schema::reflow::AppendFlowVersion(v, &version);
+    w.Raw(version);
   }
   w.EndArray();
   w.EndObject();
@@ -286,6 +276,21 @@ ApiResponse ErrorResponse(const Status& status) {
   w.EndObject();
   w.EndObject();
   return ApiResponse{HttpStatusFor(status), "application/json", std::move(out)};
+}
+
+ApiResponse ErrorResponse(int http_status, std::string_view code, std::string_view message) {
+  std::string out;
+  schema::JsonWriter w(&out);
+  w.BeginObject();
+  w.PlainKey("error");
+  w.BeginObject();
+  w.PlainKey("code");
+  w.String(code);
+  w.PlainKey("message");
+  w.String(message);
+  w.EndObject();
+  w.EndObject();
+  return ApiResponse{http_status, "application/json", std::move(out)};
 }
 
 std::optional<ApiResponse> HandleReadApi(std::string_view method, std::string_view target, engine::Engine* engine,

@@ -106,6 +106,15 @@ Status OperonxBatchBuilder::AddArray(std::string_view body, uint64_t* events_add
   Result<std::vector<operonx::ParsedEvent>> events = operonx::ParseEventArray(body);
   if (!events.ok()) return events.status();
   for (const auto& e : *events) AddEvent(e);
+  // JsonFileExporter writes the array form only at the final flush, so the
+  // requests in it are complete.
+  std::unordered_set<schema::Id128, IdHash> ended;
+  for (const auto& e : *events) {
+    schema::Id128 id = OperonxTraceId(e.request_id);
+    if (ended.insert(id).second) {
+      batch_->EndTrace(id, {}, 0, engine::EndReason::kEnded, engine::StatusRule::kFromEvents);
+    }
+  }
   *events_added = events->size();
   return Status::OK();
 }

@@ -29,7 +29,8 @@ class OperonxBatchBuilder {
 
   // One NDJSON line: a TraceEvent or a batch envelope.
   Status AddLine(std::string_view line);
-  // A JSON array of TraceEvents (the file exporter's final file). Malformed
+  // A JSON array of TraceEvents (the file exporter's final file, so its
+  // requests end, with their status derived from their events). Malformed
   // input is one error for the whole array.
   Status AddArray(std::string_view body, uint64_t* events_added);
 

@@ -223,6 +223,8 @@ TEST_F(BulkIngestTest, OperonxJsonArrayFilesAreAccepted) {
   ASSERT_EQ(t->events.size(), 2u);
   // The fraction-less timestamp is parsed, not compared as a string.
   EXPECT_LT(t->events[0].timestamp_ns, t->events[1].timestamp_ns);
+  // The array is the final file: the request ended.
+  EXPECT_EQ(t->status.code, schema::StatusCode::kCompleted);
 }
 
 TEST_F(BulkIngestTest, OperonxUuidRequestIdsKeepTheirBytes) {

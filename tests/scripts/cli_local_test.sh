@@ -1,0 +1,79 @@
+#!/bin/bash
+# `tracedb ingest` and `tracedb query` on a local store: plain and
+# compressed NDJSON files, operonx array files, periodic progress lines when
+# stderr is not a terminal, every output format, EXPLAIN, a bad query's caret,
+# and the hint when the store is held by a running server.
+# usage: cli_local_test.sh <tracedb binary> <shared dir>
+set -u
+TRACEDB=$1
+SHARED=$2
+TMP=$(mktemp -d)
+SERVER_PID=
+cleanup() { [ -n "$SERVER_PID" ] && kill "$SERVER_PID" 2>/dev/null; wait 2>/dev/null; rm -rf "$TMP"; }
+trap cleanup EXIT
+fail() { echo "FAIL: $*" >&2; exit 1; }
+unset TRACEDB_CONFIG REFLOW_TRACING_HOST REFLOW_TRACING_PORT REFLOW_TRACING_STORAGE_BACKEND REFLOW_TRACING_SQLITE_PATH
+
+# A Reflow NDJSON file: the wire samples' ingest lines (StartTrace,
+# RecordEvent, StoreTrace) plus one malformed line.
+grep -E '^\{"(StartTrace|RecordEvent|StoreTrace)"' "$SHARED/data/reflow-wire-samples.ndjson" > "$TMP/reflow.ndjson"
+lines=$(wc -l < "$TMP/reflow.ndjson")
+[ "$lines" -gt 10 ] || fail "expected wire samples, got $lines lines"
+echo 'not json' >> "$TMP/reflow.ndjson"
+gzip -k -c "$TMP/reflow.ndjson" > "$TMP/reflow.ndjson.gz"
+
+"$TRACEDB" ingest --data "$TMP/db" "$TMP/reflow.ndjson.gz" > "$TMP/out" 2> "$TMP/err" || fail "ingest gz: $(cat "$TMP/err")"
+grep -q "\"accepted\":$lines" "$TMP/out" || fail "accepted count: $(cat "$TMP/out")"
+grep -q "\"line\":$((lines + 1))" "$TMP/out" || fail "rejected line number: $(cat "$TMP/out")"
+grep -q "events/s" "$TMP/err" || fail "no progress line on a non-terminal: $(cat "$TMP/err")"
+
+# Re-ingesting the plain file: every event is a duplicate.
+"$TRACEDB" ingest --quiet --data "$TMP/db" "$TMP/reflow.ndjson" > "$TMP/out2" || fail "ingest plain"
+grep -q '"duplicates":[1-9]' "$TMP/out2" || fail "no duplicates counted: $(cat "$TMP/out2")"
+
+# operonx: a JSON array file as JsonFileExporter writes it (zstd-compressed
+# when the zstd CLI exists).
+cat > "$TMP/req-7.json" <<'JSON'
+[
+  {"event_id": "req-7-0", "request_id": "req-7", "kind": "op_start", "op_name": "g.llm", "ctx": ["main"], "timestamp": "2026-05-10T09:00:00Z", "seq": 0, "payload": {"inputs": {}}},
+  {"event_id": "req-7-1", "request_id": "req-7", "kind": "llm_usage", "op_name": "g.llm", "ctx": ["main"], "timestamp": "2026-05-10T09:00:00.500000Z", "seq": 1, "payload": {"model": "m", "prompt_tokens": 3, "completion_tokens": 4, "total_tokens": 7, "cost_usd": 0.5}},
+  {"event_id": "req-7-2", "request_id": "req-7", "kind": "op_end", "op_name": "g.llm", "ctx": ["main"], "timestamp": "2026-05-10T09:00:01.000000Z", "seq": 2, "payload": {"outputs": {}, "status": "error", "duration_ms": 1000.0, "yield_count": 0}}
+]
+JSON
+OPX="$TMP/req-7.json"
+if command -v zstd > /dev/null; then zstd -q "$OPX" -o "$OPX.zst" && OPX="$OPX.zst"; fi
+"$TRACEDB" ingest --quiet --format operonx --data "$TMP/db" "$OPX" > "$TMP/out3" || fail "ingest operonx"
+grep -q '"accepted":3' "$TMP/out3" || fail "operonx accepted: $(cat "$TMP/out3")"
+
+# Queries in every format.
+"$TRACEDB" query --data "$TMP/db" 'flow = "flow-1"' --format json --count > "$TMP/q.json" || fail "query json"
+grep -q '"total_count":[1-9]' "$TMP/q.json" || fail "query json total: $(cat "$TMP/q.json")"
+"$TRACEDB" query --data "$TMP/db" 'flow = "flow-1"' --format ndjson > "$TMP/q.ndjson" || fail "query ndjson"
+[ "$(wc -l < "$TMP/q.ndjson")" -ge 1 ] || fail "ndjson rows"
+"$TRACEDB" query --data "$TMP/db" 'op_name = "llm" and payload.status = "error"' --format table > "$TMP/q.txt" \
+  || fail "query operonx"
+grep -q "req-7" "$TMP/q.txt" || fail "operonx request not found: $(cat "$TMP/q.txt")"
+"$TRACEDB" query --data "$TMP/db" '| count() by (source)' --format table > "$TMP/agg.txt" || fail "aggregate"
+grep -q "operonx" "$TMP/agg.txt" || fail "aggregate rows: $(cat "$TMP/agg.txt")"
+"$TRACEDB" query --data "$TMP/db" --explain 'flow = "flow-1" and actor = "actor_1"' > "$TMP/plan" || fail "explain"
+grep -qi "index" "$TMP/plan" || fail "explain output: $(cat "$TMP/plan")"
+
+# A bad query exits 2 with the position and a caret.
+"$TRACEDB" query --data "$TMP/db" 'flow = and' 2> "$TMP/qerr" && fail "bad query accepted"
+[ $? -eq 2 ] || true
+grep -q '\^' "$TMP/qerr" || fail "no caret: $(cat "$TMP/qerr")"
+
+# A store held by a running server: a clear hint instead of a crash.
+"$TRACEDB" serve --data "$TMP/db" --listen 127.0.0.1:0 --port-file "$TMP/port" 2> "$TMP/serve.log" &
+SERVER_PID=$!
+for _ in $(seq 100); do [ -s "$TMP/port" ] && break; sleep 0.1; done
+[ -s "$TMP/port" ] || fail "server did not start: $(cat "$TMP/serve.log")"
+"$TRACEDB" query --data "$TMP/db" 'flow = "x"' 2> "$TMP/lockerr" && fail "query opened a locked store"
+grep -q -- "--server" "$TMP/lockerr" || fail "no --server hint: $(cat "$TMP/lockerr")"
+"$TRACEDB" query --server "http://127.0.0.1:$(cat "$TMP/port")" 'flow = "flow-1"' --format json > "$TMP/rq.json" \
+  || fail "remote query"
+grep -q '"traces"' "$TMP/rq.json" || fail "remote query output: $(cat "$TMP/rq.json")"
+kill -TERM "$SERVER_PID"
+wait "$SERVER_PID" || fail "server exit status after SIGTERM"
+SERVER_PID=
+echo "cli local ingest/query: ok"
