@@ -50,9 +50,10 @@ grep -q '"accepted":3' "$TMP/out3" || fail "operonx accepted: $(cat "$TMP/out3")
 grep -q '"total_count":[1-9]' "$TMP/q.json" || fail "query json total: $(cat "$TMP/q.json")"
 "$TRACEDB" query --data "$TMP/db" 'flow = "flow-1"' --format ndjson > "$TMP/q.ndjson" || fail "query ndjson"
 [ "$(wc -l < "$TMP/q.ndjson")" -ge 1 ] || fail "ndjson rows"
-"$TRACEDB" query --data "$TMP/db" 'op_name = "llm" and payload.status = "error"' --format table > "$TMP/q.txt" \
+"$TRACEDB" query --data "$TMP/db" 'op_name = "llm" and payload.status = "error"' --format json > "$TMP/q.txt" \
   || fail "query operonx"
-grep -q "req-7" "$TMP/q.txt" || fail "operonx request not found: $(cat "$TMP/q.txt")"
+grep -q '"request_id":"req-7"' "$TMP/q.txt" || fail "operonx request not found: $(cat "$TMP/q.txt")"
+grep -q '"status":"failed"' "$TMP/q.txt" || fail "the array file did not end the request: $(cat "$TMP/q.txt")"
 "$TRACEDB" query --data "$TMP/db" '| count() by (source)' --format table > "$TMP/agg.txt" || fail "aggregate"
 grep -q "operonx" "$TMP/agg.txt" || fail "aggregate rows: $(cat "$TMP/agg.txt")"
 "$TRACEDB" query --data "$TMP/db" --explain 'flow = "flow-1" and actor = "actor_1"' > "$TMP/plan" || fail "explain"
