@@ -15,7 +15,7 @@ extern char** environ;
 namespace tracedb::server {
 namespace {
 
-enum class Type { kString, kBool, kUint, kInt };
+enum class Type { kString, kBool, kUint, kInt, kStringList };
 
 // A key: its type, how to read and write it in a Config, and its docs.
 struct KeySpec {
@@ -43,6 +43,37 @@ KeySpec Str(std::string key, std::string Config::*m, std::string help) {
           [m](Config& c, const std::string& s, uint64_t, int64_t, bool) { c.*m = s; },
           [m](const Config& c) { return Quote(c.*m); }, false, {}};
 }
+// Splits a list given as text ("a, b,c"): commas separate, blanks around
+// items are dropped, empty items are skipped.
+std::vector<std::string> SplitList(const std::string& text) {
+  std::vector<std::string> out;
+  size_t start = 0;
+  while (start <= text.size()) {
+    size_t comma = text.find(',', start);
+    if (comma == std::string::npos) comma = text.size();
+    std::string item = text.substr(start, comma - start);
+    size_t b = item.find_first_not_of(" \t");
+    size_t e = item.find_last_not_of(" \t");
+    if (b != std::string::npos) out.push_back(item.substr(b, e - b + 1));
+    start = comma + 1;
+  }
+  return out;
+}
+
+// A list of strings; `secret` lists print masked (`tracedb config`).
+KeySpec List(std::string key, std::vector<std::string> Config::*m, std::string help, bool secret = false) {
+  return {key, Type::kStringList, std::move(help),
+          [m](Config& c, const std::string& s, uint64_t, int64_t, bool) { c.*m = SplitList(s); },
+          [m, secret](const Config& c) {
+            std::string out = "[";
+            for (size_t i = 0; i < (c.*m).size(); ++i) {
+              if (i > 0) out += ", ";
+              out += secret ? std::string("\"<redacted>\"") : Quote((c.*m)[i]);
+            }
+            return out + "]";
+          },
+          false, {}};
+}
 KeySpec Bool(std::string key, bool Config::*m, std::string help) {
   return {key, Type::kBool, std::move(help),
           [m](Config& c, const std::string&, uint64_t, int64_t, bool b) { c.*m = b; },
@@ -69,7 +100,7 @@ KeySpec Ignored(std::string key, Type type, std::string help) {
 uint64_t MaxOf(const std::string& key) {
   if (key == "server.port") return 65535;
   if (key == "server.max_connections" || key == "server.io_threads" || key == "server.read_threads" ||
-      key == "server.max_inflight_per_connection")
+      key == "server.max_inflight_per_connection" || key == "http.max_concurrent_ingests")
     return UINT32_MAX;
   return UINT64_MAX;
 }
@@ -90,6 +121,9 @@ const std::vector<KeySpec>& Specs() {
                      "Unanswered requests per connection before the server stops reading it."));
     v.push_back(Str("server.finalize_status", &Config::finalize_status,
                     "Status of traces whose connection closed without EndTrace: Completed, Cancelled or Failed."));
+    v.push_back(List("server.allowed_origins", &Config::allowed_origins,
+                     "Origins allowed to open WebSocket sessions (403 otherwise); empty allows any. "
+                     "Upgrades without an Origin header are always allowed. Env/flag: comma-separated."));
     v.push_back(Ignored("server.websocket_buffer_size", Type::kUint,
                         "Reflow key; accepted and ignored (unused upstream too)."));
 
@@ -135,6 +169,32 @@ const std::vector<KeySpec>& Specs() {
     v.push_back(Bool("compression.permessage_deflate", &Config::permessage_deflate,
                      "Negotiate permessage-deflate when the client offers it."));
 
+    v.push_back(Uint("http.max_body_bytes", &Config::max_body_bytes,
+                     "Largest request body (as sent, before decompression); larger ones get 413. 0: no limit."));
+    v.push_back(Uint("http.max_concurrent_ingests", &Config::max_concurrent_ingests,
+                     "Bulk ingest requests served at once; more get 503 with Retry-After."));
+    v.push_back(Uint("http.ingest_batch_lines", &Config::ingest_batch_lines,
+                     "NDJSON lines per engine write batch in bulk ingest."));
+    v.push_back(Uint("http.rate_limit_per_second", &Config::rate_limit_per_second,
+                     "Requests per second per client IP (token bucket); beyond it 429 with Retry-After. 0: no limit."));
+    v.push_back(Uint("http.rate_limit_burst", &Config::rate_limit_burst,
+                     "Requests a client may send in a burst before the rate limit applies."));
+    v.push_back(Uint("http.idle_timeout_seconds", &Config::idle_timeout_seconds,
+                     "Close idle keep-alive connections and stalled requests after this many seconds."));
+
+    v.push_back(List("auth.api_keys", &Config::api_keys,
+                     "API keys; when set, requests need `Authorization: Bearer <key>` (401 otherwise). "
+                     "Env/flag: comma-separated.",
+                     /*secret=*/true));
+    v.push_back(Str("auth.api_keys_file", &Config::api_keys_file,
+                    "File with more API keys, one per line ('#' starts a comment)."));
+    v.push_back(Bool("auth.metrics_requires_key", &Config::metrics_requires_key,
+                     "Whether /metrics needs an API key when keys are configured."));
+
+    v.push_back(Str("tls.cert_file", &Config::tls_cert_file,
+                    "PEM certificate chain; with tls.key_file the port serves https and wss only."));
+    v.push_back(Str("tls.key_file", &Config::tls_key_file, "PEM private key of tls.cert_file."));
+
     v.push_back(Bool("metrics.enabled", &Config::metrics_enabled, "Serve Prometheus metrics over HTTP."));
     v.push_back(Str("metrics.endpoint", &Config::metrics_endpoint, "Path of the metrics endpoint."));
     v.push_back(Ignored("metrics.port", Type::kUint,
@@ -163,6 +223,7 @@ const char* TypeName(Type t) {
     case Type::kBool: return "a boolean (true/false)";
     case Type::kUint: return "a non-negative integer";
     case Type::kInt: return "an integer";
+    case Type::kStringList: return "a list of strings";
   }
   return "?";
 }
@@ -210,6 +271,7 @@ Status ConfigLoader::SetText(std::string_view key, std::string_view value, const
   bool b = false;
   switch (spec->type) {
     case Type::kString:
+    case Type::kStringList:
       break;
     case Type::kBool:
       if (text == "true" || text == "1" || text == "yes" || text == "on") {
@@ -302,13 +364,27 @@ Status ConfigLoader::LoadToml(std::string_view text, const std::string& origin) 
       case Type::kInt:
         if (node->is_integer()) value = std::to_string(node->as_integer()->get()), ok = true;
         break;
+      case Type::kStringList:
+        if (const toml::array* arr = node->as_array()) {
+          ok = true;
+          for (const auto& item : *arr) {
+            auto text = item.value<std::string>();
+            if (!item.is_string() || text->find(',') != std::string::npos) {
+              ok = false;
+              break;
+            }
+            if (!value.empty()) value += ",";
+            value += *text;
+          }
+        }
+        break;
     }
     if (!ok) {
       std::string shown = node->is_string()    ? "\"" + *node->value<std::string>() + "\""
                           : node->is_integer() ? std::to_string(node->as_integer()->get())
                           : node->is_boolean() ? (node->as_boolean()->get() ? "true" : "false")
                           : node->is_floating_point() ? std::to_string(node->as_floating_point()->get())
-                          : node->is_array()   ? "an array"
+                          : node->is_array()   ? "an array (of strings without commas?)"
                                                : "a value of another type";
       return BadValue(key, where, shown, spec->type);
     }
@@ -398,6 +474,29 @@ Status ConfigLoader::Validate() const {
   }
   if (c.metrics_endpoint.empty() || c.metrics_endpoint[0] != '/') {
     return bad("metrics.endpoint", "must start with '/'");
+  }
+  if (c.max_concurrent_ingests == 0) return bad("http.max_concurrent_ingests", "must be at least 1");
+  if (c.ingest_batch_lines == 0) return bad("http.ingest_batch_lines", "must be at least 1");
+  if (c.rate_limit_per_second > 0 && c.rate_limit_burst == 0) {
+    return bad("http.rate_limit_burst", "must be at least 1 when http.rate_limit_per_second is set");
+  }
+  if (c.idle_timeout_seconds == 0) return bad("http.idle_timeout_seconds", "must be at least 1");
+  if (c.tls_cert_file.empty() != c.tls_key_file.empty()) {
+    return bad(c.tls_cert_file.empty() ? "tls.cert_file" : "tls.key_file",
+               "tls.cert_file and tls.key_file must be set together");
+  }
+  for (const auto& key : c.api_keys) {
+    for (char ch : key) {
+      if (static_cast<unsigned char>(ch) <= 0x20 || ch == 0x7f) {
+        return bad("auth.api_keys", "an API key must not contain spaces or control characters");
+      }
+    }
+  }
+  for (const auto& origin : c.allowed_origins) {
+    if (origin != "*" && origin.find("://") == std::string::npos) {
+      return bad("server.allowed_origins",
+                 fmt::format("'{}' is not an origin (scheme://host[:port], e.g. https://ui.example.com)", origin));
+    }
   }
   return Status::OK();
 }

@@ -35,8 +35,8 @@ struct Config {
   std::string host = "127.0.0.1";
   // Listen port; 0 picks a free port. Default: 8080.
   uint32_t port = 8080;
-  // Open connections at most; further connections wait in the TCP backlog.
-  // Default: 1000.
+  // Open connections (HTTP and WebSocket) at most; a connection beyond it is
+  // answered 503 with Retry-After and closed. Default: 1000.
   uint32_t max_connections = 1000;
   // Largest WebSocket message (after decompression) accepted. Default: 16 MiB.
   uint64_t max_message_bytes = uint64_t{16} << 20;
@@ -51,6 +51,48 @@ struct Config {
   // Status given to the traces of a connection that closed without EndTrace:
   // Completed, Cancelled or Failed. Default: "Completed".
   std::string finalize_status = "Completed";
+  // Origins allowed to open WebSocket sessions (browser `Origin` header,
+  // e.g. "https://ui.example.com"); an upgrade with another Origin is
+  // refused with 403. Empty: any origin. Upgrades without an Origin header
+  // (non-browser clients) are always allowed. Default: [].
+  std::vector<std::string> allowed_origins;
+
+  // [http]
+  // Largest request body (as sent, before decompression) accepted; larger
+  // ones are answered 413. 0: no limit. Default: 4 GiB.
+  uint64_t max_body_bytes = uint64_t{4} << 30;
+  // Bulk ingest requests served at once (one worker thread each); further
+  // ones are answered 503 with Retry-After. Default: 4.
+  uint32_t max_concurrent_ingests = 4;
+  // NDJSON lines per engine write batch in bulk ingest. Default: 2000.
+  uint64_t ingest_batch_lines = 2000;
+  // Requests per second per client IP (token bucket); beyond it 429 with
+  // Retry-After. 0: no limit. Default: 0.
+  uint64_t rate_limit_per_second = 0;
+  // Bucket size of the rate limit (requests allowed in a burst). Default: 100.
+  uint64_t rate_limit_burst = 100;
+  // An idle keep-alive connection, or a request whose header or body stalls
+  // this long, is closed. Default: 30.
+  uint64_t idle_timeout_seconds = 30;
+
+  // [auth]
+  // API keys; when any is set every request except /healthz and /readyz
+  // (and /metrics unless metrics_requires_key) must carry one
+  // (`Authorization: Bearer <key>`; WebSocket upgrades may instead use
+  // `?token=<key>` or a `bearer.<key>` subprotocol), else 401. Default: [].
+  std::vector<std::string> api_keys;
+  // A file with more API keys, one per line ('#' comments). Default: "".
+  std::string api_keys_file;
+  // Whether /metrics needs an API key (when keys are configured).
+  // Default: true.
+  bool metrics_requires_key = true;
+
+  // [tls]
+  // PEM certificate chain; with key_file the port speaks https/wss only.
+  // Default: "" (plain http/ws).
+  std::string tls_cert_file;
+  // PEM private key of tls_cert_file. Default: "".
+  std::string tls_key_file;
 
   // [storage]
   // "rocksdb" (on disk in data_dir) or "memory". "sqlite" is accepted as an

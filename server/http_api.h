@@ -44,6 +44,10 @@ int HttpStatusFor(const Status& status);
 // {"error":{"code":"<StatusCode name>","message":"…"}} with HttpStatusFor.
 ApiResponse ErrorResponse(const Status& status);
 
+// {"error":{"code":"<code>","message":"…"}} with an explicit HTTP status
+// and code name (HTTP-only refusals: "Unauthorized", "PayloadTooLarge"…).
+ApiResponse ErrorResponse(int http_status, std::string_view code, std::string_view message);
+
 // Splits "a=1&b=x%20y" into decoded pairs ('+' is a space). Malformed
 // percent escapes are kept literally.
 std::vector<std::pair<std::string, std::string>> ParseQueryString(std::string_view query);

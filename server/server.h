@@ -2,14 +2,21 @@
 
 // tracedb's network server: the one front door of server/.
 //
-// One TCP port speaks both protocols: a request carrying a WebSocket
-// upgrade (any path) becomes a Reflow tracing session (server/service.h for
-// the semantics); any other HTTP request is served as
+// One TCP port (plain, or TLS when tls.cert_file / tls.key_file are set)
+// speaks both protocols: a request carrying a WebSocket upgrade (any path)
+// becomes a Reflow tracing session (server/service.h for the semantics);
+// any other HTTP request is served as
 //   GET /healthz          200 {"status":"ok"} while the process runs
 //   GET /readyz           200 {"status":"ready"}, 503 while shutting down
 //   GET <metrics.endpoint> Prometheus text format 0.0.4 (default /metrics)
+//   POST /v1/ingest/{reflow|operonx}[?atomic=1]  bulk ingest, body streamed
+//                         (server/http_ingest.h)
+//   GET /v1/...           the query API (server/http_api.h)
 //   anything else         404 {"error":{"code":"NotFound","message":...}}
-// docs/server.md describes the threads, queues, framing and compression.
+// Access control and limits (API keys, Origin allow-list, body cap,
+// connection cap, per-client rate limit, ingest overload) answer 401, 403,
+// 413, 503, 429, 503 with JSON errors. docs/server.md describes the threads,
+// queues, framing, compression and every refusal.
 //
 // Thread-safety: Server methods may be called from any thread; Stop() is
 // idempotent and must not be called from an I/O thread.
@@ -29,8 +36,10 @@ namespace tracedb::server {
 class Server {
  public:
   // Binds config.host:config.port (port 0: a free port), starts the I/O,
-  // writer and read threads and returns once the socket listens. `engine`
-  // must outlive the Server. Fails when the address cannot be bound.
+  // writer, read and ingest threads and returns once the socket listens.
+  // `engine` must outlive the Server. Fails when the address cannot be
+  // bound, or the TLS certificate / key or auth.api_keys_file cannot be read
+  // (the message names the key).
   static Result<std::unique_ptr<Server>> Start(const Config& config, engine::Engine* engine);
 
   // Stop()s.
@@ -40,10 +49,12 @@ class Server {
   Server& operator=(const Server&) = delete;
 
   // Graceful shutdown: stops accepting; each WebSocket session stops
-  // reading, sends every pending reply, and closes (going away); traces of
-  // closed sessions are finalized; queued writes are committed; threads are
-  // joined. Sessions that do not finish within `drain_seconds` are cut. The
-  // engine is left open (its owner closes it).
+  // reading, sends every pending reply, and closes (going away); HTTP
+  // requests in flight (bulk ingest bodies included) are read, committed and
+  // answered; traces of closed sessions are finalized; queued writes are
+  // committed; threads are joined. Sessions and requests that do not finish
+  // within `drain_seconds` are cut. The engine is left open (its owner
+  // closes it).
   void Stop(double drain_seconds = 10.0);
 
   // The bound port (useful with port 0).

@@ -115,5 +115,52 @@ TEST(Config, ParseListen) {
   EXPECT_FALSE(ParseListen("localhost:http", &host, &port).ok());
 }
 
+TEST(Config, AccessControlAndHttpKeys) {
+  ConfigLoader l;
+  ASSERT_TRUE(l.LoadToml("[auth]\napi_keys = [\"k1\", \"k2\"]\nmetrics_requires_key = false\n"
+                         "[server]\nallowed_origins = [\"https://ui.example.com\"]\n"
+                         "[http]\nmax_body_bytes = 1000\nrate_limit_per_second = 5\n",
+                         "file t.toml")
+                  .ok());
+  EXPECT_EQ(l.config().api_keys, (std::vector<std::string>{"k1", "k2"}));
+  EXPECT_FALSE(l.config().metrics_requires_key);
+  EXPECT_EQ(l.config().allowed_origins, std::vector<std::string>{"https://ui.example.com"});
+  EXPECT_EQ(l.config().max_body_bytes, 1000u);
+  EXPECT_EQ(l.config().rate_limit_per_second, 5u);
+  ASSERT_TRUE(l.Validate().ok());
+  // Keys never print in clear.
+  EXPECT_THAT(l.Describe(), HasSubstr("api_keys = [\"<redacted>\", \"<redacted>\"]  # file t.toml"));
+  EXPECT_EQ(l.Describe().find("k1"), std::string::npos);
+  // Environment and flags take comma-separated lists.
+  ASSERT_TRUE(l.LoadEnv({"TRACEDB_AUTH_API_KEYS=a, b ,c"}).ok());
+  EXPECT_EQ(l.config().api_keys, (std::vector<std::string>{"a", "b", "c"}));
+  ASSERT_TRUE(l.SetFromFlag("server.allowed_origins", "", "--set").ok());
+  EXPECT_TRUE(l.config().allowed_origins.empty());
+  ASSERT_TRUE(l.SetFromFlag("tls.cert_file", "/c.pem", "--set").ok());
+  Status s = l.Validate();
+  ASSERT_FALSE(s.ok());
+  EXPECT_THAT(s.message(), HasSubstr("tls.key_file"));
+  ASSERT_TRUE(l.SetFromFlag("tls.key_file", "/k.pem", "--set").ok());
+  EXPECT_TRUE(l.Validate().ok());
+  ASSERT_TRUE(l.SetFromFlag("server.allowed_origins", "ui.example.com", "--set").ok());
+  EXPECT_THAT(l.Validate().message(), HasSubstr("server.allowed_origins"));
+}
+
+TEST(Config, ListKeysRejectWrongTypes) {
+  ConfigLoader l;
+  Status s = l.LoadToml("[auth]\napi_keys = \"k1\"\n", "file t.toml");
+  ASSERT_FALSE(s.ok());
+  EXPECT_THAT(s.message(), HasSubstr("auth.api_keys"));
+  s = l.LoadToml("[auth]\napi_keys = [1, 2]\n", "file t.toml");
+  ASSERT_FALSE(s.ok());
+  EXPECT_THAT(s.message(), HasSubstr("a list of strings"));
+  ConfigLoader z;
+  ASSERT_TRUE(z.SetFromFlag("http.max_concurrent_ingests", "0", "--set").ok());
+  EXPECT_THAT(z.Validate().message(), HasSubstr("http.max_concurrent_ingests"));
+  ConfigLoader k;
+  ASSERT_TRUE(k.SetFromFlag("auth.api_keys", "has space", "--set").ok());
+  EXPECT_THAT(k.Validate().message(), HasSubstr("auth.api_keys"));
+}
+
 }  // namespace
 }  // namespace tracedb::server

@@ -4,6 +4,7 @@
 
 #include <lz4frame.h>
 
+#include <algorithm>
 #include <random>
 
 namespace tracedb::server {
@@ -102,6 +103,94 @@ TEST(Decompress, ContentEncodingNames) {
   auto bad = CodecFromContentEncoding("br");
   ASSERT_FALSE(bad.ok());
   EXPECT_NE(bad.status().message().find("'br'"), std::string::npos);
+}
+
+// WebSocket Binary frames (formerly compression_test.cc): the detection
+// rule of DecompressFrame.
+TEST(DecompressFrame, RoundTripsEveryAlgorithm) {
+  std::string json = R"({"RecordEvent":{"trace_id":"x","event":{}}})";
+  for (int i = 0; i < 50; ++i) json += " ";
+  for (Codec c : {Codec::kZstd, Codec::kLz4, Codec::kGzip}) {
+    auto back = DecompressFrame(CompressMessage(json, c, 3), 1 << 20);
+    ASSERT_TRUE(back.ok()) << back.status().ToString();
+    EXPECT_EQ(*back, json) << CodecName(c);
+  }
+}
+
+TEST(DecompressFrame, RawJsonPassesThrough) {
+  for (std::string raw : {std::string(R"("Ping")"), std::string(R"({"StartTrace":{}})"), std::string("{")}) {
+    auto back = DecompressFrame(raw, 1 << 20);
+    ASSERT_TRUE(back.ok());
+    EXPECT_EQ(*back, raw);
+  }
+}
+
+TEST(DecompressFrame, CorruptOrOversizedFramesAreErrors) {
+  auto bad = DecompressFrame(std::string("\x28\xb5\x2f\xfd\x00\x01\x02", 7), 1 << 20);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.status().message().find("zstd"), std::string::npos) << bad.status().message();
+  EXPECT_FALSE(DecompressFrame(std::string("\x1f\x8b\x08\x00garbage", 11), 1 << 20).ok());
+  std::string big(100000, 'a');
+  for (Codec c : {Codec::kZstd, Codec::kGzip}) {
+    auto over = DecompressFrame(CompressMessage(big, c, 3), 1000);
+    ASSERT_FALSE(over.ok()) << CodecName(c);
+    EXPECT_NE(over.status().message().find("exceeds the limit of 1000 bytes"), std::string::npos);
+  }
+  // An lz4 block announcing more than the limit is not taken as lz4: the
+  // bytes are passed on as raw (and then fail to parse as JSON).
+  auto lz = DecompressFrame(CompressMessage(big, Codec::kLz4, 3), 1000);
+  ASSERT_TRUE(lz.ok());
+  EXPECT_LT(lz->size(), 1000u);
+  EXPECT_TRUE(CodecFromName("gzip").ok());
+  EXPECT_FALSE(CodecFromName("brotli").ok());
+  EXPECT_FALSE(CodecFromName("none").ok());
+}
+
+TEST(Decompress, BodiesRoundTripThroughTheStreamDecoderInEveryCodec) {
+  std::string in = Sample(300000);
+  for (Codec c : {Codec::kNone, Codec::kGzip, Codec::kZstd, Codec::kLz4}) {
+    std::string packed = CompressBody(in, c);
+    auto d = StreamDecoder::Create(c);
+    std::string out;
+    size_t max_piece = 0;
+    for (size_t off = 0; off < packed.size(); off += 3000) {
+      ASSERT_TRUE(d->Decode(std::string_view(packed).substr(off, 3000), [&](std::string_view piece) {
+                     max_piece = std::max(max_piece, piece.size());
+                     out.append(piece);
+                     return Status::OK();
+                   }).ok())
+          << CodecName(c);
+    }
+    ASSERT_TRUE(d->Feed("", &out).ok());  // an empty slice after the end is harmless
+    ASSERT_TRUE(d->Finish().ok()) << CodecName(c);
+    EXPECT_EQ(out, in) << CodecName(c);
+    EXPECT_LE(max_piece, kDecodePiece);
+  }
+}
+
+TEST(Decompress, ASinkErrorStopsABombEarly) {
+  // 64 MiB of zeros compress to a few KiB; the sink refuses after 1 MiB and
+  // the decoder never produced the rest.
+  std::string zeros(64 << 20, '\0');
+  for (Codec c : {Codec::kGzip, Codec::kZstd, Codec::kLz4}) {
+    std::string packed = CompressBody(zeros, c);
+    ASSERT_LT(packed.size(), size_t{1} << 20);
+    auto d = StreamDecoder::Create(c);
+    size_t seen = 0;
+    Status s = d->Decode(packed, [&](std::string_view piece) {
+      seen += piece.size();
+      return seen > (1 << 20) ? Status::ResourceExhausted("too big") : Status::OK();
+    });
+    EXPECT_EQ(s.code(), StatusCode::kResourceExhausted) << CodecName(c);
+    EXPECT_LE(seen, (size_t{1} << 20) + kDecodePiece) << CodecName(c);
+  }
+}
+
+TEST(Decompress, ContentEncodingIsCaseInsensitive) {
+  EXPECT_EQ(*CodecFromContentEncoding("GZIP"), Codec::kGzip);
+  EXPECT_EQ(*CodecFromContentEncoding(" zstd "), Codec::kZstd);
+  EXPECT_EQ(*CodecFromContentEncoding("identity"), Codec::kNone);
+  EXPECT_EQ(*CodecFromContentEncoding("lz4"), Codec::kLz4);
 }
 
 }  // namespace

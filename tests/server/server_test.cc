@@ -10,7 +10,7 @@
 
 #include "schema/reflow_json.h"
 #include "schema/uuid.h"
-#include "server/compression.h"
+#include "server/decompress.h"
 #include "tests/server/server_test_util.h"
 
 namespace tracedb::server::testing {
@@ -326,11 +326,11 @@ TEST_F(ServerTest, BackpressureWithTinyQueuesLosesNothing) {
 
 TEST_F(ServerTest, CompressedBinaryRequestsZstdLz4GzipAndRaw) {
   auto c = ts_.Connect();
-  for (auto algo : {Compression::kZstd, Compression::kLz4, Compression::kGzip}) {
-    ASSERT_TRUE(c->SendBinary(CompressFrame(algo, R"("Ping")", 3)).ok());
+  for (auto algo : {Codec::kZstd, Codec::kLz4, Codec::kGzip}) {
+    ASSERT_TRUE(c->SendBinary(CompressMessage(R"("Ping")", algo, 3)).ok());
     EXPECT_EQ(*c->ReceiveJson(), R"("Pong")");
     std::string ev = RecordEventJson(Uuid(60), EventJson(Uuid(static_cast<int>(algo), 60), "z", R"("ActorCreated")"));
-    ASSERT_TRUE(c->SendBinary(CompressFrame(algo, ev, 3)).ok());
+    ASSERT_TRUE(c->SendBinary(CompressMessage(ev, algo, 3)).ok());
     EXPECT_EQ(*c->ReceiveJson(), kAck);
   }
   ASSERT_TRUE(c->SendBinary(R"("Ping")").ok());  // uncompressed JSON in a Binary frame

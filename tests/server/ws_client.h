@@ -28,7 +28,44 @@ struct HttpResult {
   int status = 0;
   std::string content_type;
   std::string body;
+  std::string retry_after;   // Retry-After header ("" when absent)
+  std::string subprotocol;   // Sec-WebSocket-Protocol header
+  std::string connection;    // Connection header
 };
+
+// An HTTP request as the tests send it, byte for byte.
+struct HttpRequestSpec {
+  std::string method = "GET";
+  std::string target = "/";
+  std::vector<std::pair<std::string, std::string>> headers;  // beyond Host
+  std::string body;
+  // Send the body with Transfer-Encoding: chunked in chunks of chunk_size
+  // (else with Content-Length).
+  bool chunked = false;
+  size_t chunk_size = 4096;
+  bool close = true;  // Connection: close
+};
+
+// The request bytes of `spec` (headers, then the body, chunked or not).
+std::string BuildHttpRequest(const HttpRequestSpec& spec);
+// Only the head of `spec` (request line and headers).
+std::string BuildHttpHead(const HttpRequestSpec& spec);
+// One chunk of a chunked body ("" gives the last chunk).
+std::string HttpChunk(std::string_view data);
+
+// A raw TCP connection to 127.0.0.1:<port> for HTTP tests that need to
+// hold a request open (slow uploads, connection caps).
+class RawHttpConnection {
+ public:
+  static Result<std::unique_ptr<RawHttpConnection>> Connect(uint16_t port);
+  virtual ~RawHttpConnection() = default;
+  virtual Status Send(std::string_view bytes) = 0;
+  // Reads one response (status, headers, body).
+  virtual Result<HttpResult> ReadResponse(std::chrono::milliseconds timeout = std::chrono::seconds(30)) = 0;
+};
+
+// Sends `spec` on a new connection and reads the response.
+Result<HttpResult> HttpRequest(uint16_t port, const HttpRequestSpec& spec);
 
 class WsClient {
  public:

@@ -9,7 +9,9 @@
 #include <boost/beast/http.hpp>
 #include <boost/beast/websocket.hpp>
 
-#include "server/compression.h"
+#include <fmt/format.h>
+
+#include "server/decompress.h"
 
 namespace tracedb::server::testing {
 
@@ -197,6 +199,95 @@ Result<HttpResult> HttpGet(uint16_t port, std::string_view path) {
   out.content_type = std::string(res[http::field::content_type]);
   out.body = res.body();
   return out;
+}
+
+std::string BuildHttpHead(const HttpRequestSpec& spec) {
+  std::string out = spec.method + " " + spec.target + " HTTP/1.1\r\nHost: 127.0.0.1\r\n";
+  for (const auto& [k, v] : spec.headers) out += k + ": " + v + "\r\n";
+  if (spec.close) out += "Connection: close\r\n";
+  if (spec.chunked) {
+    out += "Transfer-Encoding: chunked\r\n";
+  } else if (!spec.body.empty() || spec.method == "POST") {
+    out += "Content-Length: " + std::to_string(spec.body.size()) + "\r\n";
+  }
+  return out + "\r\n";
+}
+
+std::string HttpChunk(std::string_view data) {
+  return fmt::format("{:x}\r\n", data.size()) + std::string(data) + "\r\n";
+}
+
+std::string BuildHttpRequest(const HttpRequestSpec& spec) {
+  std::string out = BuildHttpHead(spec);
+  if (!spec.chunked) return out + spec.body;
+  std::string_view body(spec.body);
+  for (size_t off = 0; off < body.size(); off += spec.chunk_size) out += HttpChunk(body.substr(off, spec.chunk_size));
+  return out + HttpChunk("");
+}
+
+namespace {
+
+class BeastRawConnection : public RawHttpConnection {
+ public:
+  BeastRawConnection() : stream_(ioc_) {}
+
+  Status Connect(uint16_t port) {
+    beast::error_code ec;
+    stream_.socket().connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), port), ec);
+    return ec ? Status::IoError("connect: " + ec.message()) : Status::OK();
+  }
+
+  Status Send(std::string_view bytes) override {
+    beast::error_code ec;
+    asio::write(stream_.socket(), asio::buffer(bytes.data(), bytes.size()), ec);
+    return ec ? Status::IoError("write: " + ec.message()) : Status::OK();
+  }
+
+  Result<HttpResult> ReadResponse(std::chrono::milliseconds timeout) override {
+    http::response_parser<http::string_body> parser;
+    parser.body_limit(size_t{1} << 30);
+    beast::error_code ec;
+    bool done = false;
+    http::async_read(stream_, buf_, parser, [&](beast::error_code e, size_t) {
+      ec = e;
+      done = true;
+    });
+    if (!RunUntil(ioc_, done, timeout, [this] {
+          beast::error_code ignored;
+          stream_.socket().close(ignored);
+        })) {
+      return Status::IoError("timeout reading the response");
+    }
+    if (ec) return Status::IoError("read: " + ec.message());
+    auto& res = parser.get();
+    HttpResult out;
+    out.status = res.result_int();
+    out.content_type = std::string(res[http::field::content_type]);
+    out.retry_after = std::string(res[http::field::retry_after]);
+    out.subprotocol = std::string(res[http::field::sec_websocket_protocol]);
+    out.connection = std::string(res[http::field::connection]);
+    out.body = res.body();
+    return out;
+  }
+
+ private:
+  asio::io_context ioc_;
+  beast::tcp_stream stream_;
+  beast::flat_buffer buf_;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<RawHttpConnection>> RawHttpConnection::Connect(uint16_t port) {
+  auto c = std::make_unique<BeastRawConnection>();
+  TRACEDB_RETURN_IF_ERROR(c->Connect(port));
+  return std::unique_ptr<RawHttpConnection>(std::move(c));
+}
+
+Result<HttpResult> HttpRequest(uint16_t port, const HttpRequestSpec& spec) {
+  TRACEDB_ASSIGN_OR_RETURN(auto c, RawHttpConnection::Connect(port));
+  TRACEDB_RETURN_IF_ERROR(c->Send(BuildHttpRequest(spec)));
+  return c->ReadResponse();
 }
 
 }  // namespace tracedb::server::testing
