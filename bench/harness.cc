@@ -222,4 +222,17 @@ bool WriteJson(const std::string& path, const std::vector<Figures>& all, const s
   return static_cast<bool>(out);
 }
 
+void RecordTiming(Figures* f, double peak_rss_mb, uint64_t items, LatencyRecorder& lat) {
+  f->peak_rss_mb = peak_rss_mb;
+  f->items = items;
+  f->throughput = static_cast<double>(items) / f->seconds;
+  f->p50_ms = lat.PercentileMs(0.5);
+  f->p99_ms = lat.PercentileMs(0.99);
+}
+
+void RecordVerification(Figures* f, const std::string& problem) {
+  f->verified = problem.empty();
+  if (!f->verified) f->status = "FAILED: " + problem;
+}
+
 }  // namespace tracedb::bench

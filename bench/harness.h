@@ -63,6 +63,13 @@ struct Figures {
   bool failed() const { return status.rfind("FAILED", 0) == 0; }
 };
 
+// Fills the figures of a finished timed loop: peak RSS, items, throughput
+// (items / f->seconds, which the caller has set), p50 and p99.
+void RecordTiming(Figures* f, double peak_rss_mb, uint64_t items, LatencyRecorder& lat);
+
+// verified / status from the first problem a check found ("" = none).
+void RecordVerification(Figures* f, const std::string& problem);
+
 // While alive, enables `perf record --control=fifo:$TRACEDB_PERF_CTL -D -1`
 // (so a profile covers only the timed sections of the run). A no-op when
 // TRACEDB_PERF_CTL is unset.

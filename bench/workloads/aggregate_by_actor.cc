@@ -56,19 +56,12 @@ std::string CheckRows(const query::QueryResult& r, const Expected& e) {
 }  // namespace
 
 void RunAggregateByActor(Context& ctx, std::vector<Figures>* out) {
-  Figures f;
-  f.workload = "aggregate_by_actor";
-  f.system = "tracedb";
-  f.unit = "queries/s";
-  uint64_t traces = 0;
-  auto store = ctx.ReadStore(&traces);
-  if (!store.ok()) {
-    f.status = "FAILED: " + store.status().ToString();
-    out->push_back(f);
-    return;
-  }
+  std::optional<ReadRun> run = BeginReadWorkload(ctx, "aggregate_by_actor", out);
+  if (!run) return;
+  Figures& f = run->f;
+  const uint64_t traces = run->traces;
   const Generator& gen = ctx.generator();
-  std::vector<TraceFacts> facts = FactsOf(gen, traces);
+  const std::vector<TraceFacts>& facts = run->facts;
   const schema::TimestampNs first = facts.front().start_ns;
   const schema::TimestampNs last = facts.back().start_ns + 1;
   const int64_t window = ctx.config().quick ? last - first + 2000 : 20'000'000'000LL;
@@ -99,7 +92,7 @@ void RunAggregateByActor(Context& ctx, std::vector<Figures>* out) {
   query::QueryOptions opts;
   opts.now_ns = gen.options().base_ns;
   const uint32_t queries = std::max<uint32_t>(kWindows, ctx.config().queries / 20);
-  query::RunQuery(*store, texts[0], opts).status().IgnoreError();
+  query::RunQuery(run->store, texts[0], opts).status().IgnoreError();
 
   ResetPeakRss();
   double rss0 = CurrentRssMb();
@@ -111,7 +104,7 @@ void RunAggregateByActor(Context& ctx, std::vector<Figures>* out) {
   for (uint32_t q = 0; q < queries && problem.empty(); ++q) {
     const size_t w = q % texts.size();
     auto t0 = Clock::now();
-    auto r = query::RunQuery(*store, texts[w], opts);
+    auto r = query::RunQuery(run->store, texts[w], opts);
     lat.AddSince(t0);
     if (!r.ok()) {
       problem = r.status().ToString();
@@ -123,13 +116,8 @@ void RunAggregateByActor(Context& ctx, std::vector<Figures>* out) {
   }
   f.seconds = SecondsSince(start);
   profile.reset();
-  f.peak_rss_mb = PeakRssMb() - rss0;
-  f.items = lat.count();
-  f.throughput = static_cast<double>(f.items) / f.seconds;
-  f.p50_ms = lat.PercentileMs(0.5);
-  f.p99_ms = lat.PercentileMs(0.99);
-  f.verified = problem.empty();
-  if (!f.verified) f.status = "FAILED: " + problem;
+  RecordTiming(&f, PeakRssMb() - rss0, lat.count(), lat);
+  RecordVerification(&f, problem);
   f.note = fmt::format("{:.0f} events per window, {:.0f} events/s aggregated; store {} events",
                        static_cast<double>(events) / std::max<double>(1, f.items),
                        static_cast<double>(events) / f.seconds, EventsOf(gen, traces));

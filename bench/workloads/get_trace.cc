@@ -68,13 +68,8 @@ Figures Measure(Context& ctx, const std::string& system, const std::vector<uint6
   }
   f.seconds = SecondsSince(start);
   profile.reset();
-  f.peak_rss_mb = PeakRssMb() - rss0;
-  f.items = lat.count();
-  f.throughput = static_cast<double>(f.items) / f.seconds;
-  f.p50_ms = lat.PercentileMs(0.5);
-  f.p99_ms = lat.PercentileMs(0.99);
-  f.verified = problem.empty();
-  if (!f.verified) f.status = "FAILED: " + problem;
+  RecordTiming(&f, PeakRssMb() - rss0, lat.count(), lat);
+  RecordVerification(&f, problem);
   f.note = fmt::format("{:.0f} events/trace, {:.0f} events/s", static_cast<double>(events) / std::max<double>(1, f.items),
                        static_cast<double>(events) / f.seconds);
   return f;

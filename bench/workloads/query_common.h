@@ -6,9 +6,12 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <optional>
 #include <vector>
 
 #include "bench/generator.h"
+#include "bench/harness.h"
+#include "bench/runner.h"
 #include "schema/model.h"
 
 namespace tracedb::bench {
@@ -44,6 +47,33 @@ inline std::vector<schema::Id128> ExpectedPage(const Generator& gen, std::vector
   std::vector<schema::Id128> out;
   for (size_t i = 0; i < keyed.size() && i < limit; ++i) out.push_back(keyed[i].second);
   return out;
+}
+
+// A read workload's starting point: its figures, the read store and what
+// the generator put in it.
+struct ReadRun {
+  Figures f;
+  engine::Engine* store = nullptr;
+  uint64_t traces = 0;
+  std::vector<TraceFacts> facts;
+};
+
+// Builds (or reuses) the read store. When that fails, the failure is
+// recorded in *out and the result is empty.
+inline std::optional<ReadRun> BeginReadWorkload(Context& ctx, const char* workload, std::vector<Figures>* out) {
+  ReadRun run;
+  run.f.workload = workload;
+  run.f.system = "tracedb";
+  run.f.unit = "queries/s";
+  auto store = ctx.ReadStore(&run.traces);
+  if (!store.ok()) {
+    run.f.status = "FAILED: " + store.status().ToString();
+    out->push_back(run.f);
+    return std::nullopt;
+  }
+  run.store = *store;
+  run.facts = FactsOf(ctx.generator(), run.traces);
+  return run;
 }
 
 }  // namespace tracedb::bench

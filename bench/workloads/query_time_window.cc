@@ -23,19 +23,12 @@
 namespace tracedb::bench {
 
 void RunQueryTimeWindow(Context& ctx, std::vector<Figures>* out) {
-  Figures f;
-  f.workload = "query_time_window";
-  f.system = "tracedb";
-  f.unit = "queries/s";
-  uint64_t traces = 0;
-  auto store = ctx.ReadStore(&traces);
-  if (!store.ok()) {
-    f.status = "FAILED: " + store.status().ToString();
-    out->push_back(f);
-    return;
-  }
+  std::optional<ReadRun> run = BeginReadWorkload(ctx, "query_time_window", out);
+  if (!run) return;
+  Figures& f = run->f;
+  const uint64_t traces = run->traces;
   const Generator& gen = ctx.generator();
-  std::vector<TraceFacts> facts = FactsOf(gen, traces);
+  const std::vector<TraceFacts>& facts = run->facts;
   constexpr int64_t kWindowNs = 60'000'000'000LL;
   const schema::TimestampNs first = facts.front().start_ns;
   const schema::TimestampNs last = facts.back().start_ns;
@@ -67,7 +60,7 @@ void RunQueryTimeWindow(Context& ctx, std::vector<Figures>* out) {
   opts.limit = 50;
   opts.count_total = true;
   opts.now_ns = gen.options().base_ns;
-  for (size_t i = 0; i < std::min<size_t>(20, qs.size()); ++i) query::RunQuery(*store, qs[i].text, opts).status().IgnoreError();
+  for (size_t i = 0; i < std::min<size_t>(20, qs.size()); ++i) query::RunQuery(run->store, qs[i].text, opts).status().IgnoreError();
 
   ResetPeakRss();
   double rss0 = CurrentRssMb();
@@ -77,7 +70,7 @@ void RunQueryTimeWindow(Context& ctx, std::vector<Figures>* out) {
   auto start = Clock::now();
   for (const Q& q : qs) {
     auto t0 = Clock::now();
-    auto r = query::RunQuery(*store, q.text, opts);
+    auto r = query::RunQuery(run->store, q.text, opts);
     lat.AddSince(t0);
     if (!r.ok()) {
       problem = r.status().ToString();
@@ -93,13 +86,8 @@ void RunQueryTimeWindow(Context& ctx, std::vector<Figures>* out) {
   }
   f.seconds = SecondsSince(start);
   profile.reset();
-  f.peak_rss_mb = PeakRssMb() - rss0;
-  f.items = lat.count();
-  f.throughput = static_cast<double>(f.items) / f.seconds;
-  f.p50_ms = lat.PercentileMs(0.5);
-  f.p99_ms = lat.PercentileMs(0.99);
-  f.verified = problem.empty();
-  if (!f.verified) f.status = "FAILED: " + problem;
+  RecordTiming(&f, PeakRssMb() - rss0, lat.count(), lat);
+  RecordVerification(&f, problem);
   f.note = fmt::format("store {} traces / {} events; {:.0f} traces per window, page 50 + count", traces,
                        EventsOf(gen, traces), static_cast<double>(window_traces) / std::max<double>(1, qs.size()));
   out->push_back(f);
