@@ -2,6 +2,8 @@
 
 #include <flatbuffers/flatbuffers.h>
 
+#include <cstring>
+
 #include "schema/records_generated.h"
 
 namespace tracedb::schema {
@@ -55,6 +57,27 @@ flatbuffers::Optional<T> ToOpt(const std::optional<T>& o) {
 std::string Finish(FlatBufferBuilder& fbb) {
   return std::string(reinterpret_cast<const char*>(fbb.GetBufferPointer()), fbb.GetSize());
 }
+
+// FlatBuffers reads scalars in place and needs their natural alignment, but
+// RocksDB hands out values at any address: misaligned bytes are copied into
+// an 8-byte-aligned buffer first (the view stays valid while this lives).
+class AlignedBytes {
+ public:
+  explicit AlignedBytes(std::string_view in) {
+    if (reinterpret_cast<uintptr_t>(in.data()) % alignof(uint64_t) == 0) {
+      view_ = in;
+      return;
+    }
+    storage_.resize((in.size() + sizeof(uint64_t) - 1) / sizeof(uint64_t));
+    std::memcpy(storage_.data(), in.data(), in.size());
+    view_ = std::string_view(reinterpret_cast<const char*>(storage_.data()), in.size());
+  }
+  std::string_view view() const { return view_; }
+
+ private:
+  std::vector<uint64_t> storage_;
+  std::string_view view_;
+};
 
 template <typename T>
 const T* Verified(std::string_view bytes) {
@@ -370,8 +393,9 @@ std::string EncodeTraceRecord(const Trace& t, const TraceBookkeeping& bk) {
   return Finish(fbb);
 }
 
-Status DecodeTraceRecord(std::string_view bytes, Trace* t, TraceBookkeeping* bk) {
-  const fb::TraceRecord* r = Verified<fb::TraceRecord>(bytes);
+Status DecodeTraceRecord(std::string_view raw, Trace* t, TraceBookkeeping* bk) {
+  AlignedBytes aligned(raw);
+  const fb::TraceRecord* r = Verified<fb::TraceRecord>(aligned.view());
   if (r == nullptr) return Status::Corruption("trace record does not verify");
   t->source = static_cast<Source>(r->source());
   t->flow_id = Str(r->flow_id());
@@ -402,8 +426,9 @@ Status DecodeTraceRecord(std::string_view bytes, Trace* t, TraceBookkeeping* bk)
   return Status::OK();
 }
 
-bool PeekTraceStart(std::string_view bytes, TimestampNs* start_ns) {
-  const fb::TraceRecord* r = Verified<fb::TraceRecord>(bytes);
+bool PeekTraceStart(std::string_view raw, TimestampNs* start_ns) {
+  AlignedBytes aligned(raw);
+  const fb::TraceRecord* r = Verified<fb::TraceRecord>(aligned.view());
   if (r == nullptr) return false;
   *start_ns = r->start_ns();
   return true;
@@ -449,8 +474,9 @@ std::string_view EventEncoder::Encode(const Event& e) {
   return std::string_view(reinterpret_cast<const char*>(fbb_.GetBufferPointer()), fbb_.GetSize());
 }
 
-Status DecodeEventRecord(std::string_view bytes, Event* e) {
-  const fb::EventRecord* r = Verified<fb::EventRecord>(bytes);
+Status DecodeEventRecord(std::string_view raw, Event* e) {
+  AlignedBytes aligned(raw);
+  const fb::EventRecord* r = Verified<fb::EventRecord>(aligned.view());
   if (r == nullptr) return Status::Corruption("event record does not verify");
   e->type = static_cast<EventType>(r->type());
   e->actor = Str(r->actor());
@@ -504,8 +530,9 @@ bool CopyVector(const flatbuffers::Vector<F>* v, size_t n, std::vector<T>* out) 
 
 }  // namespace
 
-Status DecodeColumns(std::string_view bytes, Columns* c) {
-  const fb::ColumnChunk* r = Verified<fb::ColumnChunk>(bytes);
+Status DecodeColumns(std::string_view raw, Columns* c) {
+  AlignedBytes aligned(raw);
+  const fb::ColumnChunk* r = Verified<fb::ColumnChunk>(aligned.view());
   if (r == nullptr) return Status::Corruption("column chunk does not verify");
   size_t n = r->timestamp_ns() ? r->timestamp_ns()->size() : 0;
   c->trace_start_ns = r->trace_start_ns();

@@ -148,7 +148,8 @@ TEST(OperonxJson, RandomEventsRoundTrip) {
     for (uint64_t n = rng() % 3; n > 0; --n) ox.ctx.push_back("[" + std::to_string(rng() % 5) + "]");
     e.event_id = p.request_id + "-" + std::to_string(i);
     e.seq = rng();
-    e.timestamp_ns = static_cast<TimestampNs>(rng()) / (rng() % 2 ? 1000 : 1) * (rng() % 2 ? 1000 : 1) / 1000 * 1000;
+    // Microsecond timestamps within +-142 years of the epoch (no overflow in ns).
+    e.timestamp_ns = (static_cast<TimestampNs>(rng() % 9'000'000'000'000'000ULL) - 4'500'000'000'000'000LL) * 1000;
     if (rng() % 2) e.timestamp_ns += static_cast<TimestampNs>(rng() % 1000) * (e.timestamp_ns < 0 ? 0 : 1);
     ox.payload_json = rng() % 2 ? "{}" : R"({"outputs":{"y":[1,2.5,"x"]},"status":"ok","duration_ms":null})";
     const std::string json = PrintEvent(p.request_id, e);
