@@ -154,7 +154,7 @@ class Service::ReadPool {
 };
 
 Result<std::unique_ptr<Service>> Service::Create(const Config& config, engine::Engine* engine) {
-  auto algo = ParseCompression(config.compression_algorithm);
+  auto algo = CodecFromName(config.compression_algorithm);
   if (!algo.ok()) return algo.status();
   std::unique_ptr<Service> s(new Service(config, engine));
   s->algorithm_ = *algo;
@@ -196,7 +196,7 @@ void Service::Shutdown() {
 Outgoing Service::MakeReply(std::string json) const {
   Outgoing out;
   if (config_.compression_enabled && json.size() > config_.compression_threshold) {
-    out.payload = CompressFrame(algorithm_, json, static_cast<int>(config_.compression_level));
+    out.payload = CompressMessage(json, algorithm_, static_cast<int>(config_.compression_level));
     out.binary = true;
   } else {
     out.payload = std::move(json);

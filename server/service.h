@@ -40,7 +40,7 @@
 #include "common/result.h"
 #include "engine/engine.h"
 #include "schema/reflow_protocol.h"
-#include "server/compression.h"
+#include "server/decompress.h"
 #include "server/config.h"
 #include "server/metrics.h"
 #include "server/peer.h"
@@ -122,7 +122,7 @@ class Service {
 
   const Config config_;
   engine::Engine* const engine_;
-  Compression algorithm_ = Compression::kZstd;
+  Codec algorithm_ = Codec::kZstd;
   schema::ExecutionStatus finalize_status_;
   Metrics metrics_;
   Subscriptions subscriptions_;
