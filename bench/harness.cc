@@ -1,6 +1,7 @@
 #include "bench/harness.h"
 
 #include <arpa/inet.h>
+#include <malloc.h>
 #include <netinet/in.h>
 #include <stdlib.h>
 #include <sys/socket.h>
@@ -63,6 +64,12 @@ double CurrentRssMb() { return ReadStatusField("/proc/self/status", "VmRSS:"); }
 double PeakRssMbOf(pid_t pid) { return ReadHwm("/proc/" + std::to_string(pid) + "/status"); }
 
 void ResetPeakRss() {
+  // Freed heap memory goes back to the kernel first, so that no system
+  // starts on pages another one already faulted in: first-touch page faults
+  // cost ~1.5 us per ingested event on this VM, and a peer measured after
+  // tracedb would otherwise write its memtables into warm pages
+  // (docs/PERFORMANCE.md, "Fair order").
+  malloc_trim(0);
   std::ofstream out("/proc/self/clear_refs");
   out << "5";
 }

@@ -88,8 +88,10 @@ double PeakRssMb();
 double CurrentRssMb();
 // Peak resident set of another process (e.g. a child server), in MiB.
 double PeakRssMbOf(pid_t pid);
-// Resets this process's VmHWM to its current RSS (writes "5" to
-// /proc/self/clear_refs), so that the next PeakRssMb() covers one workload.
+// Returns freed heap memory to the kernel (malloc_trim), so that every
+// timed section starts from cold pages, then resets this process's VmHWM
+// to its current RSS (writes "5" to /proc/self/clear_refs), so that the
+// next PeakRssMb() covers one workload.
 void ResetPeakRss();
 
 // Total size of the regular files under `dir` (recursive); 0 when missing.

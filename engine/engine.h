@@ -275,9 +275,18 @@ class Engine {
   virtual Status ReadColumns(const Id128& trace_id,
                              const std::function<bool(const ColumnChunk&)>& fn) = 0;
 
+  // As ReadColumns, for a caller that already knows the trace's start (from
+  // its header or an index entry): saves the header read.
+  virtual Status ReadColumnsAt(const Id128& trace_id, TimestampNs start_ns,
+                               const std::function<bool(const ColumnChunk&)>& fn) {
+    (void)start_ns;
+    return ReadColumns(trace_id, fn);
+  }
+
   // Calls `fn` for every column chunk of traces whose start lies in
-  // [min_start, max_start]; stops when fn returns false. Sequential scan of
-  // the compact columns: the path for unselective aggregates.
+  // [min_start, max_start]; stops when fn returns false. Chunks of one trace
+  // come in write order; traces come in no particular order. The path for
+  // event aggregates over a time window.
   virtual Status ScanColumns(TimestampNs min_start, TimestampNs max_start,
                              const std::function<bool(const ColumnChunk&)>& fn) = 0;
 

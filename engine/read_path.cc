@@ -208,7 +208,14 @@ Result<std::vector<std::string>> RocksEngine::ListIndexValues(IndexKind kind, st
 Status RocksEngine::ReadColumns(const Id128& trace_id, const std::function<bool(const ColumnChunk&)>& fn) {
   TRACEDB_ASSIGN_OR_RETURN(auto header, ReadHeader(trace_id));
   if (!header) return Status::OK();
-  std::string prefix = keys::TracePrefix(header->second.bucket, trace_id);
+  return ReadColumnsAt(trace_id, header->first.start_ns, fn);
+}
+
+Status RocksEngine::ReadColumnsAt(const Id128& trace_id, TimestampNs start_ns,
+                                  const std::function<bool(const ColumnChunk&)>& fn) {
+  if (start_ns < retention_cutoff()) return Status::OK();
+  // A trace's bucket is fixed by its start (docs/format.md): no header read.
+  std::string prefix = keys::TracePrefix(BucketOf(start_ns, options_.bucket_seconds), trace_id);
   BoundedIterator it(db_.get(), columns_cf_, prefix, coding::PrefixSuccessor(prefix), false);
   ColumnChunk chunk;
   chunk.trace_id = trace_id;
@@ -219,21 +226,64 @@ Status RocksEngine::ReadColumns(const Id128& trace_id, const std::function<bool(
   return FromRocks(it->status(), "read columns");
 }
 
+namespace {
+
+// ScanColumns takes the time index instead of a sequential scan when the
+// window covers less than 1/kIndexPathRatio of the buckets it touches: a
+// seek per trace in the window is then cheaper than stepping over every
+// chunk of the buckets.
+constexpr int64_t kIndexPathRatio = 8;
+
+}  // namespace
+
 Status RocksEngine::ScanColumns(TimestampNs min_start, TimestampNs max_start,
                                 const std::function<bool(const ColumnChunk&)>& fn) {
   min_start = std::max(min_start, retention_cutoff());
   if (min_start > max_start) return Status::OK();
+  const uint32_t first = BucketOf(min_start, options_.bucket_seconds);
+  const uint32_t last = BucketOf(max_start, options_.bucket_seconds);
+  const double bucket_span = (static_cast<double>(last) - first + 1) * options_.bucket_seconds * 1e9;
+  const double window = static_cast<double>(max_start) - static_cast<double>(min_start);
+  ColumnChunk chunk;
+  if (window * kIndexPathRatio < bucket_span) {
+    // Narrow window: the time index lists its traces; one iterator seeks to
+    // each trace's chunks.
+    IndexRange range;
+    range.kind = IndexKind::kTime;
+    range.min_start = min_start;
+    range.max_start = max_start;
+    std::unique_ptr<IndexCursor> cursor = ScanIndex(range);
+    rocksdb::ReadOptions ro;
+    ro.total_order_seek = true;
+    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, columns_cf_));
+    std::string prefix;
+    for (; cursor->Valid(); cursor->Next()) {
+      const IndexEntry& entry = cursor->entry();
+      prefix = keys::TracePrefix(BucketOf(entry.start_ns, options_.bucket_seconds), entry.trace_id);
+      chunk.trace_id = entry.trace_id;
+      for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
+        TRACEDB_RETURN_IF_ERROR(schema::DecodeColumns(View(it->value()), &chunk));
+        if (!fn(chunk)) return Status::OK();
+      }
+      TRACEDB_RETURN_IF_ERROR(FromRocks(it->status(), "scan columns"));
+    }
+    return cursor->status();
+  }
+  // Wide window: one sequential scan of the buckets; chunks of traces
+  // outside the window are skipped on their start alone, undecoded.
   std::string lower, upper;
-  coding::PutFixed32(&lower, BucketOf(min_start, options_.bucket_seconds));
-  uint32_t last = BucketOf(max_start, options_.bucket_seconds);
+  coding::PutFixed32(&lower, first);
   if (last < UINT32_MAX) coding::PutFixed32(&upper, last + 1);
   BoundedIterator it(db_.get(), columns_cf_, lower, upper, /*total_order=*/true);
-  ColumnChunk chunk;
   for (; it->Valid(); it->Next()) {
     std::string_view key = View(it->key());
     if (key.size() < keys::kTracePrefixLen) return Status::Corruption("malformed column key");
+    TimestampNs start = 0;
+    if (!schema::PeekColumnsTraceStart(View(it->value()), &start)) {
+      return Status::Corruption("column chunk does not verify");
+    }
+    if (start < min_start || start > max_start) continue;
     TRACEDB_RETURN_IF_ERROR(schema::DecodeColumns(View(it->value()), &chunk));
-    if (chunk.trace_start_ns < min_start || chunk.trace_start_ns > max_start) continue;
     std::memcpy(chunk.trace_id.data(), key.data() + 4, 16);
     if (!fn(chunk)) return Status::OK();
   }

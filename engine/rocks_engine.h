@@ -5,6 +5,7 @@
 #include <rocksdb/db.h>
 #include <rocksdb/env.h>
 #include <rocksdb/statistics.h>
+#include <rocksdb/write_batch.h>
 
 #include <condition_variable>
 #include <list>
@@ -22,6 +23,15 @@ namespace tracedb::engine {
 
 // Converts a rocksdb::Status: the one place that does.
 Status FromRocks(const rocksdb::Status& s, std::string_view context);
+
+// The DB-wide RocksDB options of a store opened with `options` (threads,
+// WAL limits, logging). Statistics, Env and paths are set by the engine.
+rocksdb::DBOptions StoreDbOptions(const Options& options);
+
+// The options of the events column family (docs/format.md, "Column
+// families"): exposed so that the raw RocksDB ceiling in bench/ writes with
+// exactly the engine's settings.
+rocksdb::ColumnFamilyOptions EventsCfOptions(const Options& options, const std::shared_ptr<rocksdb::Cache>& cache);
 
 struct Id128Hash {
   size_t operator()(const Id128& id) const {
@@ -102,6 +112,8 @@ class RocksEngine final : public Engine {
   Result<std::vector<std::string>> ListIndexValues(IndexKind kind, std::string_view prefix,
                                                    size_t limit) override;
   Status ReadColumns(const Id128& trace_id, const std::function<bool(const ColumnChunk&)>& fn) override;
+  Status ReadColumnsAt(const Id128& trace_id, TimestampNs start_ns,
+                       const std::function<bool(const ColumnChunk&)>& fn) override;
   Status ScanColumns(TimestampNs min_start, TimestampNs max_start,
                      const std::function<bool(const ColumnChunk&)>& fn) override;
   Status ScanTraces(const std::function<bool(const schema::Trace&)>& fn) override;
@@ -138,7 +150,22 @@ class RocksEngine final : public Engine {
   rocksdb::ColumnFamilyHandle* index_cf_ = nullptr;
   std::vector<rocksdb::ColumnFamilyHandle*> handles_;
 
-  std::mutex write_mu_;  // serializes Write(); guards cache_
+  std::mutex write_mu_;  // serializes Write(); guards cache_ and write_buffers_
+  // What one Write() fills and the next reuses: keys and values (arena),
+  // their entries, and the rocksdb::WriteBatch; reusing them saves the
+  // page faults of fresh megabyte buffers on every batch.
+  struct WriteBuffers {
+    struct Entry {
+      uint8_t cf;
+      uint8_t kind;
+      uint32_t key_off, key_len;
+      uint32_t val_off, val_len;  // put: value; range delete: end key
+    };
+    std::string arena;
+    std::vector<Entry> entries;
+    rocksdb::WriteBatch batch;
+  };
+  WriteBuffers write_buffers_;
   TraceCache cache_{20000, 4 << 20};
 
   std::mutex retention_mu_;  // guards stop_

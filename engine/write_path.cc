@@ -59,6 +59,10 @@ namespace {
 // actor indexes fit in 16 bits and chunks stay small enough to scan.
 constexpr size_t kMaxChunkEvents = 8192;
 
+// The engine's reusable write buffers are released after a batch larger
+// than this.
+constexpr size_t kKeepBufferBytes = size_t{32} << 20;
+
 bool IsZero(const Id128& id) {
   return std::all_of(id.begin(), id.end(), [](uint8_t b) { return b == 0; });
 }
@@ -77,11 +81,14 @@ std::string_view ShortName(std::string_view op_name) {
 // One Write() call. Lives on the stack of RocksEngine::Write, under write_mu_.
 class WritePath {
  public:
-  explicit WritePath(RocksEngine* engine) : e_(engine) {}
+  explicit WritePath(RocksEngine* engine)
+      : e_(engine), arena_(engine->write_buffers_.arena), entries_(engine->write_buffers_.entries) {}
 
   Result<WriteResult> Run(const WriteBatch& batch) {
+    arena_.clear();
+    entries_.clear();
     entries_.reserve(batch.size() + 16);
-    arena_.reserve(batch.size() * 640);
+    arena_.reserve(batch.size() * 800);
     for (const auto& op : batch.ops()) {
       Status s;
       switch (op.kind) {
@@ -114,12 +121,7 @@ class WritePath {
   enum class Kind : uint8_t { kPut, kDelete, kDeleteRange };
   // Keys and values live in one arena string (no allocation per entry);
   // entries refer to them by offset because the arena may grow.
-  struct Entry {
-    Cf cf;
-    Kind kind;
-    uint32_t key_off, key_len;
-    uint32_t val_off, val_len;  // kPut: value; kDeleteRange: end key
-  };
+  using Entry = RocksEngine::WriteBuffers::Entry;
 
   std::string_view Bytes(uint32_t off, uint32_t len) const { return std::string_view(arena_).substr(off, len); }
 
@@ -130,7 +132,8 @@ class WritePath {
     auto key_len = static_cast<uint32_t>(arena_.size() - key_off);
     auto val_off = static_cast<uint32_t>(arena_.size());
     arena_.append(value);
-    entries_.push_back({cf, kind, static_cast<uint32_t>(key_off), key_len, val_off, static_cast<uint32_t>(value.size())});
+    entries_.push_back({static_cast<uint8_t>(cf), static_cast<uint8_t>(kind), static_cast<uint32_t>(key_off), key_len,
+                        val_off, static_cast<uint32_t>(value.size())});
   }
   void Put(Cf cf, std::string_view key, std::string_view value) {
     size_t off = BeginKey();
@@ -400,13 +403,14 @@ class WritePath {
       if (a.cf != b.cf) return a.cf < b.cf;
       return Bytes(a.key_off, a.key_len) < Bytes(b.key_off, b.key_len);
     });
-    rocksdb::WriteBatch wb(arena_.size() + entries_.size() * 16);
+    rocksdb::WriteBatch& wb = e_->write_buffers_.batch;
+    wb.Clear();
     for (const auto& entry : entries_) {
-      rocksdb::ColumnFamilyHandle* cf = Handle(entry.cf);
+      rocksdb::ColumnFamilyHandle* cf = Handle(static_cast<Cf>(entry.cf));
       rocksdb::Slice key(arena_.data() + entry.key_off, entry.key_len);
       rocksdb::Slice value(arena_.data() + entry.val_off, entry.val_len);
       rocksdb::Status s;
-      switch (entry.kind) {
+      switch (static_cast<Kind>(entry.kind)) {
         case Kind::kPut: s = wb.Put(cf, key, value); break;
         case Kind::kDelete: s = wb.Delete(cf, key); break;
         case Kind::kDeleteRange: s = wb.DeleteRange(cf, key, value); break;
@@ -418,7 +422,14 @@ class WritePath {
     if (entries_.empty()) return Status::OK();
     rocksdb::WriteOptions wo;
     wo.sync = e_->options_.sync;
-    return FromRocks(e_->db_->Write(wo, &wb), "write batch");
+    Status s = FromRocks(e_->db_->Write(wo, &wb), "write batch");
+    // One huge batch (an atomic bulk request) must not pin its memory.
+    if (arena_.capacity() > kKeepBufferBytes) {
+      arena_ = std::string();
+      entries_ = std::vector<Entry>();
+      wb = rocksdb::WriteBatch();
+    }
+    return s;
   }
 
   // A failed batch leaves the cached states half-applied: forget them, so
@@ -429,8 +440,8 @@ class WritePath {
 
   RocksEngine* e_;
   std::unordered_map<Id128, std::shared_ptr<TraceState>, Id128Hash> touched_;
-  std::vector<Entry> entries_;
-  std::string arena_;
+  std::string& arena_;            // e_->write_buffers_
+  std::vector<Entry>& entries_;  // e_->write_buffers_
   schema::EventEncoder encoder_;
   WriteResult result_;
 };

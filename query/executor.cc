@@ -39,7 +39,7 @@ class LoadedTrace {
     ++stats->headers_read;
     if (needs == Needs::kColumns) {
       ++stats->columns_read;
-      TRACEDB_RETURN_IF_ERROR(engine->ReadColumns(id, [&](const engine::ColumnChunk& c) {
+      TRACEDB_RETURN_IF_ERROR(engine->ReadColumnsAt(id, trace_.start_ns, [&](const engine::ColumnChunk& c) {
         chunks_.push_back(c);
         return true;
       }));

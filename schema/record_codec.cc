@@ -551,4 +551,12 @@ Status DecodeColumns(std::string_view raw, Columns* c) {
   return Status::OK();
 }
 
+bool PeekColumnsTraceStart(std::string_view raw, TimestampNs* start_ns) {
+  AlignedBytes aligned(raw);
+  const fb::ColumnChunk* r = Verified<fb::ColumnChunk>(aligned.view());
+  if (r == nullptr) return false;
+  *start_ns = r->trace_start_ns();
+  return true;
+}
+
 }  // namespace tracedb::schema

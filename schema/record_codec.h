@@ -84,4 +84,9 @@ struct Columns {
 std::string EncodeColumns(const Columns& columns);
 Status DecodeColumns(std::string_view bytes, Columns* columns);
 
+// Reads only trace_start_ns from an encoded column chunk, so that scans can
+// skip the chunks of traces outside their window without decoding them.
+// Returns false when the bytes are not a column chunk.
+bool PeekColumnsTraceStart(std::string_view bytes, TimestampNs* start_ns);
+
 }  // namespace tracedb::schema
