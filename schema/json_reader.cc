@@ -460,7 +460,56 @@ bool Reader::OptTimestamp(od::value v, std::optional<TimestampNs>* out) {
   return Timestamp(v, &out->emplace());
 }
 
+namespace {
+
+bool IsJsonSpace(char c) { return c == ' ' || c == '\n' || c == '\r' || c == '\t'; }
+
+// Reads `[n, n, ...]` of integers 0-255 straight from the text at `p` (the
+// array's '['; the document is padded, so reading stops at the ']' or at a
+// byte that is not part of this simple grammar). Returns false, leaving
+// *out unspecified, for anything else: leading zeros, signs, fractions,
+// exponents, values above 255 or malformed JSON go to the ondemand path,
+// which reports the error at its exact position.
+bool ScanByteArray(const char* p, std::vector<uint8_t>* out) {
+  if (*p++ != '[') return false;
+  while (IsJsonSpace(*p)) ++p;
+  if (*p == ']') return true;
+  while (true) {
+    if (*p < '0' || *p > '9') return false;
+    unsigned x = static_cast<unsigned>(*p++ - '0');
+    if (x == 0) {
+      if (*p >= '0' && *p <= '9') return false;  // leading zero
+    } else {
+      for (int digits = 1; *p >= '0' && *p <= '9'; ++digits) {
+        if (digits == 3) return false;
+        x = x * 10 + static_cast<unsigned>(*p++ - '0');
+      }
+      if (x > 255) return false;
+    }
+    if (*p == '.' || *p == 'e' || *p == 'E') return false;
+    out->push_back(static_cast<uint8_t>(x));
+    while (IsJsonSpace(*p)) ++p;
+    if (*p == ']') return true;
+    if (*p++ != ',') return false;
+    while (IsJsonSpace(*p)) ++p;
+  }
+}
+
+}  // namespace
+
 bool Reader::Bytes(od::value v, std::vector<uint8_t>* out) {
+  out->clear();
+  // Message snapshots carry their bytes as arrays of hundreds of small
+  // integers: scanning them directly is several times faster than one
+  // ondemand number parse per element. The iterator then skips the array.
+  const char* at = At(v);
+  if (ScanByteArray(at, out)) {
+    od::array arr;
+    std::string_view raw;
+    if (auto ec = v.get_array().get(arr)) return FailCode(ec, at, "an array of integers 0-255");
+    if (auto ec = arr.raw_json().get(raw)) return FailCode(ec, at, "an array of integers 0-255");
+    return true;
+  }
   out->clear();
   return Array(v, "an array of integers 0-255", [&](od::value e, size_t) {
     const char* at = At(e);

@@ -291,6 +291,28 @@ TEST(ReflowJsonSerde, FieldRules) {
   EXPECT_TRUE(bytes("[0,255]").ok());
   EXPECT_FALSE(bytes("[256]").ok());
   EXPECT_FALSE(bytes("\"AAE=\"").ok());
+  // Well-formed arrays (the direct scanner) read every value, whatever the
+  // spacing; everything else is rejected as serde rejects it, with the
+  // position of the offending element.
+  auto data = [&](const std::string& arr) {
+    auto r = bytes(arr);
+    EXPECT_TRUE(r.ok()) << arr << ": " << r.status().ToString();
+    return r.ok() ? r->reflow->message->serialized_data : std::vector<uint8_t>{};
+  };
+  EXPECT_EQ(data("[]"), std::vector<uint8_t>{});
+  EXPECT_EQ(data("[ ]"), std::vector<uint8_t>{});
+  EXPECT_EQ(data("[0]"), std::vector<uint8_t>{0});
+  EXPECT_EQ(data("[ 1 ,\n 20\t,\r\n255 ]"), (std::vector<uint8_t>{1, 20, 255}));
+  EXPECT_EQ(data("[9,99,100,199,200,249,250,255]"), (std::vector<uint8_t>{9, 99, 100, 199, 200, 249, 250, 255}));
+  for (const char* bad : {"[1,256]", "[-1]", "[01]", "[1.0]", "[1e2]", "[1,]", "[,1]", "[1 2]", "[1000]",
+                          "[\"1\"]", "[[1]]", "[null]", "[1,2"}) {
+    auto r = bytes(bad);
+    EXPECT_FALSE(r.ok()) << bad;
+  }
+  auto over = bytes("[1, 2, 300]");
+  ASSERT_FALSE(over.ok());
+  EXPECT_NE(over.status().message().find("300"), std::string::npos) << over.status().ToString();
+  EXPECT_NE(over.status().message().find("u8"), std::string::npos) << over.status().ToString();
   // time_range is a 2-tuple.
   EXPECT_FALSE(ParseTracingRequest(R"({"QueryTraces":{"query":{"time_range":["2025-07-10T11:00:00Z"]}}})").ok());
   EXPECT_FALSE(ParseTracingRequest(
