@@ -275,8 +275,12 @@ Result<Plan> MakePlan(engine::Engine* engine, const BoundQuery& query, const Pla
     }
     std::stable_sort(candidates.begin(), candidates.end(),
                      [](const IndexAccess& a, const IndexAccess& b) { return a.estimate < b.estimate; });
+    // The most selective access drives; every other one is intersected
+    // with it unless it is both saturated and a union of many values (a
+    // seek in it costs one seek per value). A leapfrog seek costs far less
+    // than the header or column read a residual check would need.
     for (size_t k = 0; k < candidates.size(); ++k) {
-      if (k == 0 || candidates[k].estimate < kProbeCap) {
+      if (k == 0 || candidates[k].estimate < kProbeCap || candidates[k].values.size() <= kMaxIntersectedValues) {
         if (candidates[k].exact) covered[candidates[k].conjunct] = true;
         plan.used.push_back(std::move(candidates[k]));
       } else {

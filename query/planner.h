@@ -31,6 +31,9 @@
 namespace tracedb::query {
 
 inline constexpr size_t kProbeCap = 256;
+// A saturated index access (>= kProbeCap entries in the window) is still
+// intersected when it unions at most this many values.
+inline constexpr size_t kMaxIntersectedValues = 8;
 
 struct IndexAccess {
   engine::IndexKind kind = engine::IndexKind::kTime;
