@@ -236,21 +236,36 @@ Status BulkIngestor::ProcessOperonxArray(std::string_view body) {
   return Status::OK();
 }
 
+BulkIngestor::~BulkIngestor() {
+  if (inflight_.valid()) inflight_.wait();
+}
+
+Status BulkIngestor::Settle() {
+  if (!inflight_.valid()) return Status::OK();
+  Result<engine::WriteResult> r = inflight_.get();
+  inflight_batch_.Clear();
+  if (!r.ok()) return r.status();
+  report_.accepted += inflight_accepted_;
+  report_.duplicates += r->duplicates;
+  report_.events += r->events_written;
+  inflight_accepted_ = 0;
+  return Status::OK();
+}
+
 Status BulkIngestor::Commit() {
   batch_lines_ = 0;
+  TRACEDB_RETURN_IF_ERROR(Settle());
   if (batch_.empty()) {
     report_.accepted += batch_accepted_;
     batch_accepted_ = 0;
     return Status::OK();
   }
-  Result<engine::WriteResult> r = commit_(batch_);
-  if (!r.ok()) return r.status();
-  report_.accepted += batch_accepted_;
-  report_.duplicates += r->duplicates;
-  report_.events += r->events_written;
+  std::swap(batch_, inflight_batch_);
+  inflight_accepted_ = batch_accepted_;
   batch_accepted_ = 0;
   batch_.Clear();
   operonx_.Reset();
+  inflight_ = std::async(std::launch::async, [this] { return commit_(inflight_batch_); });
   return Status::OK();
 }
 
@@ -274,6 +289,7 @@ Result<IngestReport> BulkIngestor::Finish() {
     return report_;
   }
   TRACEDB_RETURN_IF_ERROR(Commit());
+  TRACEDB_RETURN_IF_ERROR(Settle());
   return report_;
 }
 

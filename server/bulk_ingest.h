@@ -6,8 +6,10 @@
 // A BulkIngestor is fed decompressed bytes in any slicing; it splits lines,
 // parses each one, and adds it to an engine::WriteBatch. Every
 // `batch_lines` lines the batch is handed to the commit function (the
-// engine, or the server's writer thread) and the ingestor waits for it, so
-// memory stays bounded by one batch whatever the body size. A line that does
+// engine, or the server's writer thread), which runs on a helper thread
+// while the ingestor parses the next batch: parsing and storage overlap,
+// and at most one batch is in flight, so memory stays bounded by two
+// batches whatever the body size. A line that does
 // not parse is rejected alone (its number and the parser's message are
 // reported) unless the ingestor is all-or-nothing, in which case nothing is
 // committed when any line is rejected (and the whole body is held in one
@@ -17,6 +19,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <future>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -55,7 +58,8 @@ struct IngestReport {
   std::string ToJson() const;
 };
 
-// Commits one batch durably; called synchronously by the ingestor.
+// Commits one batch durably. Called from a helper thread, one call at a
+// time, in batch order; the batch stays alive until it returns.
 using CommitFn = std::function<Result<engine::WriteResult>(const engine::WriteBatch&)>;
 
 struct IngestOptions {
@@ -74,6 +78,7 @@ struct IngestOptions {
 class BulkIngestor {
  public:
   BulkIngestor(IngestOptions options, CommitFn commit);
+  ~BulkIngestor();  // waits for the batch in flight
 
   // Consumes more of the decompressed body. Fails only when a commit fails
   // (storage error): what was committed before stays committed.
@@ -81,12 +86,19 @@ class BulkIngestor {
   // Processes a final line without a newline and commits the rest.
   Result<IngestReport> Finish();
 
+  // What was committed and accounted for so far (not the batch in flight).
   const IngestReport& report() const { return report_; }
+  // Waits for the batch in flight and accounts for it: afterwards report()
+  // covers everything committed. Returns that batch's commit error.
+  Status Drain() { return Settle(); }
 
  private:
   Status ProcessLine(std::string_view line);
   Status ProcessOperonxArray(std::string_view body);
+  // Hands batch_ to the helper thread (after the previous batch finished).
   Status Commit();
+  // Waits for the batch in flight and accounts for it.
+  Status Settle();
   void Reject(std::string error);
 
   IngestOptions options_;
@@ -101,6 +113,11 @@ class BulkIngestor {
   engine::WriteBatch batch_;
   OperonxBatchBuilder operonx_{&batch_};
   IngestReport report_;
+  // The batch being committed and the lines it carries. Declared last:
+  // the future (std::async) is destroyed first and waits for the thread.
+  engine::WriteBatch inflight_batch_;
+  uint64_t inflight_accepted_ = 0;
+  std::future<Result<engine::WriteResult>> inflight_;
 };
 
 // Adds the engine operations of one Reflow ingest request to `batch`:

@@ -134,6 +134,7 @@ BulkIngestOutcome RunBulkIngest(const BulkIngestSpec& spec, BodyPipe* pipe, cons
     if (!status.ok()) break;
   }
   if (status.ok() && aborted) {
+    ingestor.Drain().IgnoreError();  // the report counts what was committed
     out.http_status = 499;
     out.report = ingestor.report();
     if (spec.atomicity == Atomicity::kAllOrNothing) out.report = IngestReport{};
@@ -153,6 +154,7 @@ BulkIngestOutcome RunBulkIngest(const BulkIngestSpec& spec, BodyPipe* pipe, cons
     status = report.status();
   }
   pipe->Abort();  // stop the producer
+  ingestor.Drain().IgnoreError();  // `status` is the first error already
   out.report = ingestor.report();
   if (spec.atomicity == Atomicity::kAllOrNothing) {
     out.report.accepted = 0;

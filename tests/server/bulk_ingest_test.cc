@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
+
 #include "schema/uuid.h"
 #include "server/decompress.h"
 
@@ -111,6 +113,43 @@ TEST_F(BulkIngestTest, LargeBodiesAreCommittedInBoundedBatches) {
   EXPECT_EQ(r.accepted, 1000u);
   EXPECT_EQ(commits_, 10);
   EXPECT_EQ(Get(kTrace)->events.size(), 1000u);
+}
+
+// Commits run on a helper thread while the next batch is parsed: they still
+// happen one at a time and in order, and a failed commit stops the ingest
+// with only the batches before it reported as accepted.
+TEST_F(BulkIngestTest, PipelinedCommitsStayOrderedAndAFailureStopsTheReport) {
+  std::string body;
+  for (int i = 0; i < 1000; ++i) {
+    char id[64];
+    std::snprintf(id, sizeof(id), "11111111-1111-4111-8111-%012d", i);
+    body += RecordLine(kTrace, Event(id, "2025-07-10T12:00:01Z", "a")) + "\n";
+  }
+  IngestOptions o;
+  o.batch_lines = 100;
+  std::atomic<int> running{0};
+  std::atomic<bool> overlapped{false};
+  std::vector<size_t> sizes;  // touched by one commit at a time
+  BulkIngestor ingestor(o, [&](const engine::WriteBatch& b) -> Result<engine::WriteResult> {
+    if (running.fetch_add(1) != 0) overlapped = true;
+    sizes.push_back(b.size());
+    Result<engine::WriteResult> r = sizes.size() == 4 ? Result<engine::WriteResult>(Status::IoError("disk gone"))
+                                                        : engine_->Write(b);
+    running.fetch_sub(1);
+    return r;
+  });
+  Status failed;
+  for (size_t off = 0; off < body.size() && failed.ok(); off += 4096) {
+    failed = ingestor.Feed(std::string_view(body).substr(off, 4096));
+  }
+  if (failed.ok()) failed = ingestor.Finish().status();
+  EXPECT_EQ(failed.code(), StatusCode::kIoError) << failed.ToString();
+  EXPECT_FALSE(overlapped.load());
+  ASSERT_TRUE(ingestor.Drain().ok());
+  EXPECT_EQ(ingestor.report().accepted, 300u);  // batches 1-3 only
+  EXPECT_EQ(ingestor.report().events, 300u);
+  EXPECT_EQ(Get(kTrace)->events.size(), 300u);
+  for (size_t n : sizes) EXPECT_EQ(n, 100u);
 }
 
 TEST_F(BulkIngestTest, AllOrNothingCommitsNothingWhenALineIsBad) {
