@@ -13,6 +13,21 @@
 // Plain TCP or TLS (tls.cert_file / tls.key_file) is hidden behind
 // AnyStream, so the HTTP and WebSocket code is instantiated once.
 
+// Must match every other translation unit that includes Boost.Asio and is
+// linked with this one: tracedb_server gives BOOST_ASIO_NO_DEPRECATED to its
+// users (INTERFACE, server/CMakeLists.txt), so the tests' WebSocket/HTTP
+// client code is built with it. The macro changes the return type of
+// Asio's synchronous `error_code&` overloads (basic_socket::shutdown, close,
+// ...: void instead of error_code) but not their mangled names, so without
+// it here the linker keeps one of two incompatible copies and this file
+// calls the other with the wrong calling convention (the caller's hidden
+// return slot becomes `this`). Optimized builds inline the calls and hid
+// it; the sanitizer build crashed in socket shutdown (docs/server.md,
+// "Sanitizers").
+#ifndef BOOST_ASIO_NO_DEPRECATED
+#define BOOST_ASIO_NO_DEPRECATED 1
+#endif
+
 #include <atomic>
 #include <chrono>
 #include <condition_variable>

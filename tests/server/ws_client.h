@@ -62,6 +62,9 @@ class RawHttpConnection {
   virtual Status Send(std::string_view bytes) = 0;
   // Reads one response (status, headers, body).
   virtual Result<HttpResult> ReadResponse(std::chrono::milliseconds timeout = std::chrono::seconds(30)) = 0;
+  // Drops the connection at once with a TCP reset (SO_LINGER 0), as when
+  // the client process dies. (Destroying the object closes it with a FIN.)
+  virtual void Abort() = 0;
 };
 
 // Sends `spec` on a new connection and reads the response.

@@ -270,6 +270,12 @@ class BeastRawConnection : public RawHttpConnection {
     return out;
   }
 
+  void Abort() override {
+    beast::error_code ignored;
+    stream_.socket().set_option(asio::socket_base::linger(true, 0), ignored);
+    stream_.socket().close(ignored);
+  }
+
  private:
   asio::io_context ioc_;
   beast::tcp_stream stream_;
