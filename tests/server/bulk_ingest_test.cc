@@ -36,6 +36,17 @@ std::string ReflowBody() {
   return b;
 }
 
+// `n` RecordEvent lines of kTrace with distinct event ids.
+std::string ManyRecordLines(int n) {
+  std::string body;
+  for (int i = 0; i < n; ++i) {
+    char id[64];
+    std::snprintf(id, sizeof(id), "11111111-1111-4111-8111-%012d", i);
+    body += RecordLine(kTrace, Event(id, "2025-07-10T12:00:01Z", "a")) + "\n";
+  }
+  return body;
+}
+
 class BulkIngestTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -101,12 +112,7 @@ TEST_F(BulkIngestTest, AnySlicingGivesTheSameResult) {
 }
 
 TEST_F(BulkIngestTest, LargeBodiesAreCommittedInBoundedBatches) {
-  std::string body;
-  for (int i = 0; i < 1000; ++i) {
-    char id[64];
-    std::snprintf(id, sizeof(id), "11111111-1111-4111-8111-%012d", i);
-    body += RecordLine(kTrace, Event(id, "2025-07-10T12:00:01Z", "a")) + "\n";
-  }
+  std::string body = ManyRecordLines(1000);
   IngestOptions o;
   o.batch_lines = 100;
   IngestReport r = Ingest(body, o, 4096);
@@ -119,12 +125,7 @@ TEST_F(BulkIngestTest, LargeBodiesAreCommittedInBoundedBatches) {
 // happen one at a time and in order, and a failed commit stops the ingest
 // with only the batches before it reported as accepted.
 TEST_F(BulkIngestTest, PipelinedCommitsStayOrderedAndAFailureStopsTheReport) {
-  std::string body;
-  for (int i = 0; i < 1000; ++i) {
-    char id[64];
-    std::snprintf(id, sizeof(id), "11111111-1111-4111-8111-%012d", i);
-    body += RecordLine(kTrace, Event(id, "2025-07-10T12:00:01Z", "a")) + "\n";
-  }
+  std::string body = ManyRecordLines(1000);
   IngestOptions o;
   o.batch_lines = 100;
   std::atomic<int> running{0};

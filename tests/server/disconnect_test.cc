@@ -68,7 +68,7 @@ class DisconnectTest : public ::testing::Test {
     auto r = HttpRequest(ts_.port(), post);
     ASSERT_TRUE(r.ok()) << r.status().ToString();
     EXPECT_EQ(r->body, R"({"accepted":4,"duplicates":0,"rejected":[]})");
-    EXPECT_EQ(EventCount(id), 3u);
+    EXPECT_EQ(ts_.EventCount(id), 3u);
     auto ws = ts_.Connect();
     ASSERT_NE(ws, nullptr);
     ASSERT_TRUE(ws->SendText(R"("Ping")").ok());
@@ -87,13 +87,6 @@ class DisconnectTest : public ::testing::Test {
     return body;
   }
 
-  size_t EventCount(const std::string& trace_id) {
-    schema::Id128 id;
-    EXPECT_TRUE(schema::ParseUuid(trace_id, &id));
-    auto t = ts_.engine->GetTrace(id);
-    EXPECT_TRUE(t.ok());
-    return t.ok() && t->has_value() ? (*t)->events.size() : 0;
-  }
 
   std::unique_ptr<RawHttpConnection> Raw() {
     auto c = RawHttpConnection::Connect(ts_.port());
@@ -131,7 +124,7 @@ TEST_F(DisconnectTest, HttpIngestCutMidBodyCommitsNothingAtomicAndReleasesTheJob
       ASSERT_TRUE(WaitFor("tracedb_ingest_requests_active", 1));
       Cut(c, reset);
       ASSERT_TRUE(WaitFor("tracedb_ingest_requests_active", 0));
-      EXPECT_EQ(EventCount(id), 0u);  // all or nothing: the cut body is not committed
+      EXPECT_EQ(ts_.EventCount(id), 0u);  // all or nothing: the cut body is not committed
     }
   }
   ExpectHealthy();

@@ -60,14 +60,6 @@ class HttpTest : public ::testing::Test {
     return Do(spec);
   }
 
-  // Events stored for `trace_id` (0 when the trace does not exist).
-  size_t EventCount(const std::string& trace_id) {
-    schema::Id128 id;
-    EXPECT_TRUE(schema::ParseUuid(trace_id, &id));
-    auto t = ts_.engine->GetTrace(id);
-    EXPECT_TRUE(t.ok());
-    return t.ok() && t->has_value() ? (*t)->events.size() : 0;
-  }
 
   TestServer ts_;
 };
@@ -90,11 +82,11 @@ TEST_F(HttpTest, BulkIngestReflowNdjsonAndDuplicates) {
   EXPECT_EQ(r.status, 200) << r.body;
   EXPECT_EQ(r.content_type, "application/json");
   EXPECT_EQ(r.body, R"({"accepted":11,"duplicates":0,"rejected":[]})");
-  EXPECT_EQ(EventCount(id), 10u);
+  EXPECT_EQ(ts_.EventCount(id), 10u);
   // A retried delivery stores nothing twice.
   r = Post("/v1/ingest/reflow", ReflowBody(id, 10));
   EXPECT_EQ(r.body, R"({"accepted":11,"duplicates":10,"rejected":[]})");
-  EXPECT_EQ(EventCount(id), 10u);
+  EXPECT_EQ(ts_.EventCount(id), 10u);
 }
 
 TEST_F(HttpTest, MalformedLinesAreRejectedAloneUnlessAtomic) {
@@ -107,7 +99,7 @@ TEST_F(HttpTest, MalformedLinesAreRejectedAloneUnlessAtomic) {
   EXPECT_THAT(r.body, HasSubstr(R"("accepted":2,"duplicates":0,"rejected":[{"line":2,"error":")"));
   EXPECT_THAT(r.body, HasSubstr(R"({"line":4,"error":")"));
   EXPECT_THAT(r.body, HasSubstr(R"({"line":5,"error":"not an ingest request)"));
-  EXPECT_EQ(EventCount(id), 1u);
+  EXPECT_EQ(ts_.EventCount(id), 1u);
 
   // atomic=1: one bad line and nothing is committed.
   std::string id2 = Uuid(3);
@@ -117,11 +109,11 @@ TEST_F(HttpTest, MalformedLinesAreRejectedAloneUnlessAtomic) {
   EXPECT_THAT(r.body, HasSubstr(R"("accepted":0)"));
   EXPECT_THAT(r.body, HasSubstr(R"("line":7)"));
   EXPECT_THAT(r.body, HasSubstr(R"("committed":false)"));
-  EXPECT_EQ(EventCount(id2), 0u);
+  EXPECT_EQ(ts_.EventCount(id2), 0u);
   EXPECT_EQ(Get("/v1/traces/" + id2).status, 404);
   r = Post("/v1/ingest/reflow?atomic=1", ReflowBody(id2, 5));
   EXPECT_EQ(r.body, R"({"accepted":6,"duplicates":0,"rejected":[]})");
-  EXPECT_EQ(EventCount(id2), 5u);
+  EXPECT_EQ(ts_.EventCount(id2), 5u);
   EXPECT_EQ(Post("/v1/ingest/reflow?atomic=maybe", "").status, 400);
   EXPECT_EQ(Post("/v1/ingest/reflow?bogus=1", "").status, 400);
 }
@@ -140,7 +132,7 @@ TEST_F(HttpTest, CompressedAndChunkedBodiesStream) {
       HttpResult r = Post("/v1/ingest/reflow", body, headers, chunked, 777);
       EXPECT_EQ(r.status, 200) << CodecName(codec) << " " << r.body;
       EXPECT_EQ(r.body, R"({"accepted":3001,"duplicates":0,"rejected":[]})") << CodecName(codec);
-      EXPECT_EQ(EventCount(id), 3000u) << CodecName(codec) << (chunked ? " chunked" : "");
+      EXPECT_EQ(ts_.EventCount(id), 3000u) << CodecName(codec) << (chunked ? " chunked" : "");
     }
   }
   // A corrupt body is a 400 naming the codec; an unknown encoding is 415.
@@ -221,9 +213,9 @@ TEST_F(HttpTest, ApiKeysGuardEverythingButHealth) {
   EXPECT_EQ(Get("/metrics").status, 401);
   EXPECT_EQ(Get("/metrics", {{"Authorization", "Bearer k1"}}).status, 200);
   EXPECT_EQ(Post("/v1/ingest/reflow", ReflowBody(Uuid(6), 2)).status, 401);
-  EXPECT_EQ(EventCount(Uuid(6)), 0u);
+  EXPECT_EQ(ts_.EventCount(Uuid(6)), 0u);
   EXPECT_EQ(Post("/v1/ingest/reflow", ReflowBody(Uuid(6), 2), {{"Authorization", "Bearer k1"}}).status, 200);
-  EXPECT_EQ(EventCount(Uuid(6)), 2u);
+  EXPECT_EQ(ts_.EventCount(Uuid(6)), 2u);
 
   // WebSocket upgrades: 401 without a key; ?token= or a bearer.<key>
   // subprotocol (echoed) or the header open a session.
@@ -297,7 +289,7 @@ TEST_F(HttpTest, BodySizeCapIs413) {
   HttpResult r = Post("/v1/ingest/reflow", body);  // Content-Length: refused before reading
   EXPECT_EQ(r.status, 413);
   EXPECT_THAT(r.body, HasSubstr("PayloadTooLarge"));
-  EXPECT_EQ(EventCount(id), 0u);
+  EXPECT_EQ(ts_.EventCount(id), 0u);
   // Chunked: refused when the limit is crossed; what was committed is told.
   r = Post("/v1/ingest/reflow", body, {}, /*chunked=*/true, 1000);
   EXPECT_EQ(r.status, 413) << r.body;
@@ -305,14 +297,14 @@ TEST_F(HttpTest, BodySizeCapIs413) {
   auto accepted_at = r.body.find(R"("accepted":)");
   uint64_t accepted = std::stoull(r.body.substr(accepted_at + 11));
   // What was committed before the limit is exactly what is reported.
-  EXPECT_EQ(accepted == 0 ? 0 : EventCount(id) + 1, accepted);
+  EXPECT_EQ(accepted == 0 ? 0 : ts_.EventCount(id) + 1, accepted);
   // Atomic mode: decompressed bytes beyond the cap are refused, nothing kept.
   std::string id2 = Uuid(8);
   std::string zs = CompressBody(ReflowBody(id2, 200), Codec::kZstd);
   ASSERT_LT(zs.size(), 10000u);
   r = Post("/v1/ingest/reflow?atomic=1", zs, {{"Content-Encoding", "zstd"}});
   EXPECT_EQ(r.status, 413) << r.body;
-  EXPECT_EQ(EventCount(id2), 0u);
+  EXPECT_EQ(ts_.EventCount(id2), 0u);
   // Other endpoints take 64 KiB at most.
   HttpRequestSpec big;
   big.method = "GET";
@@ -401,15 +393,15 @@ TEST_F(HttpTest, IngestOverloadIs503AndNothingIsLost) {
   }
   EXPECT_EQ(r.status, 503) << r.body;
   EXPECT_EQ(r.retry_after, "1");
-  EXPECT_EQ(EventCount(Uuid(10)), 0u);
+  EXPECT_EQ(ts_.EventCount(Uuid(10)), 0u);
   ASSERT_TRUE((*c)->Send(HttpChunk(body.substr(1000)) + HttpChunk("")).ok());
   auto done = (*c)->ReadResponse();
   ASSERT_TRUE(done.ok());
   EXPECT_EQ(done->body, R"({"accepted":101,"duplicates":0,"rejected":[]})");
-  EXPECT_EQ(EventCount(id), 100u);
+  EXPECT_EQ(ts_.EventCount(id), 100u);
   // The retry succeeds once the worker is free.
   EXPECT_EQ(Post("/v1/ingest/reflow", ReflowBody(Uuid(10), 3)).status, 200);
-  EXPECT_EQ(EventCount(Uuid(10)), 3u);
+  EXPECT_EQ(ts_.EventCount(Uuid(10)), 3u);
   EXPECT_THAT(Get("/metrics").body, HasSubstr("tracedb_http_refusals_total{reason=\"ingest_overload\"} "));
 }
 
@@ -447,7 +439,7 @@ TEST_F(HttpTest, StopFinishesAnInFlightIngestFirst) {
   stopper.join();
   ts_.Stop();
   StartWith(cfg);
-  EXPECT_EQ(EventCount(id), 500u);
+  EXPECT_EQ(ts_.EventCount(id), 500u);
 }
 
 TEST(HttpSupport, RateLimiterRefillsAndForgets) {

@@ -7,6 +7,8 @@
 
 #include <fmt/format.h>
 
+#include "schema/uuid.h"
+
 namespace tracedb::server::testing {
 
 Config TestServer::DefaultConfig() {
@@ -40,6 +42,14 @@ std::unique_ptr<WsClient> TestServer::Connect(bool deflate, const std::string& p
   auto c = WsClient::Connect(port(), deflate, path);
   EXPECT_TRUE(c.ok()) << c.status().ToString();
   return c.ok() ? std::move(c).value() : nullptr;
+}
+
+size_t TestServer::EventCount(const std::string& trace_id) {
+  schema::Id128 id;
+  EXPECT_TRUE(schema::ParseUuid(trace_id, &id));
+  auto t = engine->GetTrace(id);
+  EXPECT_TRUE(t.ok());
+  return t.ok() && t->has_value() ? (*t)->events.size() : 0;
 }
 
 std::string Uuid(uint64_t n, uint32_t prefix) {

@@ -29,6 +29,8 @@ struct TestServer {
   void Stop();  // server, then engine
   uint16_t port() const { return server->port(); }
   std::unique_ptr<WsClient> Connect(bool deflate = false, const std::string& path = "/");
+  // Events stored for `trace_id` (a UUID string); 0 when the trace does not exist.
+  size_t EventCount(const std::string& trace_id);
 };
 
 // A UUID string made from a small number: 00000000-0000-4000-8000-<n:012>.
