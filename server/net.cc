@@ -28,6 +28,10 @@
 #define BOOST_ASIO_NO_DEPRECATED 1
 #endif
 
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -460,8 +464,23 @@ class WsSession : public Peer, public std::enable_shared_from_this<WsSession> {
     }
   }
 
+  // While corked, the kernel holds partial TCP segments, so a burst of
+  // small frames (the acks of one group commit) leaves in full segments and
+  // wakes the client once rather than once per frame. Uncorking sends what
+  // is held at once.
+  void Cork(bool on) {
+    if (corked_ == on) return;
+    corked_ = on;
+    int v = on ? 1 : 0;
+    ::setsockopt(beast::get_lowest_layer(ws_).socket().native_handle(), IPPROTO_TCP, TCP_CORK, &v, sizeof(v));
+  }
+
   awaitable<void> WriteLoop(std::shared_ptr<WsSession> self) {
     while (!closed_) {
+      // More than one frame ready: cork for the burst.
+      size_t ready = pushes_.size();
+      for (size_t i = 0; i < slots_.size() && slots_[i].ready && ready < 2; ++i) ++ready;
+      if (ready >= 2) Cork(true);
       if (!pushes_.empty()) {
         std::shared_ptr<const std::string> msg = std::move(pushes_.front());
         pushes_.pop_front();
@@ -484,6 +503,7 @@ class WsSession : public Peer, public std::enable_shared_from_this<WsSession> {
         metrics_->bytes_sent.fetch_add(n, std::memory_order_relaxed);
         continue;
       }
+      Cork(false);  // nothing more to write now: send what is held
       if (draining_ && slots_.empty()) {
         co_await ws_.async_close(websocket::close_code::going_away, kTuple);
         break;
@@ -510,6 +530,7 @@ class WsSession : public Peer, public std::enable_shared_from_this<WsSession> {
   std::deque<std::shared_ptr<const std::string>> pushes_;
   bool closed_ = false;
   bool draining_ = false;
+  bool corked_ = false;  // TCP_CORK set on the socket (WriteLoop)
   // Any thread.
   std::atomic<size_t> push_count_{0};
   std::atomic<bool> closed_flag_{false};
