@@ -278,12 +278,9 @@ Status RocksEngine::ScanColumns(TimestampNs min_start, TimestampNs max_start,
   for (; it->Valid(); it->Next()) {
     std::string_view key = View(it->key());
     if (key.size() < keys::kTracePrefixLen) return Status::Corruption("malformed column key");
-    TimestampNs start = 0;
-    if (!schema::PeekColumnsTraceStart(View(it->value()), &start)) {
-      return Status::Corruption("column chunk does not verify");
-    }
-    if (start < min_start || start > max_start) continue;
-    TRACEDB_RETURN_IF_ERROR(schema::DecodeColumns(View(it->value()), &chunk));
+    bool in_window;
+    TRACEDB_RETURN_IF_ERROR(schema::DecodeColumnsIfStartIn(View(it->value()), min_start, max_start, &chunk, &in_window));
+    if (!in_window) continue;
     std::memcpy(chunk.trace_id.data(), key.data() + 4, 16);
     if (!fn(chunk)) return Status::OK();
   }

@@ -531,9 +531,17 @@ bool CopyVector(const flatbuffers::Vector<F>* v, size_t n, std::vector<T>* out) 
 }  // namespace
 
 Status DecodeColumns(std::string_view raw, Columns* c) {
+  bool in_window;
+  return DecodeColumnsIfStartIn(raw, INT64_MIN, INT64_MAX, c, &in_window);
+}
+
+Status DecodeColumnsIfStartIn(std::string_view raw, TimestampNs min_start, TimestampNs max_start, Columns* c,
+                              bool* in_window) {
   AlignedBytes aligned(raw);
   const fb::ColumnChunk* r = Verified<fb::ColumnChunk>(aligned.view());
   if (r == nullptr) return Status::Corruption("column chunk does not verify");
+  *in_window = r->trace_start_ns() >= min_start && r->trace_start_ns() <= max_start;
+  if (!*in_window) return Status::OK();
   size_t n = r->timestamp_ns() ? r->timestamp_ns()->size() : 0;
   c->trace_start_ns = r->trace_start_ns();
   c->actors.clear();
@@ -549,14 +557,6 @@ Status DecodeColumns(std::string_view raw, Columns* c) {
     if (a >= c->actors.size()) return Status::Corruption("column chunk actor index out of range");
   }
   return Status::OK();
-}
-
-bool PeekColumnsTraceStart(std::string_view raw, TimestampNs* start_ns) {
-  AlignedBytes aligned(raw);
-  const fb::ColumnChunk* r = Verified<fb::ColumnChunk>(aligned.view());
-  if (r == nullptr) return false;
-  *start_ns = r->trace_start_ns();
-  return true;
 }
 
 }  // namespace tracedb::schema

@@ -84,9 +84,10 @@ struct Columns {
 std::string EncodeColumns(const Columns& columns);
 Status DecodeColumns(std::string_view bytes, Columns* columns);
 
-// Reads only trace_start_ns from an encoded column chunk, so that scans can
-// skip the chunks of traces outside their window without decoding them.
-// Returns false when the bytes are not a column chunk.
-bool PeekColumnsTraceStart(std::string_view bytes, TimestampNs* start_ns);
+// As DecodeColumns, for window scans: the chunk is verified once and, when
+// its trace started outside [min_start, max_start], *in_window is false and
+// *columns is left as it was (nothing copied).
+Status DecodeColumnsIfStartIn(std::string_view bytes, TimestampNs min_start, TimestampNs max_start,
+                              Columns* columns, bool* in_window);
 
 }  // namespace tracedb::schema

@@ -240,7 +240,7 @@ BulkIngestor::~BulkIngestor() {
   if (inflight_.valid()) inflight_.wait();
 }
 
-Status BulkIngestor::Settle() {
+Status BulkIngestor::Drain() {
   if (!inflight_.valid()) return Status::OK();
   Result<engine::WriteResult> r = inflight_.get();
   inflight_batch_.Clear();
@@ -254,16 +254,15 @@ Status BulkIngestor::Settle() {
 
 Status BulkIngestor::Commit() {
   batch_lines_ = 0;
-  TRACEDB_RETURN_IF_ERROR(Settle());
+  TRACEDB_RETURN_IF_ERROR(Drain());
   if (batch_.empty()) {
     report_.accepted += batch_accepted_;
     batch_accepted_ = 0;
     return Status::OK();
   }
-  std::swap(batch_, inflight_batch_);
+  std::swap(batch_, inflight_batch_);  // batch_ gets the emptied one (Drain)
   inflight_accepted_ = batch_accepted_;
   batch_accepted_ = 0;
-  batch_.Clear();
   operonx_.Reset();
   inflight_ = std::async(std::launch::async, [this] { return commit_(inflight_batch_); });
   return Status::OK();
@@ -289,7 +288,7 @@ Result<IngestReport> BulkIngestor::Finish() {
     return report_;
   }
   TRACEDB_RETURN_IF_ERROR(Commit());
-  TRACEDB_RETURN_IF_ERROR(Settle());
+  TRACEDB_RETURN_IF_ERROR(Drain());
   return report_;
 }
 

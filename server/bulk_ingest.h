@@ -90,15 +90,13 @@ class BulkIngestor {
   const IngestReport& report() const { return report_; }
   // Waits for the batch in flight and accounts for it: afterwards report()
   // covers everything committed. Returns that batch's commit error.
-  Status Drain() { return Settle(); }
+  Status Drain();
 
  private:
   Status ProcessLine(std::string_view line);
   Status ProcessOperonxArray(std::string_view body);
   // Hands batch_ to the helper thread (after the previous batch finished).
   Status Commit();
-  // Waits for the batch in flight and accounts for it.
-  Status Settle();
   void Reject(std::string error);
 
   IngestOptions options_;

@@ -256,6 +256,12 @@ class Server::Impl {
   awaitable<Next> Send(Conn& c, const http::request_header<>& req, Reply& reply, Route route, Clock::time_point start,
                        bool body_unread);
   awaitable<void> Linger(Conn& c);
+  // How reading an ingest body ended.
+  enum class BodyEnd { kComplete, kFailed, kTooLarge };
+  // Ends the body for the worker (close or abort the pipe), waits for its
+  // outcome and answers: the shared tail of both body-reading paths.
+  awaitable<Next> FinishIngest(Conn& c, IngestJob& job, const BulkIngestSpec& spec, const http::request_header<>& req,
+                               Clock::time_point start, BodyEnd end, bool body_unread);
   // Hands a chunk of an ingest body to its worker; waits while the pipe
   // is full.
   awaitable<void> PushBody(IngestJob& job, std::string chunk);
@@ -1019,8 +1025,7 @@ awaitable<Next> Server::Impl::ServeIngest(Conn& c, HeaderParser& hp, std::string
     if (ec) co_return Next::kClose;
   }
 
-  bool too_large = false;
-  bool failed = false;
+  BodyEnd end = BodyEnd::kComplete;
   // A Content-Length body is read straight from the socket in large
   // chunks (the limit was checked above): one copy, few reads and wakeups.
   // A chunked body goes through Beast's parser below.
@@ -1043,24 +1048,11 @@ awaitable<Next> Server::Impl::ServeIngest(Conn& c, HeaderParser& hp, std::string
       remaining -= n;
       if (n > 0) co_await PushBody(*job, std::move(chunk));
       if (ec) {
-        failed = true;
+        end = BodyEnd::kFailed;
         break;
       }
     }
-    if (failed) {
-      job->pipe.Abort();
-    } else {
-      job->pipe.Close();
-    }
-    co_await job->done.Wait();
-    if (failed) co_return Next::kClose;  // the client went away or stalled: nobody to answer
-    BulkIngestOutcome& out = job->outcome;
-    CountIngest(out);
-    Reply r;
-    r.status = out.http_status;
-    r.body = std::move(out.body);
-    if (out.http_status == 503) r.headers.emplace_back(http::field::retry_after, "1");
-    co_return co_await Send(c, req, r, Route::kIngest, start, remaining > 0);
+    co_return co_await FinishIngest(c, *job, spec, req, start, end, remaining > 0);
   }
 
   // Stream the body to the worker, chunk by chunk.
@@ -1080,21 +1072,26 @@ awaitable<Next> Server::Impl::ServeIngest(Conn& c, HeaderParser& hp, std::string
     size_t got = buf.size() - bp.get().body().size;
     if (got > 0) co_await PushBody(*job, std::string(buf.data(), got));
     if (ec) {
-      too_large = ec == http::error::body_limit;
-      failed = true;
+      end = ec == http::error::body_limit ? BodyEnd::kTooLarge : BodyEnd::kFailed;
       break;
     }
     if (job->done.set) break;  // the worker stopped early (bad body, storage error)
   }
-  if (failed) {
-    job->pipe.Abort();
+  co_return co_await FinishIngest(c, *job, spec, bp.get().base(), start, end, !bp.is_done());
+}
+
+awaitable<Next> Server::Impl::FinishIngest(Conn& c, IngestJob& job, const BulkIngestSpec& spec,
+                                           const http::request_header<>& req, Clock::time_point start, BodyEnd end,
+                                           bool body_unread) {
+  if (end == BodyEnd::kComplete) {
+    job.pipe.Close();
   } else {
-    job->pipe.Close();
+    job.pipe.Abort();
   }
-  co_await job->done.Wait();
-  BulkIngestOutcome& out = job->outcome;
+  co_await job.done.Wait();
+  BulkIngestOutcome& out = job.outcome;
   CountIngest(out);
-  if (too_large) {
+  if (end == BodyEnd::kTooLarge) {
     http_metrics_.Refuse(Refusal::kBodyTooLarge);
     IngestReport committed = out.report;
     if (spec.atomicity == Atomicity::kAllOrNothing) committed = IngestReport{};
@@ -1103,17 +1100,17 @@ awaitable<Next> Server::Impl::ServeIngest(Conn& c, HeaderParser& hp, std::string
     r.body = IngestErrorJson("PayloadTooLarge",
                              fmt::format("body exceeds the limit of {} bytes (http.max_body_bytes); the lines "
                                          "reported as accepted were committed",
-                                         max_body),
+                                         config_.max_body_bytes),
                              committed);
     r.close = true;
-    co_return co_await Send(c, bp.get().base(), r, Route::kIngest, start, true);
+    co_return co_await Send(c, req, r, Route::kIngest, start, true);
   }
-  if (failed) co_return Next::kClose;  // the client went away or stalled: nobody to answer
+  if (end == BodyEnd::kFailed) co_return Next::kClose;  // the client went away or stalled: nobody to answer
   Reply r;
   r.status = out.http_status;
   r.body = std::move(out.body);
   if (out.http_status == 503) r.headers.emplace_back(http::field::retry_after, "1");
-  co_return co_await Send(c, bp.get().base(), r, Route::kIngest, start, !bp.is_done());
+  co_return co_await Send(c, req, r, Route::kIngest, start, body_unread);
 }
 
 awaitable<void> Server::Impl::PushBody(IngestJob& job, std::string chunk) {
