@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # Installs the Debian 12 packages tracedb needs to build, test and benchmark.
 # Idempotent and non-interactive: does nothing when everything is present.
+# Every tool a test drives is here: a test whose tool is missing fails
+# (tests/scripts/require_tools.sh), it is never skipped.
 set -euo pipefail
 
 PACKAGES=(
-  build-essential cmake ninja-build ccache pkg-config git curl
+  build-essential cmake ninja-build ccache pkg-config git
   librocksdb-dev libflatbuffers-dev flatbuffers-compiler
   libboost1.81-dev libboost-json1.81-dev
   libxxhash-dev liblz4-dev libzstd-dev zlib1g-dev
@@ -12,7 +14,13 @@ PACKAGES=(
   libsimdjson-dev libcli11-dev libfmt-dev libtomlplusplus-dev libre2-dev libssl-dev
   libsqlite3-dev libpq-dev libcurl4-openssl-dev
   clang libclang-rt-14-dev
-  prometheus python3-websockets postgresql
+  # The sanitizer runtimes of the ASan + UBSan and ThreadSanitizer passes.
+  libasan8 libubsan1 libtsan2
+  # Script tests (tests/scripts): HTTP, compressed bodies, TLS, Prometheus
+  # exposition, an independent WebSocket client (/usr/bin/python3 only).
+  curl gzip zstd lz4 openssl prometheus python3 python3-websockets
+  # Benchmark peers (bench_quick runs them all).
+  postgresql
 )
 
 missing=()

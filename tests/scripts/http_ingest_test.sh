@@ -194,8 +194,9 @@ R=$(curl -s -w ' %{http_code}' --cacert "$TMP/cert.pem" -H 'Content-Encoding: gz
   "$HTTPS/v1/ingest/reflow")
 [ "$R" = '{"accepted":501,"duplicates":0,"rejected":[]} 200' ] || fail "https ingest: $R"
 curl -s --max-time 3 "http://127.0.0.1:$PORT/healthz" > /dev/null && fail "plain http accepted on the TLS port"
-if /usr/bin/python3 -c 'import websockets' 2>/dev/null; then
-  /usr/bin/python3 - "$PORT" "$TMP/cert.pem" <<'EOF' || fail "wss session"
+/usr/bin/python3 -c 'import websockets' 2>/dev/null \
+  || fail "wss needs python3-websockets for /usr/bin/python3 (bash scripts/setup.sh installs it)"
+/usr/bin/python3 - "$PORT" "$TMP/cert.pem" <<'EOF' || fail "wss session"
 import asyncio, ssl, sys, websockets
 async def main():
     ctx = ssl.create_default_context(cafile=sys.argv[2])
@@ -204,7 +205,6 @@ async def main():
         assert await ws.recv() == '"Pong"'
 asyncio.run(main())
 EOF
-fi
 stop
 
 # A missing certificate is an error naming the key.

@@ -2,41 +2,35 @@
 # promtool and an independent WebSocket implementation (Debian's
 # python3-websockets 10.4, which only /usr/bin/python3 has).
 # Included by tests/CMakeLists.txt.
+#
+# Every test is registered whatever is installed: each runs through
+# require_tools.sh, which FAILS it, naming the Debian package, when a tool it
+# drives is missing (scripts/setup.sh installs them all). A missing tool is a
+# failure, never a skipped or absent test.
 if(TARGET tracedb)
   set(_scripts ${CMAKE_CURRENT_LIST_DIR})
+  set(_require bash ${_scripts}/require_tools.sh)
   add_test(NAME scripts.cli COMMAND bash ${_scripts}/cli_test.sh $<TARGET_FILE:tracedb> ${CMAKE_SOURCE_DIR})
   set_tests_properties(scripts.cli PROPERTIES TIMEOUT 60)
 
-  find_program(CURL_PROGRAM curl)
-  find_program(PROMTOOL_PROGRAM promtool)
-  if(CURL_PROGRAM AND PROMTOOL_PROGRAM)
-    add_test(NAME scripts.http_metrics COMMAND bash ${_scripts}/http_metrics_test.sh $<TARGET_FILE:tracedb>)
-    set_tests_properties(scripts.http_metrics PROPERTIES TIMEOUT 60)
-  else()
-    message(STATUS "curl or promtool missing: scripts.http_metrics not registered")
-  endif()
+  add_test(NAME scripts.http_metrics
+           COMMAND ${_require} curl promtool -- bash ${_scripts}/http_metrics_test.sh $<TARGET_FILE:tracedb>)
+  set_tests_properties(scripts.http_metrics PROPERTIES TIMEOUT 60)
 
-  # Bulk ingest, query API, refusals, TLS, restart: curl plus the gzip, zstd,
-  # lz4 and openssl CLIs.
-  find_program(GZIP_PROGRAM gzip)
-  find_program(ZSTD_PROGRAM zstd)
-  find_program(LZ4_PROGRAM lz4)
-  find_program(OPENSSL_PROGRAM openssl)
-  if(CURL_PROGRAM AND GZIP_PROGRAM AND ZSTD_PROGRAM AND LZ4_PROGRAM AND OPENSSL_PROGRAM)
-    add_test(NAME scripts.http_ingest COMMAND bash ${_scripts}/http_ingest_test.sh $<TARGET_FILE:tracedb>)
-    set_tests_properties(scripts.http_ingest PROPERTIES TIMEOUT 180)
-  else()
-    message(STATUS "curl, gzip, zstd, lz4 or openssl missing: scripts.http_ingest not registered "
-                   "(the C++ HttpTest.* cover the same paths with in-process compression)")
-  endif()
+  # Bulk ingest, query API, refusals, TLS (https and wss), restart: curl,
+  # the gzip, zstd, lz4 and openssl CLIs and python3-websockets.
+  add_test(NAME scripts.http_ingest
+           COMMAND ${_require} curl gzip zstd lz4 openssl /usr/bin/python3 python3:websockets
+                   -- bash ${_scripts}/http_ingest_test.sh $<TARGET_FILE:tracedb>)
+  set_tests_properties(scripts.http_ingest PROPERTIES TIMEOUT 180)
 
-  if(EXISTS /usr/bin/python3)
-    add_test(NAME scripts.reflow_interop
-             COMMAND /usr/bin/python3 ${_scripts}/reflow_interop_test.py $<TARGET_FILE:tracedb>
-                     ${CMAKE_SOURCE_DIR}/../shared)
-    set_tests_properties(scripts.reflow_interop PROPERTIES TIMEOUT 120)
-    add_test(NAME scripts.operonx_exporter
-             COMMAND /usr/bin/python3 ${_scripts}/operonx_exporter_test.py $<TARGET_FILE:tracedb> ${CMAKE_SOURCE_DIR})
-    set_tests_properties(scripts.operonx_exporter PROPERTIES TIMEOUT 120)
-  endif()
+  add_test(NAME scripts.reflow_interop
+           COMMAND ${_require} /usr/bin/python3 python3:websockets
+                   -- /usr/bin/python3 ${_scripts}/reflow_interop_test.py $<TARGET_FILE:tracedb>
+                   ${CMAKE_SOURCE_DIR}/../shared)
+  set_tests_properties(scripts.reflow_interop PROPERTIES TIMEOUT 120)
+  add_test(NAME scripts.operonx_exporter
+           COMMAND ${_require} /usr/bin/python3
+                   -- /usr/bin/python3 ${_scripts}/operonx_exporter_test.py $<TARGET_FILE:tracedb> ${CMAKE_SOURCE_DIR})
+  set_tests_properties(scripts.operonx_exporter PROPERTIES TIMEOUT 120)
 endif()
