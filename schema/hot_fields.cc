@@ -67,6 +67,7 @@ HotFields ExtractHotFields(const Event& event) {
     hot.status = event.otel->status_code == 2 ? EventStatusCode::kError
                  : event.otel->status_code == 1 ? EventStatusCode::kOk
                                                 : EventStatusCode::kNone;
+    hot.span_kind = event.otel->kind;
   }
   return hot;
 }

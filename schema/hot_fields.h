@@ -22,8 +22,12 @@ struct HotFields {
   // Reflow message.size_bytes; operonx media_ref payload.size_bytes.
   std::optional<uint64_t> size_bytes;
   // Reflow: ActorFailed or an error -> kError, ActorCompleted -> kOk;
-  // operonx: payload.status of op_end / group_end.
+  // operonx: payload.status of op_end / group_end; OTel: status code 2 ->
+  // kError, 1 -> kOk, else kNone.
   EventStatusCode status = EventStatusCode::kNone;
+  // OTel: the OTLP SpanKind (0 unspecified, 1 internal, 2 server, 3 client,
+  // 4 producer, 5 consumer); 0 for every other source.
+  uint8_t span_kind = 0;
 };
 
 HotFields ExtractHotFields(const Event& event);

@@ -3,14 +3,14 @@
 // tracedb's one data model for traces and events, whatever their source.
 //
 // A Trace is one unit of work: a Reflow FlowTrace (one flow execution), an
-// operonx request (all TraceEvents of one request_id), or (later) an
-// OpenTelemetry trace. An Event is one thing that happened inside it. The
+// operonx request (all TraceEvents of one request_id), or an OpenTelemetry
+// trace (every span with one trace id, from any number of services). An Event is one thing that happened inside it. The
 // mapping of each source onto these types is in docs/data-model.md.
 //
 // The model holds every field of every source without loss: optional fields
 // stay optional (absent is distinct from zero), timestamps are nanoseconds,
-// byte arrays are bytes, and free-form JSON (Reflow custom_attributes, operonx
-// payloads) is kept as its JSON text. Fields that only one protocol
+// byte arrays are bytes, free-form JSON (Reflow custom_attributes, operonx
+// payloads) is kept as its JSON text, and OTel attributes keep their types. Fields that only one protocol
 // generation writes carry a presence flag so that the record prints back in
 // the shape it arrived in.
 //
@@ -18,7 +18,9 @@
 // thread-safety beyond that of std containers.
 
 #include <array>
+#include <bit>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <utility>
@@ -167,31 +169,136 @@ struct OperonxEvent {
   friend bool operator==(const OperonxEvent&, const OperonxEvent&) = default;
 };
 
-// An attribute value of an OpenTelemetry span (room for later sources).
+// An attribute value of an OpenTelemetry span, resource, scope, span event
+// or link (OTLP AnyValue), typed all the way down: an array keeps the type of
+// each element, a key-value list keeps each value's type, so nested values
+// round-trip exactly.
 struct AttributeValue {
-  enum class Kind : uint8_t { kString = 0, kBool = 1, kInt = 2, kDouble = 3, kBytes = 4, kJson = 5 };
+  // Persisted in OtelData attributes: do not renumber.
+  enum class Kind : uint8_t {
+    kString = 0,
+    kBool = 1,    // i is 0 or 1
+    kInt = 2,
+    kDouble = 3,
+    kBytes = 4,   // str holds the raw bytes
+    kJson = 5,    // str holds JSON text; never written by OTLP ingest (reserved by the first schema)
+    kArray = 6,   // array
+    kKvList = 7,  // kvlist (keys may repeat; order is kept)
+    kEmpty = 8,   // an AnyValue with no value set
+  };
   Kind kind = Kind::kString;
-  std::string str;  // kString, kBytes, kJson (array / kvlist as JSON text)
+  std::string str;  // kString, kBytes, kJson
   int64_t i = 0;    // kInt, kBool
   double d = 0;     // kDouble
+  std::vector<AttributeValue> array;                            // kArray
+  std::vector<std::pair<std::string, AttributeValue>> kvlist;  // kKvList
 
-  friend bool operator==(const AttributeValue&, const AttributeValue&) = default;
+  // Doubles compare by bit pattern, so NaN payloads and -0.0 round-trip
+  // checks are exact.
+  friend bool operator==(const AttributeValue& a, const AttributeValue& b);
 };
 
-// The OpenTelemetry-specific part of an event (one span). Not yet ingested;
-// the storage schema already carries it so that OTLP needs no redesign.
-struct OtelSpan {
-  std::array<uint8_t, 8> span_id{};
-  std::optional<std::array<uint8_t, 8>> parent_span_id;
+// Key-value pairs in arrival order (keys may repeat, as OTLP allows).
+using Attributes = std::vector<std::pair<std::string, AttributeValue>>;
+
+// An 8-byte OpenTelemetry span id.
+using SpanId = std::array<uint8_t, 8>;
+
+// The OTLP Resource a span came from, with its ResourceSpans.schema_url. Many
+// spans share one (see OtelSpan::resource).
+struct OtelResource {
+  Attributes attributes;  // "service.name" names the service
+  uint32_t dropped_attributes_count = 0;
+  std::string schema_url;
+
+  friend bool operator==(const OtelResource&, const OtelResource&) = default;
+};
+
+// The OTLP InstrumentationScope of a span, with its ScopeSpans.schema_url.
+struct OtelScope {
   std::string name;
-  uint8_t kind = 0;          // OTLP SpanKind
-  uint8_t status_code = 0;   // OTLP Status.code
+  std::string version;
+  Attributes attributes;
+  uint32_t dropped_attributes_count = 0;
+  std::string schema_url;
+
+  friend bool operator==(const OtelScope&, const OtelScope&) = default;
+};
+
+// Span.Event: something that happened at an instant during the span.
+struct OtelSpanEvent {
+  TimestampNs time_ns = 0;
+  std::string name;
+  Attributes attributes;
+  uint32_t dropped_attributes_count = 0;
+
+  friend bool operator==(const OtelSpanEvent&, const OtelSpanEvent&) = default;
+};
+
+// Span.Link: a reference to another span. The ids are kept as received (16
+// and 8 bytes when the sender followed the specification).
+struct OtelLink {
+  std::string trace_id;
+  std::string span_id;
+  std::string trace_state;
+  Attributes attributes;
+  uint32_t dropped_attributes_count = 0;
+  uint32_t flags = 0;
+
+  friend bool operator==(const OtelLink&, const OtelLink&) = default;
+};
+
+// The OpenTelemetry-specific part of an event: one span, every OTLP field.
+// The trace id is the trace's; the start time is Event::timestamp_ns; the
+// name is also Event::actor; the span id is also Event::event_id.
+struct OtelSpan {
+  SpanId span_id{};
+  std::optional<SpanId> parent_span_id;  // nullopt on a root span
+  std::string name;
+  uint8_t kind = 0;          // OTLP SpanKind: 0 unspecified, 1 internal, 2 server, 3 client, 4 producer, 5 consumer
+  uint8_t status_code = 0;   // OTLP Status.code: 0 unset, 1 ok, 2 error
   std::string status_message;
   TimestampNs end_ns = 0;
-  std::vector<std::pair<std::string, AttributeValue>> attributes;
+  Attributes attributes;
+  std::string trace_state;   // W3C tracestate
+  uint32_t flags = 0;        // W3C trace flags in bits 0-7; 0x100 / 0x200 is_remote
+  uint32_t dropped_attributes_count = 0;
+  std::vector<OtelSpanEvent> events;
+  uint32_t dropped_events_count = 0;
+  std::vector<OtelLink> links;
+  uint32_t dropped_links_count = 0;
+  // Shared, immutable: every span of one ResourceSpans / ScopeSpans points at
+  // the same value. nullptr reads as an empty resource / scope.
+  std::shared_ptr<const OtelResource> resource;
+  std::shared_ptr<const OtelScope> scope;
 
-  friend bool operator==(const OtelSpan&, const OtelSpan&) = default;
+  // Compares resource and scope by value (nullptr == empty).
+  friend bool operator==(const OtelSpan& a, const OtelSpan& b);
 };
+
+inline bool operator==(const AttributeValue& a, const AttributeValue& b) {
+  return a.kind == b.kind && a.str == b.str && a.i == b.i && std::bit_cast<uint64_t>(a.d) == std::bit_cast<uint64_t>(b.d) &&
+         a.array == b.array && a.kvlist == b.kvlist;
+}
+
+namespace internal {
+template <typename T>
+bool SharedValueEqual(const std::shared_ptr<const T>& a, const std::shared_ptr<const T>& b) {
+  if (a == b) return true;
+  static const T kEmpty{};
+  return (a ? *a : kEmpty) == (b ? *b : kEmpty);
+}
+}  // namespace internal
+
+inline bool operator==(const OtelSpan& a, const OtelSpan& b) {
+  return a.span_id == b.span_id && a.parent_span_id == b.parent_span_id && a.name == b.name && a.kind == b.kind &&
+         a.status_code == b.status_code && a.status_message == b.status_message && a.end_ns == b.end_ns &&
+         a.attributes == b.attributes && a.trace_state == b.trace_state && a.flags == b.flags &&
+         a.dropped_attributes_count == b.dropped_attributes_count && a.events == b.events &&
+         a.dropped_events_count == b.dropped_events_count && a.links == b.links &&
+         a.dropped_links_count == b.dropped_links_count && internal::SharedValueEqual(a.resource, b.resource) &&
+         internal::SharedValueEqual(a.scope, b.scope);
+}
 
 // One event of a trace.
 struct Event {
@@ -235,7 +342,10 @@ struct TraceMetadata {
 struct Trace {
   Id128 trace_id{};
   Source source = Source::kReflow;
-  std::string flow_id;  // Reflow flow_id; operonx workflow_name
+  std::string flow_id;  // Reflow flow_id; operonx workflow_name; OTel root service
+  // The trace's own name where the source has one: the OTel root span's name
+  // (or, until the root arrives, the earliest span's). "" elsewhere.
+  std::string name;
   Id128 execution_id{};
   FlowVersion version;
   TimestampNs start_ns = 0;

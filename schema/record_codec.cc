@@ -2,6 +2,8 @@
 
 #include <flatbuffers/flatbuffers.h>
 
+#include <algorithm>
+#include <cmath>
 #include <cstring>
 
 #include "schema/records_generated.h"
@@ -79,9 +81,20 @@ class AlignedBytes {
   std::string_view view_;
 };
 
+// Nesting of tables and vectors the verifier accepts. An OTel attribute value
+// nests two levels per array / key-value list level below ~6 levels of
+// record structure; the OTLP mapping refuses values nested deeper than
+// kMaxAttributeDepth, so everything it stores verifies.
+constexpr flatbuffers::uoffset_t kMaxVerifyDepth = 2 * kMaxAttributeDepth + 16;
+
 template <typename T>
 const T* Verified(std::string_view bytes) {
-  flatbuffers::Verifier verifier(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size());
+  flatbuffers::Verifier::Options opts;
+  opts.max_depth = kMaxVerifyDepth;
+  // The table count is bounded by the buffer itself: a span with a million
+  // attributes is valid data, not corruption.
+  opts.max_tables = static_cast<flatbuffers::uoffset_t>(std::max<size_t>(opts.max_tables, bytes.size()));
+  flatbuffers::Verifier verifier(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size(), opts);
   if (!verifier.VerifyBuffer<T>(nullptr)) return nullptr;
   return flatbuffers::GetRoot<T>(bytes.data());
 }
@@ -304,22 +317,157 @@ std::array<uint8_t, 8> U64ToSpanId(uint64_t v) {
   return id;
 }
 
+using AttrOffsets = Offset<flatbuffers::Vector<Offset<fb::Attribute>>>;
+
+AttrOffsets BuildAttributes(FlatBufferBuilder& fbb, const Attributes& attrs);
+
+// One attribute or (key == nullptr) one array element. Recursion depth is the
+// value's nesting depth, which the OTLP mapping bounds.
+Offset<fb::Attribute> BuildAttribute(FlatBufferBuilder& fbb, const std::string* key, const AttributeValue& v) {
+  Offset<flatbuffers::String> k = key != nullptr ? fbb.CreateString(*key) : Offset<flatbuffers::String>();
+  Offset<flatbuffers::String> str;
+  if (!v.str.empty()) str = fbb.CreateString(v.str);
+  AttrOffsets array, kvlist;
+  if (v.kind == AttributeValue::Kind::kArray) {
+    std::vector<Offset<fb::Attribute>> elems;
+    elems.reserve(v.array.size());
+    for (const AttributeValue& e : v.array) elems.push_back(BuildAttribute(fbb, nullptr, e));
+    array = fbb.CreateVector(elems);
+  } else if (v.kind == AttributeValue::Kind::kKvList) {
+    kvlist = BuildAttributes(fbb, v.kvlist);
+  }
+  fb::AttributeBuilder ab(fbb);
+  ab.add_key(k);
+  ab.add_kind(static_cast<uint8_t>(v.kind));
+  ab.add_str(str);
+  ab.add_i(v.i);
+  // FlatBuffers omits a value equal to the default, and -0.0 == 0.0: force
+  // it so that the sign survives.
+  bool negative_zero = v.d == 0 && std::signbit(v.d);
+  if (negative_zero) fbb.ForceDefaults(true);
+  ab.add_d(v.d);
+  if (negative_zero) fbb.ForceDefaults(false);
+  ab.add_array(array);
+  ab.add_kvlist(kvlist);
+  return ab.Finish();
+}
+
+AttrOffsets BuildAttributes(FlatBufferBuilder& fbb, const Attributes& attrs) {
+  if (attrs.empty()) return AttrOffsets();
+  std::vector<Offset<fb::Attribute>> out;
+  out.reserve(attrs.size());
+  for (const auto& [key, value] : attrs) out.push_back(BuildAttribute(fbb, &key, value));
+  return fbb.CreateVector(out);
+}
+
+AttributeValue ReadAttributeValue(const fb::Attribute* a);
+
+Attributes ReadAttributes(const flatbuffers::Vector<Offset<fb::Attribute>>* v) {
+  Attributes out;
+  if (v == nullptr) return out;
+  out.reserve(v->size());
+  for (const fb::Attribute* a : *v) out.emplace_back(Str(a->key()), ReadAttributeValue(a));
+  return out;
+}
+
+AttributeValue ReadAttributeValue(const fb::Attribute* a) {
+  AttributeValue v;
+  v.kind = static_cast<AttributeValue::Kind>(a->kind());
+  v.str = Str(a->str());
+  v.i = a->i();
+  v.d = a->d();
+  if (a->array() != nullptr) {
+    v.array.reserve(a->array()->size());
+    for (const fb::Attribute* e : *a->array()) v.array.push_back(ReadAttributeValue(e));
+  }
+  v.kvlist = ReadAttributes(a->kvlist());
+  return v;
+}
+
+Offset<flatbuffers::Vector<uint8_t>> RawBytes(FlatBufferBuilder& fbb, const std::string& s) {
+  return fbb.CreateVector(reinterpret_cast<const uint8_t*>(s.data()), s.size());
+}
+
+std::string StrBytes(const flatbuffers::Vector<uint8_t>* v) {
+  if (v == nullptr) return {};
+  return std::string(reinterpret_cast<const char*>(v->data()), v->size());
+}
+
+Offset<fb::OtelResource> BuildResource(FlatBufferBuilder& fbb, const OtelResource& r) {
+  auto attrs = BuildAttributes(fbb, r.attributes);
+  auto url = fbb.CreateString(r.schema_url);
+  fb::OtelResourceBuilder b(fbb);
+  b.add_attributes(attrs);
+  b.add_dropped_attributes_count(r.dropped_attributes_count);
+  b.add_schema_url(url);
+  return b.Finish();
+}
+
+Offset<fb::OtelScope> BuildScope(FlatBufferBuilder& fbb, const OtelScope& s) {
+  auto name = fbb.CreateString(s.name);
+  auto version = fbb.CreateString(s.version);
+  auto attrs = BuildAttributes(fbb, s.attributes);
+  auto url = fbb.CreateString(s.schema_url);
+  fb::OtelScopeBuilder b(fbb);
+  b.add_name(name);
+  b.add_version(version);
+  b.add_attributes(attrs);
+  b.add_dropped_attributes_count(s.dropped_attributes_count);
+  b.add_schema_url(url);
+  return b.Finish();
+}
+
+Offset<flatbuffers::Vector<Offset<fb::OtelSpanEvent>>> BuildSpanEvents(FlatBufferBuilder& fbb,
+                                                                      const std::vector<OtelSpanEvent>& events) {
+  if (events.empty()) return {};
+  std::vector<Offset<fb::OtelSpanEvent>> out;
+  out.reserve(events.size());
+  for (const OtelSpanEvent& e : events) {
+    auto name = fbb.CreateString(e.name);
+    auto attrs = BuildAttributes(fbb, e.attributes);
+    fb::OtelSpanEventBuilder b(fbb);
+    b.add_time_ns(e.time_ns);
+    b.add_name(name);
+    b.add_attributes(attrs);
+    b.add_dropped_attributes_count(e.dropped_attributes_count);
+    out.push_back(b.Finish());
+  }
+  return fbb.CreateVector(out);
+}
+
+Offset<flatbuffers::Vector<Offset<fb::OtelLink>>> BuildLinks(FlatBufferBuilder& fbb, const std::vector<OtelLink>& links) {
+  if (links.empty()) return {};
+  std::vector<Offset<fb::OtelLink>> out;
+  out.reserve(links.size());
+  for (const OtelLink& l : links) {
+    auto trace = RawBytes(fbb, l.trace_id);
+    auto span = RawBytes(fbb, l.span_id);
+    auto state = fbb.CreateString(l.trace_state);
+    auto attrs = BuildAttributes(fbb, l.attributes);
+    fb::OtelLinkBuilder b(fbb);
+    b.add_trace_id(trace);
+    b.add_span_id(span);
+    b.add_trace_state(state);
+    b.add_attributes(attrs);
+    b.add_dropped_attributes_count(l.dropped_attributes_count);
+    b.add_flags(l.flags);
+    out.push_back(b.Finish());
+  }
+  return fbb.CreateVector(out);
+}
+
 Offset<fb::OtelData> BuildOtel(FlatBufferBuilder& fbb, const OtelSpan& s) {
   auto name = fbb.CreateString(s.name);
   auto msg = fbb.CreateString(s.status_message);
-  std::vector<Offset<fb::Attribute>> attrs;
-  for (const auto& [key, value] : s.attributes) {
-    auto k = fbb.CreateString(key);
-    auto str = fbb.CreateString(value.str);
-    fb::AttributeBuilder ab(fbb);
-    ab.add_key(k);
-    ab.add_kind(static_cast<uint8_t>(value.kind));
-    ab.add_str(str);
-    ab.add_i(value.i);
-    ab.add_d(value.d);
-    attrs.push_back(ab.Finish());
-  }
-  auto attrs_vec = fbb.CreateVector(attrs);
+  auto attrs = BuildAttributes(fbb, s.attributes);
+  Offset<flatbuffers::String> state;
+  if (!s.trace_state.empty()) state = fbb.CreateString(s.trace_state);
+  auto events = BuildSpanEvents(fbb, s.events);
+  auto links = BuildLinks(fbb, s.links);
+  Offset<fb::OtelResource> resource;
+  if (s.resource) resource = BuildResource(fbb, *s.resource);
+  Offset<fb::OtelScope> scope;
+  if (s.scope) scope = BuildScope(fbb, *s.scope);
   fb::OtelDataBuilder b(fbb);
   b.add_span_id(SpanIdToU64(s.span_id));
   if (s.parent_span_id) b.add_parent_span_id(SpanIdToU64(*s.parent_span_id));
@@ -328,7 +476,16 @@ Offset<fb::OtelData> BuildOtel(FlatBufferBuilder& fbb, const OtelSpan& s) {
   b.add_status_code(s.status_code);
   b.add_status_message(msg);
   b.add_end_ns(s.end_ns);
-  b.add_attributes(attrs_vec);
+  b.add_attributes(attrs);
+  b.add_trace_state(state);
+  b.add_flags(s.flags);
+  b.add_dropped_attributes_count(s.dropped_attributes_count);
+  b.add_events(events);
+  b.add_dropped_events_count(s.dropped_events_count);
+  b.add_links(links);
+  b.add_dropped_links_count(s.dropped_links_count);
+  b.add_resource(resource);
+  b.add_scope(scope);
   return b.Finish();
 }
 
@@ -341,15 +498,34 @@ OtelSpan ReadOtel(const fb::OtelData* o) {
   out.status_code = o->status_code();
   out.status_message = Str(o->status_message());
   out.end_ns = o->end_ns();
-  if (o->attributes() != nullptr) {
-    for (const fb::Attribute* a : *o->attributes()) {
-      AttributeValue v;
-      v.kind = static_cast<AttributeValue::Kind>(a->kind());
-      v.str = Str(a->str());
-      v.i = a->i();
-      v.d = a->d();
-      out.attributes.emplace_back(Str(a->key()), std::move(v));
+  out.attributes = ReadAttributes(o->attributes());
+  out.trace_state = Str(o->trace_state());
+  out.flags = o->flags();
+  out.dropped_attributes_count = o->dropped_attributes_count();
+  if (o->events() != nullptr) {
+    out.events.reserve(o->events()->size());
+    for (const fb::OtelSpanEvent* e : *o->events()) {
+      out.events.push_back(
+          OtelSpanEvent{e->time_ns(), Str(e->name()), ReadAttributes(e->attributes()), e->dropped_attributes_count()});
     }
+  }
+  out.dropped_events_count = o->dropped_events_count();
+  if (o->links() != nullptr) {
+    out.links.reserve(o->links()->size());
+    for (const fb::OtelLink* l : *o->links()) {
+      out.links.push_back(OtelLink{StrBytes(l->trace_id()), StrBytes(l->span_id()), Str(l->trace_state()),
+                                   ReadAttributes(l->attributes()), l->dropped_attributes_count(), l->flags()});
+    }
+  }
+  out.dropped_links_count = o->dropped_links_count();
+  if (const fb::OtelResource* r = o->resource()) {
+    out.resource = std::make_shared<const OtelResource>(
+        OtelResource{ReadAttributes(r->attributes()), r->dropped_attributes_count(), Str(r->schema_url())});
+  }
+  if (const fb::OtelScope* sc = o->scope()) {
+    out.scope = std::make_shared<const OtelScope>(OtelScope{Str(sc->name()), Str(sc->version()),
+                                                            ReadAttributes(sc->attributes()),
+                                                            sc->dropped_attributes_count(), Str(sc->schema_url())});
   }
   return out;
 }
@@ -366,6 +542,10 @@ std::string EncodeTraceRecord(const Trace& t, const TraceBookkeeping& bk) {
   auto attributes = fbb.CreateString(t.attributes_json);
   auto actors = fbb.CreateVectorOfStrings(bk.actors);
   auto first_error = fbb.CreateString(bk.first_error);
+  Offset<flatbuffers::String> name;
+  if (!t.name.empty()) name = fbb.CreateString(t.name);
+  Offset<flatbuffers::Vector<Offset<flatbuffers::String>>> flows;
+  if (!bk.flows.empty()) flows = fbb.CreateVectorOfStrings(bk.flows);
   fb::Id128 exec = ToFb(t.execution_id);
   fb::TraceRecordBuilder b(fbb);
   b.add_source(static_cast<fb::Source>(t.source));
@@ -389,6 +569,9 @@ std::string EncodeTraceRecord(const Trace& t, const TraceBookkeeping& bk) {
   b.add_error_events(bk.error_events);
   b.add_cancelled_events(bk.cancelled_events);
   b.add_first_error(first_error);
+  b.add_name(name);
+  b.add_flows(flows);
+  b.add_has_root(bk.has_root);
   fbb.Finish(b.Finish());
   return Finish(fbb);
 }
@@ -408,6 +591,7 @@ Status DecodeTraceRecord(std::string_view raw, Trace* t, TraceBookkeeping* bk) {
   t->metadata = ReadMetadata(r->metadata());
   t->external_id = Str(r->external_id());
   t->attributes_json = r->attributes_json() ? r->attributes_json()->str() : "{}";
+  t->name = Str(r->name());
   if (bk != nullptr) {
     bk->bucket = r->bucket();
     bk->event_count = r->event_count();
@@ -422,6 +606,11 @@ Status DecodeTraceRecord(std::string_view raw, Trace* t, TraceBookkeeping* bk) {
     bk->error_events = r->error_events();
     bk->cancelled_events = r->cancelled_events();
     bk->first_error = Str(r->first_error());
+    bk->flows.clear();
+    if (r->flows() != nullptr) {
+      for (const flatbuffers::String* s : *r->flows()) bk->flows.push_back(s->str());
+    }
+    bk->has_root = r->has_root();
   }
   return Status::OK();
 }
@@ -502,6 +691,10 @@ std::string EncodeColumns(const Columns& c) {
   auto dur = fbb.CreateVector(c.duration_ns);
   auto size = fbb.CreateVector(c.size_bytes);
   auto status = fbb.CreateVector(c.status);
+  Offset<flatbuffers::Vector<uint8_t>> span_kind;
+  if (std::any_of(c.span_kind.begin(), c.span_kind.end(), [](uint8_t k) { return k != 0; })) {
+    span_kind = fbb.CreateVector(c.span_kind);
+  }
   fb::ColumnChunkBuilder b(fbb);
   b.add_timestamp_ns(ts);
   b.add_seq(seq);
@@ -513,6 +706,7 @@ std::string EncodeColumns(const Columns& c) {
   b.add_size_bytes(size);
   b.add_status(status);
   b.add_trace_start_ns(c.trace_start_ns);
+  b.add_span_kind(span_kind);
   fbb.Finish(b.Finish());
   return Finish(fbb);
 }
@@ -552,6 +746,11 @@ Status DecodeColumnsIfStartIn(std::string_view raw, TimestampNs min_start, Times
             CopyVector(r->event_fp(), n, &c->event_fp) && CopyVector(r->type(), n, &c->type) &&
             CopyVector(r->actor(), n, &c->actor) && CopyVector(r->duration_ns(), n, &c->duration_ns) &&
             CopyVector(r->size_bytes(), n, &c->size_bytes) && CopyVector(r->status(), n, &c->status);
+  if (r->span_kind() == nullptr) {
+    c->span_kind.clear();
+  } else {
+    ok = ok && CopyVector(r->span_kind(), n, &c->span_kind);
+  }
   if (!ok) return Status::Corruption("column chunk vectors differ in length");
   for (uint16_t a : c->actor) {
     if (a >= c->actors.size()) return Status::Corruption("column chunk actor index out of range");

@@ -16,6 +16,12 @@
 
 namespace tracedb::schema {
 
+// Deepest nesting of arrays and key-value lists inside one attribute value
+// that a stored record may hold (a scalar is depth 0, an array of scalars 1).
+// Writers refuse deeper values (the OTLP mapping does); the decoder's
+// verifier is sized for it.
+inline constexpr uint32_t kMaxAttributeDepth = 32;
+
 // Engine bookkeeping stored with a trace header (TraceRecord fields beyond
 // the model).
 struct TraceBookkeeping {
@@ -29,6 +35,11 @@ struct TraceBookkeeping {
   uint64_t error_events = 0;
   uint64_t cancelled_events = 0;
   std::string first_error;
+  // Flow-index values of the trace beyond header.flow_id (OTel: the other
+  // services of the trace), each indexed once.
+  std::vector<std::string> flows{};
+  // The header's naming fields came from a root span (OTel).
+  bool has_root = false;
 
   friend bool operator==(const TraceBookkeeping&, const TraceBookkeeping&) = default;
 };
@@ -61,7 +72,8 @@ class EventEncoder {
   flatbuffers::FlatBufferBuilder fbb_{1024};
 };
 
-// Decodes an event value; the caller supplies the key fields.
+// Decodes an event value; the caller supplies the key fields. Spans that
+// shared one resource or scope when encoded get equal but separate copies.
 Status DecodeEventRecord(std::string_view bytes, Event* event);
 
 // The columnar hot fields of events (one ColumnChunk record).
@@ -76,8 +88,13 @@ struct Columns {
   std::vector<uint64_t> duration_ns;
   std::vector<uint64_t> size_bytes;
   std::vector<uint8_t> status;
+  // OTLP SpanKind of OTel spans (0 for every other event): empty when every
+  // value is 0 (it is stored only otherwise), else n values. Read it with
+  // span_kind_at.
+  std::vector<uint8_t> span_kind;
 
   size_t size() const { return timestamp_ns.size(); }
+  uint8_t span_kind_at(size_t i) const { return span_kind.empty() ? 0 : span_kind[i]; }
   friend bool operator==(const Columns&, const Columns&) = default;
 };
 
