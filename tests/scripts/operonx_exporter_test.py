@@ -33,23 +33,45 @@ def check(cond, what):
         print("FAIL:", what, file=sys.stderr)
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+def wait_until(done, what, timeout=30.0):
+    """Polls done() until it is true; exits the test after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while not done():
+        if time.monotonic() > deadline:
+            raise SystemExit(f"FAIL: timed out waiting for {what}")
+        time.sleep(0.02)
 
 
-def start(port, data, log):
-    proc = subprocess.Popen([TRACEDB, "serve", "--data", data, "--listen", f"127.0.0.1:{port}"],
-                            stderr=log)
-    for _ in range(200):
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=1) as r:
-                if r.status == 200:
-                    return proc
-        except OSError:
-            time.sleep(0.05)
-    raise SystemExit("server did not start")
+def reserve_port():
+    """A socket bound to a free port with SO_REUSEADDR and never listening.
+
+    Held for the whole test, it keeps the port ours while no server runs
+    (the kernel gives it to no other bind or connect, and a connection
+    attempt is refused as when nothing listens), and `tracedb serve`, which
+    sets SO_REUSEADDR too, can still bind and listen on it. No window in
+    which another process could take the port between our servers.
+    """
+    s = socket.socket()
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.bind(("127.0.0.1", 0))
+    return s
+
+
+def start(port, data, log, tmp):
+    port_file = os.path.join(tmp, "port")
+    if os.path.exists(port_file):
+        os.unlink(port_file)
+    proc = subprocess.Popen([TRACEDB, "serve", "--data", data, "--listen", f"127.0.0.1:{port}",
+                             "--port-file", port_file], stderr=log)
+    # The port file is written once the server listens.
+    wait_until(lambda: os.path.exists(port_file) or proc.poll() is not None, "the port file")
+    if proc.poll() is not None:
+        raise SystemExit(f"FAIL: server exited with {proc.returncode} (see the log)")
+    with open(port_file) as f:
+        bound = int(f.read())
+    if bound != port:
+        raise SystemExit(f"FAIL: server listens on {bound}, not {port}")
+    return proc
 
 
 def stop(proc):
@@ -117,14 +139,16 @@ META = {"workflow_name": "fixture-flow", "user_id": "u1", "session_id": "s1", "t
 with tempfile.TemporaryDirectory() as tmp:
     data = os.path.join(tmp, "data")
     log = open(os.path.join(tmp, "log"), "wb")
-    port = free_port()
+    reserved = reserve_port()
+    port = reserved.getsockname()[1]
     url = f"http://127.0.0.1:{port}"
-    exporter = tracedb_operonx.TracedbExporter(url, max_retries=12, initial_backoff=0.2, max_backoff=0.5,
+    exporter = tracedb_operonx.TracedbExporter(url, max_retries=60, initial_backoff=0.2, max_backoff=0.5,
                                                timeout=5)
     # The server is not up yet: the first batch is retried until it is.
     exporter.export(flush1, REQ, dict(META, partial=True))
-    time.sleep(0.8)
-    proc = start(port, data, log)
+    wait_until(lambda: exporter.stats["retries"] >= 1, "a refused first attempt")
+    check(exporter.stats["sent"] == 0, f"sent with no server up: {exporter.stats}")
+    proc = start(port, data, log, tmp)
     check(exporter.flush(30), "flush after the server came up")
     check(exporter.stats["retries"] >= 1, f"no retry recorded: {exporter.stats}")
     check(exporter.stats["sent"] == 1 and exporter.stats["failed"] == 0, f"stats after start: {exporter.stats}")
@@ -136,9 +160,11 @@ with tempfile.TemporaryDirectory() as tmp:
 
     # Brief outage: stop, export the final flush, restart on the same port.
     stop(proc)
+    retries = exporter.stats["retries"]
     exporter.export(flush3, REQ, dict(META, partial=False))
-    time.sleep(0.5)
-    proc = start(port, data, log)
+    wait_until(lambda: exporter.stats["retries"] > retries, "a refused attempt during the outage")
+    check(exporter.stats["sent"] == 3, f"sent during the outage: {exporter.stats}")
+    proc = start(port, data, log, tmp)
     check(exporter.flush(30), "flush after the restart")
     check(exporter.stats["failed"] == 0 and exporter.stats["dropped"] == 0, f"stats: {exporter.stats}")
     check(exporter.stats["sent"] == 4, f"sent: {exporter.stats}")
@@ -199,6 +225,7 @@ with tempfile.TemporaryDirectory() as tmp:
     search = get(port, "/v1/traces?q=flow%20%3D%20%22fixture-flow%22%20and%20status%20%3D%20failed")
     check(REQ in json.dumps(search), f"search by status: {json.dumps(search)[:300]}")
     stop(proc)
+    reserved.close()
 
 if failures:
     sys.exit(1)
