@@ -13,6 +13,7 @@ PACKAGES=(
   libgtest-dev libgmock-dev libbenchmark-dev
   libsimdjson-dev libcli11-dev libfmt-dev libtomlplusplus-dev libre2-dev libssl-dev
   libsqlite3-dev libpq-dev libcurl4-openssl-dev
+  libprotobuf-dev protobuf-compiler
   clang libclang-rt-14-dev
   # The sanitizer runtimes of the ASan + UBSan and ThreadSanitizer passes.
   libasan8 libubsan1 libtsan2
