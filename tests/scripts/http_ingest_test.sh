@@ -20,11 +20,13 @@ start() {
   rm -f "$TMP/port"
   "$TRACEDB" serve --listen 127.0.0.1:0 --port-file "$TMP/port" "$@" 2>>"$TMP/log" &
   PID=$!
-  for _ in $(seq 300); do [ -s "$TMP/port" ] && break; sleep 0.05; done
-  [ -s "$TMP/port" ] || fail "server did not start ($*)"
+  wait_for started || fail "server did not start ($*)"
+  [ -s "$TMP/port" ] || fail "server exited at start ($*)"
   PORT=$(cat "$TMP/port")
   BASE=http://127.0.0.1:$PORT
 }
+# started: the port file of the server PID is written (it listens), or PID exited.
+started() { [ -s "$TMP/port" ] || ! kill -0 $PID 2>/dev/null; }
 stop() { kill -TERM $PID; wait $PID; local rc=$?; PID=; [ $rc = 0 ] || fail "exit status $rc after SIGTERM"; }
 
 # reflow TRACE_N EVENTS: NDJSON of a StartTrace and EVENTS RecordEvents.
@@ -38,6 +40,14 @@ reflow() {
   done
 }
 tid() { printf '00000000-0000-4000-8000-%012d' "$1"; }
+# wait_for CMD...: runs CMD until it succeeds (every 50 ms); fails after 20 s.
+wait_for() {
+  local _
+  for _ in $(seq 400); do "$@" && return 0; sleep 0.05; done
+  return 1
+}
+# metric_is NAME VALUE: the unlabelled metric NAME of /metrics reads VALUE.
+metric_is() { curl -s "$BASE/metrics" "${AUTH[@]}" | grep -qx "$1 $2"; }
 # events TRACE_N: events stored for the trace, read over HTTP.
 events() { curl -s "$BASE/v1/traces/$(tid "$1")" "${AUTH[@]}" | grep -o '"event_id"' | wc -l; }
 # post FILE [curl args...]: POSTs FILE to /v1/ingest/reflow; prints "code body".
@@ -79,7 +89,7 @@ done
 reflow 20 2000 | gzip -c | curl -s -o "$TMP/reply" -w '%{http_code}' -T - -X POST -H 'Content-Encoding: gzip' \
   "$BASE/v1/ingest/reflow" > "$TMP/code"
 [ "$(cat "$TMP/code")" = 200 ] || fail "stdin upload: $(cat "$TMP/code") $(cat "$TMP/reply")"
-grep -q '"accepted":2001' "$TMP/reply" || fail "stdin upload reply: $(cat "$TMP/reply")"
+[ "$(cat "$TMP/reply")" = '{"accepted":2001,"duplicates":0,"rejected":[]}' ] || fail "stdin upload reply: $(cat "$TMP/reply")"
 
 # Partial rejection, then atomic mode.
 { reflow 30 2 | head -2; echo '{"RecordEvent":{"trace_id":"nope"}}'; echo 'not json'; reflow 30 2 | tail -1; } > "$TMP/partial"
@@ -107,8 +117,11 @@ reflow 40 250 | zstd -q -c > "$TMP/cli.ndjson.zst"
 grep -q '"accepted":251' "$TMP/cli_out" || fail "tracedb ingest --server output: $(cat "$TMP/cli_out")"
 "$TRACEDB" query --server "$BASE" --format json "trace_id = \"$(tid 40)\" | count()" > "$TMP/cli_q" 2>&1 \
   || fail "tracedb query --server: $(cat "$TMP/cli_q")"
-grep -q '1' "$TMP/cli_q" || fail "tracedb query --server output: $(cat "$TMP/cli_q")"
-"$TRACEDB" query --server "$BASE" 'flow = and' > /dev/null 2>"$TMP/cli_err" && fail "bad query accepted by the CLI"
+[ "$(cat "$TMP/cli_q")" = '{"columns":["count()"],"rows":[{"count()":1.0}]}' ] \
+  || fail "tracedb query --server output: $(cat "$TMP/cli_q")"
+"$TRACEDB" query --server "$BASE" 'flow = and' > /dev/null 2>"$TMP/cli_err"
+rc=$?
+[ $rc = 2 ] || fail "bad query through the CLI: exit status $rc, want 2: $(cat "$TMP/cli_err")"
 grep -q '\^' "$TMP/cli_err" || fail "CLI bad query message: $(cat "$TMP/cli_err")"
 
 # SIGKILL: everything acknowledged is found after a restart.
@@ -128,11 +141,13 @@ reflow 50 3000 > "$TMP/slow.ndjson"
 curl -s -o "$TMP/slow_reply" -w '%{http_code}' --limit-rate 400K -H 'Transfer-Encoding: chunked' \
   --data-binary "@$TMP/slow.ndjson" "$BASE/v1/ingest/reflow" > "$TMP/slow_code" &
 CURL=$!
-sleep 0.7
+wait_for metric_is tracedb_ingest_requests_active 1 || fail "the slow upload never reached the server"
 kill -TERM $PID
+kill -0 $CURL 2>/dev/null || fail "the upload ended before SIGTERM: nothing was in flight"
 wait $CURL
 [ "$(cat "$TMP/slow_code")" = 200 ] || fail "in-flight upload during SIGTERM: $(cat "$TMP/slow_code") $(cat "$TMP/slow_reply")"
-grep -q '"accepted":3001' "$TMP/slow_reply" || fail "in-flight upload reply: $(cat "$TMP/slow_reply")"
+[ "$(cat "$TMP/slow_reply")" = '{"accepted":3001,"duplicates":0,"rejected":[]}' ] \
+  || fail "in-flight upload reply: $(cat "$TMP/slow_reply")"
 wait $PID
 RC=$?
 PID=
@@ -179,9 +194,8 @@ read -r -t 5 line <&3 || fail "held connection got no reply"
 [ "$(code "$BASE/healthz")" = 503 ] || fail "connection beyond max_connections: not 503"
 grep -qi '^Retry-After: 1' "$TMP/h" || fail "503 without Retry-After"
 exec 3>&-
-ok=no
-for _ in $(seq 50); do [ "$(code "$BASE/healthz")" = 200 ] && { ok=yes; break; }; sleep 0.05; done
-[ $ok = yes ] || fail "the slot was not freed"
+healthy() { [ "$(code "$BASE/healthz")" = 200 ]; }
+wait_for healthy || fail "the slot was not freed"
 stop
 
 # TLS: https and wss on the same port.
