@@ -99,6 +99,16 @@ enum class StartMode : uint8_t {
   kCreateOnly = 1,
 };
 
+// How a header given to WriteBatch::MergeTrace ranks against the stored one
+// when naming the trace (flow_id, name, metadata, attributes_json).
+enum class HeaderRole : uint8_t {
+  // From spans that do not include the trace's root: names the trace only
+  // while no root has, and only when it starts earlier than the stored start.
+  kPartial = 0,
+  // From the root span: names the trace unless another root already did.
+  kRoot = 1,
+};
+
 // A set of writes applied atomically by Engine::Write: all of it becomes
 // visible and durable together, or none of it. Operations apply in the order
 // they were added. Not thread-safe; build it on one thread, hand it over.
@@ -124,6 +134,17 @@ class WriteBatch {
   // StoreTrace upsert). Event seq values are kept as given.
   void StoreTrace(schema::Trace trace);
 
+  // Merges a partial view of a trace into its header, creating the trace
+  // when absent; for sources whose traces arrive in pieces (OTel spans in
+  // several export requests), so that the header converges whatever the
+  // arrival order: start_ns = min, end_ns = max, status Failed (with the
+  // first failure's text) once any piece failed, else the stored status.
+  // Naming fields follow `role` (HeaderRole). `flows` are further flow-index
+  // values of the trace (OTel: the service of every span), each indexed
+  // once. Moving the start earlier re-keys the trace's index entries, column
+  // chunks and, when its time bucket changes, its events.
+  void MergeTrace(schema::Trace header, HeaderRole role, std::vector<std::string> flows = {});
+
   size_t size() const { return ops_.size(); }
   bool empty() const { return ops_.empty(); }
   void Clear() { ops_.clear(); }
@@ -131,16 +152,18 @@ class WriteBatch {
   void Reserve(size_t n) { ops_.reserve(n); }
 
   struct Op {
-    enum class Kind : uint8_t { kStart, kAppend, kEnd, kStore };
+    enum class Kind : uint8_t { kStart, kAppend, kEnd, kStore, kMerge };
     Kind kind = Kind::kAppend;
     StartMode start_mode = StartMode::kUpsertHeader;
     EndReason end_reason = EndReason::kEnded;
     StatusRule status_rule = StatusRule::kGiven;
+    HeaderRole role = HeaderRole::kPartial;  // kMerge
     Id128 trace_id{};
     TimestampNs end_ns = 0;
     schema::ExecutionStatus status;        // kEnd
-    std::unique_ptr<schema::Trace> trace;  // kStart (header), kStore (whole trace)
+    std::unique_ptr<schema::Trace> trace;  // kStart, kMerge (header), kStore (whole trace)
     schema::Event event;                   // kAppend
+    std::vector<std::string> flows;        // kMerge
   };
   const std::vector<Op>& ops() const { return ops_; }
 
@@ -161,7 +184,7 @@ struct WriteResult {
 // The kinds of secondary index. Persisted as the index key's tag byte.
 enum class IndexKind : uint8_t {
   kTime = 'T',       // every trace, by start time
-  kFlow = 'F',       // value: flow_id
+  kFlow = 'F',       // value: flow_id (OTel: every service of the trace)
   kActor = 'A',      // value: an actor of the trace; kShortNameMarker + name for an
                      // operonx op's short name
   kStatus = 'S',     // value: one byte, schema::StatusCode (current status)

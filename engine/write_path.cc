@@ -3,7 +3,16 @@
 // reading, whether an event is a duplicate and which index entries are new,
 // so index writes happen once per trace (time, flow, execution, status) or
 // once per (trace, actor), never once per event.
+//
+// A trace merged from pieces (MergeTrace, OTel) may learn an earlier start
+// later. Every key that embeds the start moves with it in the same batch:
+// index entries at once, column chunks (they carry trace_start_ns) and, when
+// the time bucket changes, events and chunks under the new bucket prefix at
+// the end of the batch, so that "bucket = BucketOf(start)" keeps holding
+// for the readers. It is rare (a trace's root usually arrives last but
+// starts in the same bucket) and touches one trace's keys.
 
+#include <rocksdb/db.h>
 #include <rocksdb/write_batch.h>
 
 #include <algorithm>
@@ -53,6 +62,17 @@ void WriteBatch::StoreTrace(schema::Trace trace) {
   ops_.push_back(std::move(op));
 }
 
+void WriteBatch::MergeTrace(schema::Trace header, HeaderRole role, std::vector<std::string> flows) {
+  Op op;
+  op.kind = Op::Kind::kMerge;
+  op.role = role;
+  op.trace_id = header.trace_id;
+  header.events.clear();
+  op.trace = std::make_unique<schema::Trace>(std::move(header));
+  op.flows = std::move(flows);
+  ops_.push_back(std::move(op));
+}
+
 namespace {
 
 // A column chunk is closed early when it reaches this many events, so that
@@ -98,14 +118,15 @@ class WritePath {
           s = End(op.trace_id, op.status, op.end_ns, op.end_reason, op.status_rule);
           break;
         case WriteBatch::Op::Kind::kStore: s = Store(*op.trace); break;
+        case WriteBatch::Op::Kind::kMerge: s = Merge(*op.trace, op.role, op.flows); break;
       }
       if (!s.ok()) {
         Abandon();
         return s;
       }
     }
-    FinishStates();
-    Status s = Commit();
+    Status s = FinishStates();
+    if (s.ok()) s = Commit();
     if (!s.ok()) {
       Abandon();
       return s;
@@ -118,7 +139,8 @@ class WritePath {
 
  private:
   enum class Cf : uint8_t { kTraces = 0, kEvents = 1, kColumns = 2, kIndex = 3 };
-  enum class Kind : uint8_t { kPut, kDelete, kDeleteRange };
+  // kSkip: an entry superseded later in the same batch (a relocated chunk).
+  enum class Kind : uint8_t { kPut, kDelete, kDeleteRange, kSkip };
   // Keys and values live in one arena string (no allocation per entry);
   // entries refer to them by offset because the arena may grow.
   using Entry = RocksEngine::WriteBuffers::Entry;
@@ -180,6 +202,26 @@ class WritePath {
     size_t off = BeginKey();
     keys::AppendIndexKey(&arena_, kind, value, st.header.start_ns, st.header.trace_id);
     AddEntry(Cf::kIndex, Kind::kDelete, off, {});
+  }
+
+  // Calls fn(kind, value) for every index entry the trace has (all of them
+  // carry its start).
+  template <typename Fn>
+  static void ForEachIndexEntry(const TraceState& st, Fn&& fn) {
+    fn(IndexKind::kTime, std::string_view());
+    fn(IndexKind::kFlow, std::string_view(st.header.flow_id));
+    for (const auto& flow : st.bk.flows) fn(IndexKind::kFlow, std::string_view(flow));
+    fn(IndexKind::kStatus, std::string_view(StatusValue(st.header.status.code)));
+    if (!IsZero(st.header.execution_id)) fn(IndexKind::kExecution, std::string_view(IdValue(st.header.execution_id)));
+    for (const auto& actor : st.bk.actors) fn(IndexKind::kActor, std::string_view(actor));
+  }
+
+  // Adds `flow` to the trace's flow-index values (bk.flows beside flow_id).
+  void IndexFlow(TraceState* st, const std::string& flow) {
+    if (flow == st->header.flow_id) return;
+    if (std::find(st->bk.flows.begin(), st->bk.flows.end(), flow) != st->bk.flows.end()) return;
+    st->bk.flows.push_back(flow);
+    IndexPut(IndexKind::kFlow, flow, *st);
   }
 
   std::shared_ptr<TraceState> Create(schema::Trace header, bool has_flow_version) {
@@ -290,7 +332,10 @@ class WritePath {
       IndexActor(st.get(), std::string(1, kShortNameMarker) + std::string(ShortName(event.actor)));
     }
 
-    if (st->pending.size() >= kMaxChunkEvents || st->pending.actors.size() >= UINT16_MAX) FlushChunk(id, st.get());
+    if (st->pending.size() >= kMaxChunkEvents || st->pending.actors.size() >= UINT16_MAX) {
+      FlushChunk(id, st.get());
+      early_flushed_.insert(id);
+    }
     schema::HotFields hot = schema::ExtractHotFields(event);
     schema::Columns& c = st->pending;
     c.timestamp_ns.push_back(event.timestamp_ns);
@@ -301,6 +346,10 @@ class WritePath {
     c.duration_ns.push_back(hot.duration_ns.value_or(ColumnChunk::kNone));
     c.size_bytes.push_back(hot.size_bytes.value_or(ColumnChunk::kNone));
     c.status.push_back(static_cast<uint8_t>(hot.status));
+    if (hot.span_kind != 0 || !c.span_kind.empty()) {  // empty while every kind is 0 (Columns)
+      c.span_kind.resize(c.size() - 1, 0);
+      c.span_kind.push_back(hot.span_kind);
+    }
     CountStatus(st.get(), event, hot.status);
 
     ++st->bk.event_count;
@@ -316,6 +365,7 @@ class WritePath {
     if (st->bk.error_events++ > 0) return;
     std::string detail = "error";
     if (event.reflow && event.reflow->error) detail = *event.reflow->error;
+    if (event.otel && !event.otel->status_message.empty()) detail = event.otel->status_message;
     st->bk.first_error = event.actor.empty() ? detail : event.actor + ": " + detail;
   }
 
@@ -352,6 +402,137 @@ class WritePath {
     st->header.status = status;
   }
 
+  Status Merge(const schema::Trace& header, HeaderRole role, const std::vector<std::string>& flows) {
+    TRACEDB_ASSIGN_OR_RETURN(std::shared_ptr<TraceState> st, Lookup(header.trace_id));
+    if (!st) {
+      st = Create(header, /*has_flow_version=*/false);
+      st->bk.has_root = role == HeaderRole::kRoot;
+    } else {
+      schema::Trace& h = st->header;
+      bool names = role == HeaderRole::kRoot ? !st->bk.has_root : !st->bk.has_root && header.start_ns < h.start_ns;
+      if (names) Rename(st.get(), header);
+      if (role == HeaderRole::kRoot) st->bk.has_root = true;
+      if (header.start_ns < h.start_ns) MoveStart(st.get(), header.start_ns);
+      if (header.end_ns && (!h.end_ns || *header.end_ns > *h.end_ns)) h.end_ns = header.end_ns;
+      if (header.status.code == schema::StatusCode::kFailed && h.status.code != schema::StatusCode::kFailed) {
+        MoveStatus(st.get(), header.status);
+      }
+      if (h.end_ns && st->bk.ended_by == static_cast<uint8_t>(EndReason::kOpen)) {
+        st->bk.ended_by = static_cast<uint8_t>(EndReason::kEnded);
+      }
+    }
+    for (const auto& flow : flows) IndexFlow(st.get(), flow);
+    st->dirty = true;
+    return Status::OK();
+  }
+
+  // Takes the naming fields of `header`. The old flow stays a flow-index
+  // value of the trace (its spans are still there).
+  void Rename(TraceState* st, const schema::Trace& header) {
+    schema::Trace& h = st->header;
+    if (h.flow_id != header.flow_id) {
+      auto it = std::find(st->bk.flows.begin(), st->bk.flows.end(), header.flow_id);
+      if (it != st->bk.flows.end()) {
+        st->bk.flows.erase(it);  // indexed already
+      } else {
+        IndexPut(IndexKind::kFlow, header.flow_id, *st);
+      }
+      st->bk.flows.push_back(std::move(h.flow_id));
+      h.flow_id = header.flow_id;
+    }
+    h.name = header.name;
+    h.metadata = header.metadata;
+    h.attributes_json = header.attributes_json;
+  }
+
+  // Re-keys the trace's index entries under an earlier start; its chunks and
+  // events follow in Relocate at the end of the batch.
+  void MoveStart(TraceState* st, TimestampNs start) {
+    ForEachIndexEntry(*st, [&](IndexKind kind, std::string_view value) { IndexDelete(kind, value, *st); });
+    st->header.start_ns = start;
+    ForEachIndexEntry(*st, [&](IndexKind kind, std::string_view value) { IndexPut(kind, value, *st); });
+    moved_.insert(st->header.trace_id);
+  }
+
+  // Rewrites the column chunks of a trace whose start moved (they carry
+  // trace_start_ns) and, when its bucket changed, moves its events and
+  // chunks to the new bucket prefix: this batch's entries in place, stored
+  // ones by copy and range delete.
+  Status Relocate(const Id128& id, TraceState* st) {
+    const uint32_t old_bucket = st->bk.bucket;
+    const uint32_t bucket = BucketOf(st->header.start_ns, e_->options_.bucket_seconds);
+    const std::string old_prefix = keys::TracePrefix(old_bucket, id);
+    const std::string prefix = keys::TracePrefix(bucket, id);
+    st->bk.bucket = bucket;
+    if (bucket != old_bucket || early_flushed_.count(id) != 0) {
+      TRACEDB_RETURN_IF_ERROR(RelocateBatchEntries(old_prefix, prefix, st->header.start_ns));
+    }
+    TRACEDB_RETURN_IF_ERROR(RelocateStored(Cf::kColumns, old_prefix, prefix, st->header.start_ns));
+    if (bucket != old_bucket) {
+      TRACEDB_RETURN_IF_ERROR(RelocateStored(Cf::kEvents, old_prefix, prefix, st->header.start_ns));
+      for (Cf cf : {Cf::kEvents, Cf::kColumns}) {
+        size_t off = BeginKey();
+        arena_.append(old_prefix);
+        AddEntry(cf, Kind::kDeleteRange, off, coding::PrefixSuccessor(old_prefix));
+      }
+    }
+    return Status::OK();
+  }
+
+  Status RelocateBatchEntries(const std::string& old_prefix, const std::string& prefix, TimestampNs start) {
+    std::vector<size_t> chunks;
+    for (size_t i = 0; i < entries_.size(); ++i) {
+      Entry& entry = entries_[i];
+      auto cf = static_cast<Cf>(entry.cf);
+      if ((cf != Cf::kEvents && cf != Cf::kColumns) || static_cast<Kind>(entry.kind) != Kind::kPut) continue;
+      if (!Bytes(entry.key_off, entry.key_len).starts_with(old_prefix)) continue;
+      if (cf == Cf::kColumns) {
+        chunks.push_back(i);
+      } else {
+        arena_.replace(entry.key_off, prefix.size(), prefix);  // same length: only the bucket differs
+      }
+    }
+    for (size_t i : chunks) {
+      // Copies: Put below may grow the arena under the views.
+      std::string key(Bytes(entries_[i].key_off, entries_[i].key_len));
+      std::string value(Bytes(entries_[i].val_off, entries_[i].val_len));
+      entries_[i].kind = static_cast<uint8_t>(Kind::kSkip);
+      TRACEDB_RETURN_IF_ERROR(PutRelocatedChunk(key, value, prefix, start));
+    }
+    return Status::OK();
+  }
+
+  Status PutRelocatedChunk(std::string_view key, std::string_view value, const std::string& prefix,
+                           TimestampNs start) {
+    schema::Columns chunk;
+    TRACEDB_RETURN_IF_ERROR(schema::DecodeColumns(value, &chunk));
+    chunk.trace_start_ns = start;
+    std::string new_key = prefix;
+    new_key.append(key.substr(prefix.size()));
+    Put(Cf::kColumns, new_key, schema::EncodeColumns(chunk));
+    return Status::OK();
+  }
+
+  Status RelocateStored(Cf cf, const std::string& old_prefix, const std::string& prefix, TimestampNs start) {
+    std::string upper = coding::PrefixSuccessor(old_prefix);
+    rocksdb::Slice upper_slice(upper);
+    rocksdb::ReadOptions ro;
+    ro.iterate_upper_bound = &upper_slice;
+    std::unique_ptr<rocksdb::Iterator> it(e_->db_->NewIterator(ro, Handle(cf)));
+    for (it->Seek(old_prefix); it->Valid(); it->Next()) {
+      std::string_view key(it->key().data(), it->key().size());
+      std::string_view value(it->value().data(), it->value().size());
+      if (cf == Cf::kColumns) {
+        TRACEDB_RETURN_IF_ERROR(PutRelocatedChunk(key, value, prefix, start));
+      } else {
+        std::string new_key = prefix;
+        new_key.append(key.substr(prefix.size()));
+        Put(cf, new_key, value);
+      }
+    }
+    return FromRocks(it->status(), "relocate trace");
+  }
+
   // Removes every key of a stored trace (header kept for the caller to
   // overwrite): events and columns by range, index entries one by one.
   void Remove(const Id128& id, const TraceState& st) {
@@ -362,17 +543,14 @@ class WritePath {
       arena_.append(prefix);
       AddEntry(cf, Kind::kDeleteRange, off, end);
     }
-    IndexDelete(IndexKind::kTime, {}, st);
-    IndexDelete(IndexKind::kFlow, st.header.flow_id, st);
-    IndexDelete(IndexKind::kStatus, StatusValue(st.header.status.code), st);
-    if (!IsZero(st.header.execution_id)) IndexDelete(IndexKind::kExecution, IdValue(st.header.execution_id), st);
-    for (const auto& actor : st.bk.actors) IndexDelete(IndexKind::kActor, actor, st);
+    ForEachIndexEntry(st, [&](IndexKind kind, std::string_view value) { IndexDelete(kind, value, st); });
   }
 
   Status Store(const schema::Trace& trace) {
     TRACEDB_ASSIGN_OR_RETURN(std::shared_ptr<TraceState> old, Lookup(trace.trace_id));
     if (old) {
       Remove(trace.trace_id, *old);
+      moved_.erase(trace.trace_id);
       --result_.traces_created;  // Create below counts it again; a replace is not a creation
     }
     std::shared_ptr<TraceState> st = Create(trace, /*has_flow_version=*/true);
@@ -387,13 +565,15 @@ class WritePath {
     return Status::OK();
   }
 
-  void FinishStates() {
+  Status FinishStates() {
     for (auto& [id, st] : touched_) {
       if (!st || !st->dirty) continue;
+      if (moved_.count(id) != 0) TRACEDB_RETURN_IF_ERROR(Relocate(id, st.get()));
       FlushChunk(id, st.get());
       Put(Cf::kTraces, keys::TraceKey(id), schema::EncodeTraceRecord(st->header, st->bk));
       st->dirty = false;
     }
+    return Status::OK();
   }
 
   Status Commit() {
@@ -405,6 +585,7 @@ class WritePath {
     });
     rocksdb::WriteBatch& wb = e_->write_buffers_.batch;
     wb.Clear();
+    uint64_t skipped = 0;
     for (const auto& entry : entries_) {
       rocksdb::ColumnFamilyHandle* cf = Handle(static_cast<Cf>(entry.cf));
       rocksdb::Slice key(arena_.data() + entry.key_off, entry.key_len);
@@ -414,10 +595,11 @@ class WritePath {
         case Kind::kPut: s = wb.Put(cf, key, value); break;
         case Kind::kDelete: s = wb.Delete(cf, key); break;
         case Kind::kDeleteRange: s = wb.DeleteRange(cf, key, value); break;
+        case Kind::kSkip: ++skipped; break;
       }
       TRACEDB_RETURN_IF_ERROR(FromRocks(s, "build write batch"));
     }
-    result_.keys_written = entries_.size();
+    result_.keys_written = entries_.size() - skipped;
     result_.bytes_written = wb.GetDataSize();
     if (entries_.empty()) return Status::OK();
     rocksdb::WriteOptions wo;
@@ -444,6 +626,10 @@ class WritePath {
   std::vector<Entry>& entries_;  // e_->write_buffers_
   schema::EventEncoder encoder_;
   WriteResult result_;
+  // Traces whose start moved earlier in this batch (MergeTrace).
+  std::unordered_set<Id128, Id128Hash> moved_;
+  // Traces that closed a column chunk before the end of this batch.
+  std::unordered_set<Id128, Id128Hash> early_flushed_;
 };
 
 Result<WriteResult> RocksEngine::Write(const WriteBatch& batch) {
