@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cstdio>
 #include <filesystem>
 #include <limits>
 #include <tuple>
@@ -512,7 +513,12 @@ TEST_F(OtlpStore, AHeaderMergedFromSeveralRequestsConvergesInAnyOrder) {
 }
 
 TEST_F(OtlpStore, AnEarlierStartInAnotherBucketMovesTheWholeTrace) {
-  Open(1);  // one-second buckets: the root starts two buckets before its children
+  // One-second buckets (fixed when a store is created): the root starts two
+  // buckets before its children.
+  engine_.reset();
+  std::filesystem::remove_all(dir_.path());
+  Open(1);
+  ASSERT_EQ(engine_->options().bucket_seconds, 1u);
   const TimestampNs root_start = kT0 - 2'000'000'000;
   std::vector<ExportTraceServiceRequest> pieces = ThreePieces(root_start);
   Write(std::move(pieces[0]));
@@ -556,6 +562,36 @@ TEST_F(OtlpStore, AnEarlierStartInAnotherBucketMovesTheWholeTrace) {
   engine::WriteResult retry = Write(ThreePieces(root_start)[1]);
   EXPECT_EQ(retry.duplicates, 1u);
   EXPECT_EQ(Get(kTrace).events.size(), 3u);
+}
+
+TEST_F(OtlpStore, ChunksClosedEarlyInTheBatchFollowAnEarlierStart) {
+  // Over 8,192 spans close a column chunk before the end of the batch; the
+  // root with an earlier start arrives later in the same batch.
+  ExportTraceServiceRequest many;
+  std::vector<Span> spans;
+  for (uint64_t i = 1; i <= 9000; ++i) {
+    char hex[17];
+    std::snprintf(hex, sizeof(hex), "%016llx", static_cast<unsigned long long>(0x2000000000000000ULL + i));
+    spans.push_back(MakeSpan(kTrace, hex, "1000000000000001", "child", kT0 + 100 + static_cast<TimestampNs>(i), kT0 + 20'000));
+  }
+  many.resource_spans.push_back(Service("checkout", std::move(spans)));
+  ExportTraceServiceRequest root;
+  root.resource_spans.push_back(Service("frontend", {MakeSpan(kTrace, "1000000000000001", "", "GET /", kT0, kT0 + 30'000)}));
+  WriteBatch batch;
+  AppendExportRequest(std::move(many), &batch);
+  AppendExportRequest(std::move(root), &batch);
+  auto w = engine_->Write(batch);
+  ASSERT_TRUE(w.ok());
+  EXPECT_EQ(w->events_written, 9001u);
+
+  std::vector<engine::ColumnChunk> chunks = Chunks(kTrace);
+  ASSERT_EQ(chunks.size(), 2u);
+  EXPECT_EQ(chunks[0].size() + chunks[1].size(), 9001u);
+  for (const auto& c : chunks) EXPECT_EQ(c.trace_start_ns, kT0);
+  schema::Trace t = Get(kTrace);
+  EXPECT_EQ(t.start_ns, kT0);
+  EXPECT_EQ(t.name, "GET /");
+  EXPECT_EQ(t.events.size(), 9001u);
 }
 
 }  // namespace
