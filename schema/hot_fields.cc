@@ -14,6 +14,13 @@ EventStatusCode ParseEventStatus(std::string_view s) {
   return EventStatusCode::kNone;
 }
 
+std::string_view OtelServiceName(const OtelResource& resource) {
+  for (const auto& [key, value] : resource.attributes) {
+    if (key == "service.name" && value.kind == AttributeValue::Kind::kString) return value.str;
+  }
+  return kUnknownService;
+}
+
 namespace {
 
 std::optional<uint64_t> MsToNs(double ms) {

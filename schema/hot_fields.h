@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <string_view>
 
 #include "schema/model.h"
 
@@ -31,6 +32,14 @@ struct HotFields {
 };
 
 HotFields ExtractHotFields(const Event& event);
+
+// The service of spans whose resource has no `service.name` (the name the
+// OpenTelemetry SDK specification gives them).
+inline constexpr std::string_view kUnknownService = "unknown_service";
+
+// The service of an OTel resource: its `service.name` string attribute, else
+// kUnknownService. The view is valid while `resource` is.
+std::string_view OtelServiceName(const OtelResource& resource);
 
 // Maps an operonx status string ("ok", "error", "cancelled", "truncated").
 EventStatusCode ParseEventStatus(std::string_view s);

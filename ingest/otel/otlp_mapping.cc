@@ -315,8 +315,7 @@ bool ToAttributeValue(AnyValue value, AttributeValue* out) {
 }
 
 std::string ServiceName(const schema::OtelResource& resource) {
-  const AttributeValue* v = FindString(resource.attributes, "service.name");
-  return v != nullptr ? v->str : std::string(kUnknownService);
+  return std::string(schema::OtelServiceName(resource));
 }
 
 MapResult AppendExportRequest(ExportTraceServiceRequest request, engine::WriteBatch* batch) {

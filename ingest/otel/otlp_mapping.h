@@ -37,13 +37,10 @@
 
 #include "engine/engine.h"
 #include "ingest/otel/otlp.h"
+#include "schema/hot_fields.h"
 #include "schema/model.h"
 
 namespace tracedb::ingest::otel {
-
-// The service of spans whose resource has no `service.name` (the name the
-// OpenTelemetry SDK specification gives them).
-inline constexpr const char* kUnknownService = "unknown_service";
 
 // At most this many refusal reasons are named in error_message.
 inline constexpr size_t kMaxReasons = 3;
@@ -64,7 +61,8 @@ MapResult AppendExportRequest(ExportTraceServiceRequest request, engine::WriteBa
 // arrays / key-value lists deeper than schema::kMaxAttributeDepth.
 bool ToAttributeValue(AnyValue value, schema::AttributeValue* out);
 
-// The service of a resource: its `service.name` string, else kUnknownService.
+// The service of a resource: schema::OtelServiceName (`service.name`, else
+// schema::kUnknownService).
 std::string ServiceName(const schema::OtelResource& resource);
 
 }  // namespace tracedb::ingest::otel

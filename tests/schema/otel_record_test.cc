@@ -243,6 +243,15 @@ TEST(OtelRecord, HotFieldsOfASpan) {
   EXPECT_EQ(hot.span_kind, 5);
 }
 
+TEST(OtelRecord, ServiceNameIsTheStringServiceNameAttribute) {
+  OtelResource r;
+  EXPECT_EQ(OtelServiceName(r), kUnknownService);
+  r.attributes = {{"service.name", Int(3)}};  // not a string: not a name
+  EXPECT_EQ(OtelServiceName(r), kUnknownService);
+  r.attributes.emplace_back("service.name", Str("checkout"));
+  EXPECT_EQ(OtelServiceName(r), "checkout");
+}
+
 TEST(OtelRecord, TraceHeaderAndBookkeepingOfOtelRoundTrip) {
   Trace t;
   t.source = Source::kOtel;

@@ -233,7 +233,7 @@ TEST(OtlpMapping, SpansOfSeveralTracesGroupPerTraceInOrderOfFirstAppearance) {
                                                               {K::kAppend, IdOf(kTrace2)},
                                                               {K::kMerge, IdOf(kTrace)},
                                                               {K::kAppend, IdOf(kTrace)}}));
-  EXPECT_EQ(batch.ops()[0].trace->flow_id, kUnknownService);
+  EXPECT_EQ(batch.ops()[0].trace->flow_id, schema::kUnknownService);
 }
 
 TEST(OtlpMapping, InvalidSpansAreRefusedOneByOne) {
