@@ -91,10 +91,15 @@ bool MatcherFor(const Predicate& p, ValueMatcher* m) {
       m->match = [s](std::string_view v) { return v.find(s) != std::string_view::npos; };
       return true;
     }
-    case Op::kPrefix:
+    case Op::kPrefix: {
+      // The listing is narrowed to the prefix, but the matcher is still
+      // needed: AdaptToActorIndex wraps it and may widen the listing.
+      std::string s = p.values[0].s;
       m->listing = true;
-      m->prefix = p.values[0].s;
+      m->prefix = s;
+      m->match = [s](std::string_view v) { return v.starts_with(s); };
       return true;
+    }
     default:
       return false;
   }
@@ -246,7 +251,9 @@ Result<Plan> MakePlan(engine::Engine* engine, const BoundQuery& query, const Pla
         TRACEDB_ASSIGN_OR_RETURN(access, AccessFor(engine, p, IndexKind::kFlow, true, options));
       } else if (p.field.id == FieldId::kStatus) {
         TRACEDB_ASSIGN_OR_RETURN(access, AccessFor(engine, p, IndexKind::kStatus, true, options));
-      } else if (p.field.id == FieldId::kExecutionId) {
+      } else if (p.field.id == FieldId::kExecutionId && (p.op == Op::kEq || p.op == Op::kIn)) {
+        // The execution index holds raw id bytes: patterns over the UUID
+        // text (like, =~, contains, prefix) are checked per trace instead.
         TRACEDB_ASSIGN_OR_RETURN(access, AccessFor(engine, p, IndexKind::kExecution, true, options));
       }
     } else if (c.kind == Node::Kind::kAnyEvent) {
