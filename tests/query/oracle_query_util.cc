@@ -1,0 +1,1145 @@
+#include "tests/query/oracle_query_util.h"
+
+#include <algorithm>
+#include <cctype>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+
+namespace tracedb::query::oracle {
+
+namespace {
+
+FieldDef Trace(std::string name, Kind kind, std::string sql) {
+  FieldDef f;
+  f.spellings = {name};
+  f.name = std::move(name);
+  f.kind = kind;
+  f.sql = std::move(sql);
+  return f;
+}
+
+FieldDef Event(std::string name, Kind kind, std::string sql) {
+  FieldDef f = Trace(std::move(name), kind, std::move(sql));
+  f.event = true;
+  return f;
+}
+
+FieldDef Tag(const std::string& key) {
+  FieldDef f = Trace("tags." + key, Kind::kString,
+                     "(SELECT g.value FROM tags g WHERE g.trace = t.n AND g.key = '" + key +
+                         "' ORDER BY g.rowid LIMIT 1)");
+  f.spellings.push_back("tags.\"" + key + "\"");
+  f.groupable = true;
+  return f;
+}
+
+FieldDef Json(const std::string& root, const std::string& column, const std::string& path) {
+  std::string dotted = path;
+  FieldDef f = Event(root + "." + dotted, Kind::kJson, "e." + column);
+  f.json_path = "$." + path;
+  return f;
+}
+
+FieldDef With(FieldDef f, bool groupable, bool aggregatable) {
+  f.groupable = groupable;
+  f.aggregatable = aggregatable;
+  return f;
+}
+
+FieldDef Alias(FieldDef f, std::string spelling) {
+  f.spellings.push_back(std::move(spelling));
+  return f;
+}
+
+std::vector<FieldDef> MakeFields() {
+  std::vector<FieldDef> v;
+  v.push_back(Trace("trace_id", Kind::kId, "t.trace_id"));
+  v.push_back(Trace("request_id", Kind::kString, "t.request_id"));
+  v.push_back(With(Alias(Trace("flow", Kind::kString, "t.flow"), "workflow"), true, false));
+  v.push_back(Trace("execution_id", Kind::kId, "t.execution_id"));
+  v.push_back(With(Trace("source", Kind::kString, "t.source"), true, false));
+  v.push_back(With(Trace("status", Kind::kStatus, "t.status"), true, false));
+  v.push_back(With(Alias(Trace("status_error", Kind::kString, "t.status_error"), "status.error"), true, false));
+  v.push_back(With(Trace("start", Kind::kTime, "t.start_ns"), false, true));
+  v.push_back(With(Trace("end", Kind::kTime, "t.end_ns"), false, true));
+  v.push_back(With(Trace("duration", Kind::kDuration, "t.duration"), false, true));
+  v.push_back(With(Trace("version", Kind::kVersion, "t.vmaj"), true, false));
+  v.push_back(With(Trace("environment", Kind::kString, "t.environment"), true, false));
+  v.push_back(With(Trace("hostname", Kind::kString, "t.hostname"), true, false));
+  v.push_back(With(Trace("user", Kind::kString, "t.user_id"), true, false));
+  v.push_back(With(Trace("session", Kind::kString, "t.session_id"), true, false));
+  v.push_back(Tag("region"));
+  v.push_back(Tag("tier"));
+  v.push_back(Tag("zone"));  // never set
+
+  v.push_back(Event("event_id", Kind::kString, "e.event_id"));
+  v.push_back(With(Alias(Event("timestamp", Kind::kTime, "e.ts"), "time"), false, true));
+  v.push_back(With(Event("type", Kind::kEventType, "e.type"), true, false));
+  v.push_back(With(Event("actor", Kind::kString, "e.actor"), true, false));
+  v.push_back(With(Alias(Event("event_status", Kind::kEventStatus, "e.event_status"), "event.status"), true, false));
+  v.push_back(With(Event("size_bytes", Kind::kInt, "e.size_bytes"), true, true));
+  v.push_back(With(Event("execution_time_ns", Kind::kDuration, "e.exec_ns"), false, true));
+  v.push_back(With(Event("port", Kind::kString, "e.port"), true, false));
+  v.push_back(With(Event("to_actor", Kind::kString, "e.to_actor"), true, false));
+  v.push_back(With(Event("to_port", Kind::kString, "e.to_port"), true, false));
+  v.push_back(With(Event("message_type", Kind::kString, "e.message_type"), true, false));
+  v.push_back(With(Event("queue_depth", Kind::kInt, "e.queue"), true, true));
+  v.push_back(With(Event("memory_usage_bytes", Kind::kInt, "e.memory"), false, true));
+  v.push_back(With(Event("cpu_usage_percent", Kind::kFloat, "e.cpu"), false, true));
+  v.push_back(With(Event("throughput_msgs_per_sec", Kind::kFloat, "e.throughput"), false, true));
+  v.push_back(With(Event("error", Kind::kString, "e.error"), true, false));
+  v.push_back(With(Json("attr", "attrs", "retry"), true, true));
+  v.push_back(With(Alias(Json("attr", "attrs", "tenant"), "attr.\"tenant\""), true, true));
+  v.push_back(With(Json("attr", "attrs", "nested"), true, false));
+  v.push_back(With(Json("attr", "attrs", "nested.k"), true, false));
+  v.push_back(Json("attr", "attrs", "none"));
+  v.push_back(Event("parent_event_id", Kind::kId, "e.parent"));
+  v.push_back(Event("root_cause_event_id", Kind::kId, "e.root_cause"));
+  v.push_back(With(Event("kind", Kind::kString, "e.kind"), true, false));
+  FieldDef op = With(Event("op_name", Kind::kString, "e.op_name"), true, false);
+  op.short_sql = "e.op_short";
+  v.push_back(op);
+  FieldDef ctx = With(Event("ctx", Kind::kString, "e.ctx"), true, false);
+  ctx.segment_prefix = true;
+  v.push_back(ctx);
+  v.push_back(With(Json("payload", "payload", "status"), true, true));
+  v.push_back(With(Json("payload", "payload", "duration_ms"), false, true));
+  v.push_back(With(Json("payload", "payload", "model"), true, false));
+  v.push_back(With(Json("payload", "payload", "cost_usd"), false, true));
+  v.push_back(With(Json("payload", "payload", "total_tokens"), false, true));
+  v.push_back(With(Json("payload", "payload", "key"), true, false));
+  v.push_back(With(Json("payload", "payload", "value"), true, true));
+  v.push_back(With(Json("payload", "payload", "inputs"), true, false));
+  return v;
+}
+
+struct Named {
+  int64_t code;
+  const char* name;
+};
+constexpr Named kStatuses[] = {{0, "pending"}, {1, "running"}, {2, "completed"}, {3, "failed"}, {4, "cancelled"}};
+constexpr Named kEventStatuses[] = {{1, "ok"}, {2, "error"}, {3, "cancelled"}, {4, "truncated"}};
+constexpr Named kEventTypes[] = {
+    {1, "actor_created"}, {2, "actor_started"},   {3, "actor_completed"},   {4, "actor_failed"},
+    {5, "message_sent"},  {6, "message_received"}, {7, "state_changed"},    {8, "port_connected"},
+    {9, "port_disconnected"}, {10, "data_flow"},   {11, "network_event"},   {32, "op_start"},
+    {33, "op_end"},       {34, "op_yield"},        {35, "annotation"},      {36, "group_start"},
+    {37, "group_end"},    {38, "llm_usage"},       {39, "media_ref"},       {64, "span"},
+};
+
+template <size_t N>
+std::string CaseOf(const std::string& v, const Named (&names)[N]) {
+  std::string out = "CASE " + v;
+  for (const auto& n : names) out += " WHEN " + std::to_string(n.code) + " THEN '" + n.name + "'";
+  return out + " ELSE '(none)' END";
+}
+
+std::string SqlQuote(const std::string& s) {
+  std::string out = "'";
+  for (char c : s) {
+    if (c == '\'') out += '\'';
+    out += c;
+  }
+  return out + "'";
+}
+
+std::string Upper(std::string s) {
+  for (char& c : s) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  return s;
+}
+
+bool IsKeyword(const std::string& w) {
+  static const char* const kWords[] = {"and",    "or",   "not",   "in",  "like",  "contains", "prefix", "exists",
+                                       "true",   "false", "now",  "event", "limit", "by",       "explain"};
+  for (const char* k : kWords) {
+    if (w == k) return true;
+  }
+  return false;
+}
+
+bool IsBareWord(const std::string& s) {
+  if (s.empty() || !(std::isalpha(static_cast<unsigned char>(s[0])) || s[0] == '_')) return false;
+  for (char c : s) {
+    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '_')) return false;
+  }
+  std::string lower = s;
+  for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return !IsKeyword(lower);
+}
+
+// Shortest decimal text that reads back as `d`.
+std::string DoubleText(double d) {
+  char buf[40];
+  for (int prec = 1; prec <= 17; ++prec) {
+    std::snprintf(buf, sizeof buf, "%.*g", prec, d);
+    if (std::strtod(buf, nullptr) == d) break;
+  }
+  std::string s = buf;
+  if (s.find_first_of(".e") == std::string::npos) s += ".0";
+  return s;
+}
+
+// Civil date of a day count since 1970-01-01 (proleptic Gregorian).
+void CivilFromDays(int64_t z, int64_t* y, int* m, int* d) {
+  z += 719468;
+  int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+  int64_t doe = z - era * 146097;
+  int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+  int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+  int64_t mp = (5 * doy + 2) / 153;
+  *d = static_cast<int>(doy - (153 * mp + 2) / 5 + 1);
+  *m = static_cast<int>(mp < 10 ? mp + 3 : mp - 9);
+  *y = yoe + era * 400 + (*m <= 2 ? 1 : 0);
+}
+
+int64_t FloorDiv(int64_t a, int64_t b) { return a / b - ((a % b != 0) && ((a < 0) != (b < 0)) ? 1 : 0); }
+
+// RFC 3339 text of `ns` at UTC offset `offset_min`; `frac`: 0 trims the
+// fraction, 1 writes all nine digits (or ".0" for whole seconds).
+std::string Rfc3339(int64_t ns, int offset_min, int frac, bool lower_z) {
+  int64_t local = ns + static_cast<int64_t>(offset_min) * 60 * 1000000000LL;
+  int64_t secs = FloorDiv(local, 1000000000LL);
+  int64_t sub = local - secs * 1000000000LL;
+  int64_t days = FloorDiv(secs, 86400);
+  int64_t sod = secs - days * 86400;
+  int64_t y;
+  int m, d;
+  CivilFromDays(days, &y, &m, &d);
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%04lld-%02d-%02dT%02lld:%02lld:%02lld", static_cast<long long>(y), m, d,
+                static_cast<long long>(sod / 3600), static_cast<long long>(sod / 60 % 60),
+                static_cast<long long>(sod % 60));
+  std::string out = buf;
+  if (sub != 0 || frac == 1) {
+    std::snprintf(buf, sizeof buf, ".%09lld", static_cast<long long>(sub));
+    std::string f = buf;
+    if (frac == 0) {
+      while (f.back() == '0') f.pop_back();
+    } else if (sub == 0) {
+      f = ".0";
+    }
+    out += f;
+  }
+  if (offset_min == 0 && !lower_z) return out + "Z";
+  if (offset_min == 0) return out + "z";
+  int a = std::abs(offset_min);
+  std::snprintf(buf, sizeof buf, "%c%02d:%02d", offset_min < 0 ? '-' : '+', a / 60, a % 60);
+  return out + buf;
+}
+
+constexpr int64_t kUnits[] = {86400000000000LL, 3600000000000LL, 60000000000LL, 1000000000LL, 1000000LL, 1000LL, 1};
+constexpr const char* kUnitNames[] = {"d", "h", "m", "s", "ms", "us", "ns"};
+
+// The largest unit that writes `a` (>= 0) exactly: "90s", "1500us".
+std::string UnitText(int64_t a) {
+  for (size_t i = 0; i < std::size(kUnits); ++i) {
+    if (a % kUnits[i] == 0 && (a != 0 || kUnits[i] == 1)) return std::to_string(a / kUnits[i]) + kUnitNames[i];
+  }
+  return std::to_string(a) + "ns";
+}
+
+std::string EscapeGlob(const std::string& s) {
+  std::string out;
+  for (char c : s) {
+    if (c == '*' || c == '?' || c == '\\') out += '\\';
+    out += c;
+  }
+  return out;
+}
+
+std::string EscapeRegex(const std::string& s) {
+  std::string out;
+  for (char c : s) {
+    if (std::string_view("\\^$.|?*+()[]{}").find(c) != std::string_view::npos) out += '\\';
+    out += c;
+  }
+  return out;
+}
+
+// A tracedb glob (`*`, `?`, `\` escapes) as an SQLite GLOB pattern, where
+// `[c]` is the only way to write a literal `*`, `?` or `[`.
+std::string GlobToSqlite(const std::string& pat) {
+  std::string out;
+  auto literal = [&](char c) {
+    if (c == '*' || c == '?' || c == '[') {
+      out += '[';
+      out += c;
+      out += ']';
+    } else {
+      out += c;
+    }
+  };
+  for (size_t i = 0; i < pat.size(); ++i) {
+    char c = pat[i];
+    if (c == '\\' && i + 1 < pat.size()) {
+      literal(pat[++i]);
+    } else if (c == '*' || c == '?') {
+      out += c;
+    } else {
+      literal(c);
+    }
+  }
+  return out;
+}
+
+const Node& Effective(const Node& n) {
+  const Node* p = &n;
+  while ((p->kind == Node::Kind::kAnd || p->kind == Node::Kind::kOr) && p->kids.size() == 1) p = &p->kids[0];
+  return *p;
+}
+
+void Flatten(const Node& n, std::vector<const Node*>* out) {
+  const Node& e = Effective(n);
+  if (e.kind == Node::Kind::kAnd) {
+    for (const auto& k : e.kids) Flatten(k, out);
+  } else {
+    out->push_back(&e);
+  }
+}
+
+// ---- text ----
+
+class TextWriter {
+ public:
+  explicit TextWriter(bool upper) : upper_(upper) {}
+  std::string Kw(const std::string& w) const { return upper_ ? Upper(w) : w; }
+
+  std::string PredText(const Pred& p) const {
+    std::string out = p.field->spellings[p.spelling] + " ";
+    auto one = [&](const std::string& op) { return out + op + " " + p.values[0].text; };
+    auto list = [&](const std::string& op) {
+      std::string s = out + op + " (";
+      for (size_t i = 0; i < p.values.size(); ++i) s += (i ? ", " : "") + p.values[i].text;
+      return s + ")";
+    };
+    switch (p.op) {
+      case Op::kEq: return one(p.double_eq ? "==" : "=");
+      case Op::kNe: return one("!=");
+      case Op::kLt: return one("<");
+      case Op::kLe: return one("<=");
+      case Op::kGt: return one(">");
+      case Op::kGe: return one(">=");
+      case Op::kIn: return list(Kw("in"));
+      case Op::kNotIn: return list(Kw("not") + " " + Kw("in"));
+      case Op::kRegex: return one("=~");
+      case Op::kNotRegex: return one("!~");
+      case Op::kGlob: return one(Kw("like"));
+      case Op::kNotGlob: return one(Kw("not") + " " + Kw("like"));
+      case Op::kContains: return one(Kw("contains"));
+      case Op::kPrefix: return one(Kw("prefix"));
+      case Op::kExists: return out + Kw("exists");
+      case Op::kNotExists: return out + Kw("not") + " " + Kw("exists");
+    }
+    return out;
+  }
+
+  std::string NodeText(const Node& node) const {
+    const Node& n = Effective(node);
+    switch (n.kind) {
+      case Node::Kind::kPred: return PredText(n.pred);
+      case Node::Kind::kEvent: return Kw("event") + "{" + (n.kids.empty() ? "" : NodeText(n.kids[0])) + "}";
+      case Node::Kind::kNot: {
+        const Node& k = Effective(n.kids[0]);
+        bool simple = k.kind == Node::Kind::kPred || k.kind == Node::Kind::kEvent || k.kind == Node::Kind::kNot;
+        return Kw("not") + " " + (simple ? NodeText(k) : "(" + NodeText(k) + ")");
+      }
+      case Node::Kind::kAnd:
+      case Node::Kind::kOr: {
+        bool is_and = n.kind == Node::Kind::kAnd;
+        std::string out;
+        for (size_t i = 0; i < n.kids.size(); ++i) {
+          const Node& k = Effective(n.kids[i]);
+          bool compound = k.kind == Node::Kind::kAnd || k.kind == Node::Kind::kOr;
+          bool bare = compound && !is_and && k.kind == Node::Kind::kAnd && n.bare_and_in_or;
+          if (i) out += " " + Kw(is_and ? "and" : "or") + " ";
+          out += compound && !bare ? "(" + NodeText(k) + ")" : NodeText(k);
+        }
+        return out;
+      }
+    }
+    return "";
+  }
+
+ private:
+  bool upper_;
+};
+
+// ---- SQL ----
+
+std::string JsonType(const FieldDef& f) { return "json_type(" + f.sql + ", '" + f.json_path + "')"; }
+std::string JsonValue(const FieldDef& f) { return "json_extract(" + f.sql + ", '" + f.json_path + "')"; }
+
+std::string CmpOp(Op op) {
+  switch (op) {
+    case Op::kLt: return "<";
+    case Op::kLe: return "<=";
+    case Op::kGt: return ">";
+    case Op::kGe: return ">=";
+    default: return "=";
+  }
+}
+
+// `v op lit` for one literal, with the language's typing rules.
+std::string Compare(const FieldDef& f, const std::string& v, const std::string& op, const Lit& lit) {
+  if (f.kind == Kind::kVersion) return "((t.vmaj, t.vmin, t.vpatch) " + op + " " + lit.sql + ")";
+  if (f.kind != Kind::kJson) return "(" + v + " " + op + " " + lit.sql + ")";
+  std::string jt = JsonType(f);
+  switch (lit.type) {
+    case Lit::Type::kText: return "(" + jt + " = 'text' AND " + JsonValue(f) + " " + op + " " + lit.sql + ")";
+    case Lit::Type::kNumber:
+      return "(" + jt + " IN ('integer', 'real') AND " + JsonValue(f) + " " + op + " " + lit.sql + ")";
+    case Lit::Type::kBool:
+      return "(" + jt + " IN ('true', 'false') AND (" + jt + " = 'true') " + op + " " + lit.sql + ")";
+  }
+  return "0";
+}
+
+std::string TextOp(const Pred& p, const std::string& v) {
+  const std::string& raw = p.values[0].raw;
+  switch (p.op) {
+    case Op::kRegex:
+    case Op::kNotRegex: return "tdb_regex(" + v + ", " + SqlQuote(raw) + ")";
+    case Op::kGlob:
+    case Op::kNotGlob: return "(" + v + " GLOB " + SqlQuote(GlobToSqlite(raw)) + ")";
+    case Op::kContains: return "(instr(" + v + ", " + SqlQuote(raw) + ") > 0)";
+    case Op::kPrefix: {
+      std::string n = std::to_string(raw.size());
+      if (p.field->segment_prefix) {
+        return "(" + SqlQuote(raw) + " = '' OR " + v + " = " + SqlQuote(raw) + " OR substr(" + v + ", 1, " +
+               std::to_string(raw.size() + 1) + ") = " + SqlQuote(raw + "/") + ")";
+      }
+      return "(substr(" + v + ", 1, " + n + ") = " + SqlQuote(raw) + ")";
+    }
+    default: return "0";
+  }
+}
+
+// The positive form of the predicate on value expression `v`.
+std::string Positive(const Pred& p, const std::string& v) {
+  const FieldDef& f = *p.field;
+  switch (p.op) {
+    case Op::kEq:
+    case Op::kNe:
+    case Op::kLt:
+    case Op::kLe:
+    case Op::kGt:
+    case Op::kGe: return Compare(f, v, CmpOp(p.op), p.values[0]);
+    case Op::kIn:
+    case Op::kNotIn: {
+      std::string out = "(";
+      for (size_t i = 0; i < p.values.size(); ++i) out += (i ? " OR " : "") + Compare(f, v, "=", p.values[i]);
+      return out + ")";
+    }
+    default:
+      if (f.kind == Kind::kJson) return "(" + JsonType(f) + " = 'text' AND " + TextOp(p, JsonValue(f)) + ")";
+      return TextOp(p, v);
+  }
+}
+
+bool Negated(Op op) {
+  return op == Op::kNe || op == Op::kNotIn || op == Op::kNotRegex || op == Op::kNotGlob || op == Op::kNotExists;
+}
+
+// Two-valued: absent fails every operator but `not exists`.
+std::string PredSql(const Pred& p) {
+  const FieldDef& f = *p.field;
+  std::string present = f.kind == Kind::kJson ? "(" + JsonType(f) + " IS NOT NULL AND " + JsonType(f) + " <> 'null')"
+                                              : "(" + f.sql + " IS NOT NULL)";
+  if (p.op == Op::kExists) return present;
+  if (p.op == Op::kNotExists) return "(NOT " + present + ")";
+  std::string pos = Positive(p, f.sql);
+  // op_name: the full or the short name matches.
+  if (!f.short_sql.empty()) pos = "(" + pos + " OR " + Positive(p, f.short_sql) + ")";
+  return "(" + present + " AND " + (Negated(p.op) ? "NOT " : "") + "IFNULL(" + pos + ", 0))";
+}
+
+std::string Exists(const std::string& cond) {
+  return "EXISTS (SELECT 1 FROM ev e WHERE e.trace = t.n AND " + cond + ")";
+}
+
+std::string NodeSql(const Node& n, bool in_event) {
+  switch (n.kind) {
+    case Node::Kind::kPred:
+      return n.pred.field->event && !in_event ? Exists(PredSql(n.pred)) : PredSql(n.pred);
+    case Node::Kind::kEvent: return Exists(n.kids.empty() ? "1" : NodeSql(n.kids[0], true));
+    case Node::Kind::kNot: return "(NOT " + NodeSql(n.kids[0], in_event) + ")";
+    case Node::Kind::kAnd:
+    case Node::Kind::kOr: {
+      std::string out = "(";
+      for (size_t i = 0; i < n.kids.size(); ++i) {
+        out += (i ? (n.kind == Node::Kind::kAnd ? " AND " : " OR ") : "") + NodeSql(n.kids[i], in_event);
+      }
+      return out + ")";
+    }
+  }
+  return "0";
+}
+
+std::string GroupKeySql(const FieldDef& f) {
+  switch (f.kind) {
+    case Kind::kString:
+    case Kind::kId: return "COALESCE(" + f.sql + ", '(none)')";
+    case Kind::kStatus: return CaseOf(f.sql, kStatuses);
+    case Kind::kEventType: return CaseOf(f.sql, kEventTypes);
+    case Kind::kEventStatus: return CaseOf(f.sql, kEventStatuses);
+    case Kind::kVersion: return "(t.vmaj || '.' || t.vmin || '.' || t.vpatch)";
+    case Kind::kJson: {
+      std::string jt = JsonType(f);
+      return "CASE " + jt + " WHEN 'text' THEN " + JsonValue(f) + " WHEN 'integer' THEN CAST(" + JsonValue(f) +
+             " AS TEXT) WHEN 'true' THEN 'true' WHEN 'false' THEN 'false' WHEN 'object' THEN '<json>' WHEN "
+             "'array' THEN '<json>' ELSE '(none)' END";
+    }
+    default: return "COALESCE(CAST(" + f.sql + " AS TEXT), '(none)')";
+  }
+}
+
+std::string AggValueSql(const FieldDef& f) {
+  if (f.kind == Kind::kJson) {
+    return "CASE WHEN " + JsonType(f) + " IN ('integer', 'real') THEN " + JsonValue(f) + " END";
+  }
+  return f.sql;
+}
+
+// FROM ... WHERE ... of the aggregate rows.
+std::string RowsSql(const Query& q) {
+  bool events = EventLevel(q);
+  std::string out = events ? " FROM tr t JOIN ev e ON e.trace = t.n WHERE " : " FROM tr t WHERE ";
+  out += q.filter ? NodeSql(*q.filter, false) : "1";
+  if (events && q.filter) {
+    std::vector<const Node*> conj;
+    Flatten(*q.filter, &conj);
+    for (const Node* c : conj) {
+      if (c->kind == Node::Kind::kPred && c->pred.field->event) out += " AND " + PredSql(c->pred);
+      if (c->kind == Node::Kind::kEvent && !c->kids.empty()) out += " AND " + NodeSql(c->kids[0], true);
+    }
+  }
+  return out;
+}
+
+std::string KeyList(size_t n) {
+  std::string out;
+  for (size_t i = 0; i < n; ++i) out += (i ? ", k" : "k") + std::to_string(i);
+  return out;
+}
+
+}  // namespace
+
+const std::vector<FieldDef>& Fields() {
+  static const std::vector<FieldDef> kFields = MakeFields();
+  return kFields;
+}
+
+const FieldDef* FieldNamed(const std::string& name) {
+  for (const auto& f : Fields()) {
+    if (f.name == name) return &f;
+  }
+  return nullptr;
+}
+
+std::string Text(const Query& q) {
+  TextWriter w(q.upper_keywords);
+  std::string out = q.filter ? w.NodeText(*q.filter) : "";
+  if (!q.aggs.empty()) {
+    out += out.empty() ? "| " : " | ";
+    for (size_t i = 0; i < q.aggs.size(); ++i) {
+      std::string label = AggLabel(q.aggs[i]);
+      out += (i ? ", " : "") + (q.upper_keywords ? Upper(label.substr(0, label.find('('))) +
+                                                       label.substr(label.find('('))
+                                                 : label);
+    }
+    if (!q.by.empty()) {
+      out += " " + w.Kw("by") + " (";
+      for (size_t i = 0; i < q.by.size(); ++i) out += (i ? ", " : "") + q.by[i]->spellings[0];
+      out += ")";
+    }
+  }
+  if (q.limit) out += (out.empty() ? "" : " ") + w.Kw("limit") + " " + std::to_string(*q.limit);
+  return out;
+}
+
+bool EventLevel(const Query& q) {
+  for (const auto& a : q.aggs) {
+    if (a.field && a.field->event) return true;
+  }
+  for (const auto* f : q.by) {
+    if (f->event) return true;
+  }
+  return false;
+}
+
+std::string SearchSql(const Query& q, const std::string& tail, const std::string& limit_sql) {
+  std::string where = q.filter ? NodeSql(*q.filter, false) : "1";
+  if (!tail.empty()) where += " AND " + tail;
+  return "SELECT t.n FROM tr t WHERE " + where + " ORDER BY t.start_ns DESC, t.tid ASC" +
+         (limit_sql.empty() ? "" : " " + limit_sql);
+}
+
+size_t Percent(AggFn fn) {
+  switch (fn) {
+    case AggFn::kP50: return 50;
+    case AggFn::kP90: return 90;
+    case AggFn::kP95: return 95;
+    case AggFn::kP99: return 99;
+    default: return 0;
+  }
+}
+
+std::string AggLabel(const Agg& a) {
+  static const char* const kNames[] = {"count", "sum", "avg", "min", "max", "p50", "p90", "p95", "p99"};
+  std::string name = kNames[static_cast<size_t>(a.fn)];
+  return name + "(" + (a.field ? a.field->name : "") + ")";
+}
+
+std::string AggregateSql(const Query& q) {
+  std::string sel = "SELECT ";
+  for (size_t i = 0; i < q.by.size(); ++i) sel += GroupKeySql(*q.by[i]) + " AS k" + std::to_string(i) + ", ";
+  for (size_t i = 0; i < q.aggs.size(); ++i) {
+    const Agg& a = q.aggs[i];
+    std::string v = a.field ? AggValueSql(*a.field) : "";
+    std::string col;
+    switch (a.fn) {
+      case AggFn::kCount: col = "COUNT(*)"; break;
+      case AggFn::kSum: col = "CASE WHEN COUNT(" + v + ") > 0 THEN TOTAL(" + v + ") END"; break;
+      case AggFn::kAvg: col = "CASE WHEN COUNT(" + v + ") > 0 THEN TOTAL(" + v + ") / COUNT(" + v + ") END"; break;
+      case AggFn::kMin: col = "MIN(" + v + ")"; break;
+      case AggFn::kMax: col = "MAX(" + v + ")"; break;
+      default: col = "MIN(NULL)";  // PercentileSql; an aggregate keeps one row without `by`
+    }
+    sel += (i ? ", " : "") + col;
+  }
+  std::string out = sel + RowsSql(q);
+  if (!q.by.empty()) out += " GROUP BY " + KeyList(q.by.size()) + " ORDER BY " + KeyList(q.by.size());
+  if (q.limit) out += " LIMIT " + std::to_string(*q.limit);
+  return out;
+}
+
+std::string PercentileSql(const Query& q, size_t i) {
+  const Agg& a = q.aggs[i];
+  std::string keys = KeyList(q.by.size());
+  std::string inner = "SELECT ";
+  for (size_t k = 0; k < q.by.size(); ++k) inner += GroupKeySql(*q.by[k]) + " AS k" + std::to_string(k) + ", ";
+  inner += AggValueSql(*a.field) + " AS v" + RowsSql(q);
+  std::string part = q.by.empty() ? "" : "PARTITION BY " + keys + " ";
+  std::string p = std::to_string(Percent(a.fn));
+  return "SELECT " + (keys.empty() ? "" : keys + ", ") + "v FROM (SELECT " + (keys.empty() ? "" : keys + ", ") +
+         "v, ROW_NUMBER() OVER (" + part + "ORDER BY v) AS rn, COUNT(*) OVER (" + part + ") AS cnt FROM (" + inner +
+         ") WHERE v IS NOT NULL) WHERE rn = (" + p + " * cnt + 99) / 100";
+}
+
+Result<Pools> LoadPools(SqlDb* db) {
+  Pools pools;
+  for (const auto& f : Fields()) {
+    std::string from = f.event ? " FROM ev e" : " FROM tr t";
+    std::string sql;
+    switch (f.kind) {
+      case Kind::kStatus:
+      case Kind::kEventType:
+      case Kind::kEventStatus: continue;
+      case Kind::kVersion: sql = "SELECT DISTINCT t.vmaj, t.vmin, t.vpatch" + from + " ORDER BY 1, 2, 3"; break;
+      case Kind::kJson:
+        sql = "SELECT DISTINCT " + JsonType(f) + ", " + JsonValue(f) + from + " WHERE " + JsonType(f) +
+              " IN ('text', 'integer', 'real', 'true', 'false') ORDER BY 1, 2";
+        break;
+      default: sql = "SELECT DISTINCT " + f.sql + from + " WHERE " + f.sql + " IS NOT NULL ORDER BY 1";
+    }
+    TRACEDB_ASSIGN_OR_RETURN(pools.values[f.name], db->Query(sql));
+  }
+  return pools;
+}
+
+// ---- generation ----
+
+const SqlRow* Generator::PoolRow(const FieldDef& f) {
+  auto it = pools_.values.find(f.name);
+  if (it == pools_.values.end() || it->second.empty()) return nullptr;
+  return &it->second[Pick(it->second.size())];
+}
+
+std::string Generator::PoolText(const FieldDef& f) {
+  static const char* const kOther[] = {"nope", "x", "checkout", "g.llm", "main/[0]", "a.b"};
+  const SqlRow* row = PoolRow(f);
+  if (!row || Chance(8)) return kOther[Pick(std::size(kOther))];
+  const SqlValue& v = f.kind == Kind::kJson ? (*row)[1] : (*row)[0];
+  return v.type == SqlValue::Type::kText ? v.s : v.Text();
+}
+
+Lit Generator::StringLit(const std::string& s) {
+  char quote = Chance(15) ? '\'' : '"';
+  Lit l;
+  l.text.push_back(quote);
+  for (char c : s) {
+    if (c == '\\' || c == quote) l.text.push_back('\\');
+    l.text.push_back(c);
+  }
+  l.text.push_back(quote);
+  l.sql = SqlQuote(s);
+  l.raw = s;
+  return l;
+}
+
+Lit Generator::TimeLit(int64_t v) {
+  static const int kOffsets[] = {0, 0, 120, -330, 60};
+  Lit l;
+  l.type = Lit::Type::kNumber;
+  l.sql = std::to_string(v);
+  switch (Pick(4)) {
+    case 0: l.text = std::to_string(v); break;
+    case 1: l.text = Rfc3339(v, kOffsets[Pick(5)], static_cast<int>(Pick(2)), Chance(10)); break;
+    case 2: l.text = "\"" + Rfc3339(v, kOffsets[Pick(5)], static_cast<int>(Pick(2)), false) + "\""; break;
+    default: {
+      int64_t diff = v - now_;
+      l.text = upper_ ? "NOW" : "now";
+      if (diff != 0) l.text += (diff < 0 ? "-" : "+") + UnitText(diff < 0 ? -diff : diff);
+    }
+  }
+  return l;
+}
+
+Lit Generator::DurationLit(int64_t v) {
+  bool neg = v < 0;
+  int64_t a = neg ? -v : v;
+  Lit l;
+  l.type = Lit::Type::kNumber;
+  std::string body;
+  std::string sql = std::to_string(a);
+  switch (Pick(4)) {
+    case 0: body = std::to_string(a); break;
+    case 1: body = UnitText(a); break;
+    case 2: {
+      // Decimal form in a unit, at most three decimals: "1.5ms".
+      body = UnitText(a);
+      for (int64_t u : {1000000000LL, 1000000LL, 1000LL}) {
+        if (a % (u / 1000) == 0 && a >= u / 1000) {
+          char buf[48];
+          std::snprintf(buf, sizeof buf, "%lld.%03lld", static_cast<long long>(a / u),
+                        static_cast<long long>(a % u / (u / 1000)));
+          std::string s = buf;
+          while (s.back() == '0' && s[s.size() - 2] != '.') s.pop_back();
+          body = s + (u == 1000 ? "us" : u == 1000000 ? "ms" : "s");
+          break;
+        }
+      }
+      break;
+    }
+    default:
+      body = std::to_string(a) + ".5";
+      sql = body;
+  }
+  l.text = (neg ? "-" : "") + body;
+  l.sql = neg ? "(-" + sql + ")" : sql;
+  return l;
+}
+
+Lit Generator::Literal(const FieldDef& f) {
+  const SqlRow* row = PoolRow(f);
+  auto near = [&](int64_t base) -> int64_t {
+    static const int64_t kDeltas[] = {0, 0, 0, 0, 1, -1, 1000, -1000, 1000000, -1000000, 1000000000, -1000000000};
+    return base + kDeltas[Pick(std::size(kDeltas))];
+  };
+  switch (f.kind) {
+    case Kind::kString: return StringLit(PoolText(f));
+    case Kind::kId: {
+      std::string id = row && !Chance(10) ? (*row)[0].s : "00000000-0000-0000-0000-00000000beef";
+      Lit l;
+      l.sql = SqlQuote(id);
+      std::string simple = id;
+      simple.erase(std::remove(simple.begin(), simple.end(), '-'), simple.end());
+      switch (Pick(6)) {
+        case 0: l.text = "\"" + Upper(id) + "\""; break;
+        case 1: l.text = "\"" + simple + "\""; break;
+        case 2: l.text = "\"{" + id + "}\""; break;
+        case 3: l.text = "\"urn:uuid:" + id + "\""; break;
+        default: l.text = "\"" + id + "\"";
+      }
+      return l;
+    }
+    case Kind::kTime: return TimeLit(row ? near((*row)[0].i) : now_);
+    case Kind::kDuration: {
+      int64_t v = row ? near((*row)[0].i) : static_cast<int64_t>(Pick(50000000));
+      if (Chance(4)) v = -v;
+      return DurationLit(v);
+    }
+    case Kind::kInt: {
+      int64_t v = !row ? 7 : Chance(70) ? (*row)[0].i + static_cast<int64_t>(Pick(3)) - 1 : near((*row)[0].i);
+      Lit l;
+      l.type = Lit::Type::kNumber;
+      if (Chance(5)) v = -v;
+      l.text = std::to_string(v);
+      if (Chance(15)) l.text += ".5";
+      l.sql = l.text.front() == '-' ? "(" + l.text + ")" : l.text;
+      return l;
+    }
+    case Kind::kFloat: {
+      double base = row ? (*row)[0].AsDouble() : 50.0;
+      static const char* const kFrac[] = {"", ".5", ".25", ".0"};
+      Lit l;
+      l.type = Lit::Type::kNumber;
+      l.text = std::to_string(static_cast<int64_t>(std::floor(base))) + kFrac[Pick(4)];
+      l.sql = l.text;
+      return l;
+    }
+    case Kind::kStatus:
+    case Kind::kEventStatus:
+    case Kind::kEventType: {
+      const Named* names = f.kind == Kind::kStatus        ? kStatuses
+                           : f.kind == Kind::kEventStatus ? kEventStatuses
+                                                          : kEventTypes;
+      size_t count = f.kind == Kind::kStatus        ? std::size(kStatuses)
+                     : f.kind == Kind::kEventStatus ? std::size(kEventStatuses)
+                                                    : std::size(kEventTypes);
+      const Named& n = names[Pick(count)];
+      std::string name = n.name;
+      switch (Pick(6)) {
+        case 0: name = Upper(name); break;
+        case 1: {  // CamelCase: ActorFailed
+          std::string camel;
+          bool up = true;
+          for (char c : name) {
+            if (c == '_') {
+              up = true;
+              continue;
+            }
+            camel += up ? static_cast<char>(std::toupper(static_cast<unsigned char>(c))) : c;
+            up = false;
+          }
+          if (f.kind == Kind::kEventType) name = camel;
+          break;
+        }
+        case 2: name = "\"" + name + "\""; break;
+        default: break;
+      }
+      Lit l;
+      l.text = name;
+      l.sql = std::to_string(n.code);
+      l.type = Lit::Type::kNumber;
+      return l;
+    }
+    case Kind::kVersion: {
+      int64_t a = row && !Chance(30) ? (*row)[0].i : static_cast<int64_t>(Pick(3));
+      int64_t b = row && !Chance(30) ? (*row)[1].i : static_cast<int64_t>(Pick(5));
+      int64_t c = row && !Chance(30) ? (*row)[2].i : static_cast<int64_t>(Pick(10));
+      Lit l;
+      l.text = "\"" + std::to_string(a) + "." + std::to_string(b) + (c == 0 && Chance(50) ? "" : "." + std::to_string(c)) + "\"";
+      l.sql = "(" + std::to_string(a) + ", " + std::to_string(b) + ", " + std::to_string(c) + ")";
+      return l;
+    }
+    case Kind::kJson: {
+      Lit l;
+      if (!row || Chance(8)) {
+        switch (Pick(3)) {
+          case 0: return StringLit("nope");
+          case 1: l.text = "7"; l.sql = "7"; l.type = Lit::Type::kNumber; return l;
+          default: l.text = "true"; l.sql = "1"; l.type = Lit::Type::kBool; return l;
+        }
+      }
+      const std::string& jt = (*row)[0].s;
+      const SqlValue& v = (*row)[1];
+      if (jt == "text") {
+        if (Chance(10)) {
+          l.text = "1";
+          l.sql = "1";
+          l.type = Lit::Type::kNumber;
+          return l;
+        }
+        if (IsBareWord(v.s) && Chance(40)) {
+          l.text = v.s;
+          l.sql = SqlQuote(v.s);
+          l.raw = v.s;
+          return l;
+        }
+        return StringLit(v.s);
+      }
+      if (jt == "true" || jt == "false") {
+        l.text = Chance(20) ? (jt == "true" ? "false" : "true") : jt;
+        l.sql = l.text == "true" ? "1" : "0";
+        l.type = Lit::Type::kBool;
+        return l;
+      }
+      if (Chance(10)) return StringLit(v.Text());
+      l.type = Lit::Type::kNumber;
+      if (jt == "integer") {
+        int64_t i = v.i + (Chance(60) ? 0 : static_cast<int64_t>(Pick(3)) - 1);
+        l.text = std::to_string(i) + (Chance(20) ? ".0" : "");
+      } else {
+        l.text = DoubleText(v.d);
+      }
+      l.sql = l.text.front() == '-' ? "(" + l.text + ")" : l.text;
+      return l;
+    }
+  }
+  return StringLit("?");
+}
+
+Lit Generator::Pattern(const FieldDef& f, Op op) {
+  std::string s = PoolText(f);
+  size_t n = s.size();
+  size_t i = n ? Pick(n) : 0;
+  size_t j = i + (n > i ? Pick(n - i + 1) : 0);
+  std::string pat;
+  if (op == Op::kGlob || op == Op::kNotGlob) {
+    switch (Pick(8)) {
+      case 0: pat = EscapeGlob(s); break;
+      case 1: pat = EscapeGlob(s.substr(0, i)) + "*"; break;
+      case 2: pat = "*" + EscapeGlob(s.substr(i)); break;
+      case 3: pat = "*" + EscapeGlob(s.substr(i, j - i)) + "*"; break;
+      case 4: pat = n ? EscapeGlob(s.substr(0, i)) + "?" + EscapeGlob(s.substr(i + 1)) : "?"; break;
+      case 5: pat = "*"; break;
+      case 6: pat = n ? EscapeGlob(s.substr(0, i)) + "\\" + s[i] + EscapeGlob(s.substr(i + 1)) : "\\x"; break;
+      default: pat = "?*"; break;
+    }
+  } else if (op == Op::kRegex || op == Op::kNotRegex) {
+    switch (Pick(10)) {
+      case 0: pat = EscapeRegex(s); break;
+      case 1: pat = EscapeRegex(s.substr(0, i)) + ".*"; break;
+      case 2: pat = ".*" + EscapeRegex(s.substr(i)); break;
+      case 3: pat = "(" + EscapeRegex(s) + "|" + EscapeRegex(PoolText(f)) + ")"; break;
+      case 4: pat = "[a-z]+"; break;
+      case 5: pat = n ? EscapeRegex(s.substr(0, i)) + "." + EscapeRegex(s.substr(i + 1)) : "."; break;
+      case 6: pat = ".*" + EscapeRegex(s.substr(i, j - i)) + ".*"; break;
+      case 7: pat = "[^.]*"; break;
+      case 8: pat = "\\w+"; break;
+      default: pat = EscapeRegex(s.substr(0, i)) + "[0-9a-f-]*"; break;
+    }
+  } else if (op == Op::kContains) {
+    pat = s.substr(i, j - i);
+  } else {
+    pat = Chance(10) ? s + "x" : s.substr(0, j);
+  }
+  return StringLit(pat);
+}
+
+const FieldDef* Generator::AnyField(bool event) {
+  // Indexed and hot fields more often: they take the planner's special paths.
+  static const char* const kTraceFavourites[] = {"flow", "status", "start", "execution_id", "trace_id"};
+  static const char* const kEventFavourites[] = {"actor", "op_name", "type", "execution_time_ns", "event_status",
+                                                 "size_bytes"};
+  if (Chance(35)) {
+    return event ? FieldNamed(kEventFavourites[Pick(std::size(kEventFavourites))])
+                 : FieldNamed(kTraceFavourites[Pick(std::size(kTraceFavourites))]);
+  }
+  std::vector<const FieldDef*> pick;
+  for (const auto& f : Fields()) {
+    if (f.event == event) pick.push_back(&f);
+  }
+  return pick[Pick(pick.size())];
+}
+
+Node Generator::PredNode(const FieldDef* f) {
+  std::vector<Op> ops = {Op::kEq, Op::kEq, Op::kEq, Op::kNe, Op::kIn, Op::kIn, Op::kNotIn};
+  bool ordered = f->kind == Kind::kString || f->kind == Kind::kTime || f->kind == Kind::kDuration ||
+                 f->kind == Kind::kInt || f->kind == Kind::kFloat || f->kind == Kind::kVersion ||
+                 f->kind == Kind::kJson;
+  bool textual = f->kind == Kind::kString || f->kind == Kind::kId || f->kind == Kind::kJson;
+  bool enumerated = f->kind == Kind::kStatus || f->kind == Kind::kEventType || f->kind == Kind::kEventStatus;
+  if (ordered) ops.insert(ops.end(), {Op::kLt, Op::kLe, Op::kGt, Op::kGe, Op::kGt, Op::kLe});
+  if (textual) {
+    ops.insert(ops.end(), {Op::kRegex, Op::kRegex, Op::kNotRegex, Op::kGlob, Op::kGlob, Op::kNotGlob, Op::kContains,
+                           Op::kContains, Op::kPrefix, Op::kPrefix, Op::kPrefix});
+  }
+  if (!enumerated) ops.insert(ops.end(), {Op::kExists, Op::kNotExists});
+  Node n;
+  n.kind = Node::Kind::kPred;
+  Pred& p = n.pred;
+  p.field = f;
+  p.spelling = Pick(f->spellings.size());
+  p.op = ops[Pick(ops.size())];
+  p.double_eq = Chance(10);
+  switch (p.op) {
+    case Op::kExists:
+    case Op::kNotExists: break;
+    case Op::kRegex:
+    case Op::kNotRegex:
+    case Op::kGlob:
+    case Op::kNotGlob:
+    case Op::kContains:
+    case Op::kPrefix: p.values.push_back(Pattern(*f, p.op)); break;
+    case Op::kIn:
+    case Op::kNotIn: {
+      size_t k = 1 + Pick(3);
+      for (size_t i = 0; i < k; ++i) p.values.push_back(Literal(*f));
+      break;
+    }
+    default: p.values.push_back(Literal(*f));
+  }
+  return n;
+}
+
+Node Generator::Leaf(bool event) { return PredNode(AnyField(event)); }
+
+Node Generator::StartWindow() {
+  Node n;
+  n.kind = Node::Kind::kAnd;
+  static const Op kOps[] = {Op::kGe, Op::kGt, Op::kLe, Op::kLt};
+  size_t k = 1 + Pick(2);
+  for (size_t i = 0; i < k; ++i) {
+    Node p = PredNode(FieldNamed("start"));
+    p.pred.op = Chance(5) ? Op::kEq : kOps[Pick(4)];
+    p.pred.values = {Literal(*FieldNamed("start"))};
+    n.kids.push_back(std::move(p));
+  }
+  return n;
+}
+
+Node Generator::EventInner(int depth) {
+  size_t r = Pick(depth >= 2 ? 65 : 100);
+  if (r < 55) return Leaf(true);
+  if (r < 65) return Leaf(false);
+  Node n;
+  if (r < 92) {
+    n.kind = r < 80 ? Node::Kind::kAnd : Node::Kind::kOr;
+    n.bare_and_in_or = Chance(30);
+    size_t k = 2 + Pick(2);
+    for (size_t i = 0; i < k; ++i) n.kids.push_back(EventInner(depth + 1));
+    return n;
+  }
+  n.kind = Node::Kind::kNot;
+  n.kids.push_back(EventInner(depth + 1));
+  return n;
+}
+
+Node Generator::Conjunct(int depth) {
+  size_t r = Pick(depth >= 2 ? 67 : 100);
+  if (r < 22) return Leaf(false);
+  if (r < 52) return Leaf(true);
+  Node n;
+  if (r < 67) {
+    n.kind = Node::Kind::kEvent;
+    if (!Chance(4)) n.kids.push_back(EventInner(0));
+    return n;
+  }
+  if (r < 77) {
+    n.kind = Node::Kind::kNot;
+    n.kids.push_back(Chance(50) ? Leaf(true) : Conjunct(depth + 1));
+    return n;
+  }
+  n.kind = r < 92 ? Node::Kind::kOr : Node::Kind::kAnd;
+  n.bare_and_in_or = Chance(30);
+  size_t k = 2 + Pick(2);
+  for (size_t i = 0; i < k; ++i) n.kids.push_back(Conjunct(depth + 1));
+  return n;
+}
+
+Query Generator::Next() {
+  Query q;
+  upper_ = Chance(10);
+  q.upper_keywords = upper_;
+  q.knob = rng_();
+  bool aggregate = Chance(35);
+  bool trace_only = Chance(45);
+  if (!Chance(4)) {
+    Node all;
+    all.kind = Node::Kind::kAnd;
+    size_t k = 1 + Pick(3);
+    for (size_t i = 0; i < k; ++i) all.kids.push_back(Conjunct(0));
+    if (Chance(30)) all.kids.push_back(StartWindow());
+    q.filter = all.kids.size() == 1 ? std::move(all.kids[0]) : std::move(all);
+  }
+  if (aggregate) {
+    std::vector<const FieldDef*> aggregatable, groupable;
+    for (const auto& f : Fields()) {
+      if (trace_only && f.event) continue;
+      if (f.aggregatable) aggregatable.push_back(&f);
+      if (f.groupable) groupable.push_back(&f);
+    }
+    size_t k = 1 + Pick(3);
+    for (size_t i = 0; i < k; ++i) {
+      Agg a;
+      if (!Chance(25)) {
+        a.fn = static_cast<AggFn>(1 + Pick(8));
+        a.field = aggregatable[Pick(aggregatable.size())];
+      }
+      q.aggs.push_back(a);
+    }
+    size_t by = Pick(3);
+    for (size_t i = 0; i < by; ++i) q.by.push_back(groupable[Pick(groupable.size())]);
+    if (Chance(15)) q.limit = static_cast<int64_t>(Pick(6));
+  } else if (Chance(20)) {
+    q.limit = static_cast<int64_t>(Pick(11));
+  }
+  return q;
+}
+
+// ---- shrinking ----
+
+namespace {
+
+void NodeShrinks(const Node& n, std::vector<Node>* out) {
+  switch (n.kind) {
+    case Node::Kind::kPred:
+      if ((n.pred.op == Op::kIn || n.pred.op == Op::kNotIn) && n.pred.values.size() > 1) {
+        for (size_t i = 0; i < n.pred.values.size(); ++i) {
+          Node c = n;
+          c.pred.values.erase(c.pred.values.begin() + static_cast<std::ptrdiff_t>(i));
+          out->push_back(std::move(c));
+        }
+      }
+      return;
+    case Node::Kind::kEvent:
+      if (n.kids.empty()) return;
+      out->push_back(n.kids[0]);  // the block's body as bare predicates
+      break;
+    case Node::Kind::kNot: out->push_back(n.kids[0]); break;
+    case Node::Kind::kAnd:
+    case Node::Kind::kOr:
+      for (const auto& k : n.kids) out->push_back(k);
+      if (n.kids.size() > 1) {
+        for (size_t i = 0; i < n.kids.size(); ++i) {
+          Node c = n;
+          c.kids.erase(c.kids.begin() + static_cast<std::ptrdiff_t>(i));
+          out->push_back(std::move(c));
+        }
+      }
+      break;
+  }
+  for (size_t i = 0; i < n.kids.size(); ++i) {
+    std::vector<Node> smaller;
+    NodeShrinks(n.kids[i], &smaller);
+    for (auto& s : smaller) {
+      Node c = n;
+      c.kids[i] = std::move(s);
+      out->push_back(std::move(c));
+    }
+  }
+}
+
+}  // namespace
+
+std::vector<Query> Shrinks(const Query& q) {
+  std::vector<Query> out;
+  if (q.filter) {
+    Query c = q;
+    c.filter.reset();
+    out.push_back(std::move(c));
+    std::vector<Node> smaller;
+    NodeShrinks(*q.filter, &smaller);
+    for (auto& s : smaller) {
+      Query d = q;
+      d.filter = std::move(s);
+      out.push_back(std::move(d));
+    }
+  }
+  if (q.limit) {
+    Query c = q;
+    c.limit.reset();
+    out.push_back(std::move(c));
+  }
+  for (size_t i = 0; q.aggs.size() > 1 && i < q.aggs.size(); ++i) {
+    Query c = q;
+    c.aggs.erase(c.aggs.begin() + static_cast<std::ptrdiff_t>(i));
+    out.push_back(std::move(c));
+  }
+  for (size_t i = 0; i < q.by.size(); ++i) {
+    Query c = q;
+    c.by.erase(c.by.begin() + static_cast<std::ptrdiff_t>(i));
+    out.push_back(std::move(c));
+  }
+  if (q.upper_keywords) {
+    Query c = q;
+    c.upper_keywords = false;
+    out.push_back(std::move(c));
+  }
+  return out;
+}
+
+}  // namespace tracedb::query::oracle
