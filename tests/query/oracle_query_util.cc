@@ -168,16 +168,15 @@ bool IsBareWord(const std::string& s) {
   return !IsKeyword(lower);
 }
 
-// Shortest decimal text that reads back as `d`.
+// Shortest fixed-point text (the grammar has no exponents) that reads back
+// as `d`.
 std::string DoubleText(double d) {
-  char buf[40];
-  for (int prec = 1; prec <= 17; ++prec) {
-    std::snprintf(buf, sizeof buf, "%.*g", prec, d);
+  char buf[400];
+  for (int prec = 1; prec <= 20; ++prec) {
+    std::snprintf(buf, sizeof buf, "%.*f", prec, d);
     if (std::strtod(buf, nullptr) == d) break;
   }
-  std::string s = buf;
-  if (s.find_first_of(".e") == std::string::npos) s += ".0";
-  return s;
+  return buf;
 }
 
 // Civil date of a day count since 1970-01-01 (proleptic Gregorian).
@@ -555,6 +554,7 @@ std::string Text(const Query& q) {
     }
   }
   if (q.limit) out += (out.empty() ? "" : " ") + w.Kw("limit") + " " + std::to_string(*q.limit);
+  if ((q.knob >> 40) % 16 == 0) out += "  # a comment runs to the end of the line";
   return out;
 }
 
@@ -666,9 +666,17 @@ std::string Generator::PoolText(const FieldDef& f) {
 
 Lit Generator::StringLit(const std::string& s) {
   char quote = Chance(15) ? '\'' : '"';
+  bool unicode_escape = Chance(5);  // one letter written as \u00XX
   Lit l;
   l.text.push_back(quote);
   for (char c : s) {
+    if (unicode_escape && std::isalpha(static_cast<unsigned char>(c))) {
+      char buf[8];
+      std::snprintf(buf, sizeof buf, "\\u%04X", static_cast<unsigned>(c));
+      l.text += buf;
+      unicode_escape = false;
+      continue;
+    }
     if (c == '\\' || c == quote) l.text.push_back('\\');
     l.text.push_back(c);
   }

@@ -139,7 +139,8 @@ class Oracle {
     }
     bool more = page > 0 && page < want->size();
     if (r->next_cursor.empty() == more) return {std::string("next_cursor ") + (more ? "missing" : "unexpected")};
-    if (q.limit) return out;
+    // A `limit N` in the text is the page size of the pages and offsets too.
+    if (q.limit && (*q.limit == 0 || want->size() / static_cast<size_t>(*q.limit) > 20)) return out;
     switch ((q.knob >> 16) % 4) {
       case 0: out.diff = CheckPages(q, text, *want); break;
       case 1: out.diff = CheckOffset(q, text, *want); break;
@@ -153,6 +154,7 @@ class Oracle {
     QueryOptions o = Options(q);
     // Small pages, but at most about ten of them: each page is a query.
     o.limit = std::max<size_t>(1 + (q.knob >> 20) % 7, (want.size() + 9) / 10);
+    if (q.limit) o.limit = static_cast<size_t>(*q.limit);
     std::vector<int64_t> all;
     for (size_t guard = 0; guard <= want.size() + 1; ++guard) {
       o.count_total = guard % 2 == 0;
@@ -171,7 +173,7 @@ class Oracle {
   std::string CheckOffset(const Query& q, const std::string& text, const std::vector<int64_t>& want) {
     QueryOptions o = Options(q);
     o.offset = (q.knob >> 20) % 12;
-    o.limit = 1 + (q.knob >> 28) % 6;
+    o.limit = q.limit ? static_cast<size_t>(*q.limit) : 1 + (q.knob >> 28) % 6;
     auto r = RunQuery(engine_, text, o);
     if (!r.ok()) return "offset: tracedb failed: " + r.status().ToString();
     std::vector<int64_t> expect;
