@@ -1028,11 +1028,55 @@ Node Generator::Conjunct(int depth) {
   return n;
 }
 
+// The shape the executor may answer from column chunks alone: a start
+// window, hot event predicates (bare or in one block), aggregates and groups
+// over hot event fields.
+Query Generator::ColumnQuery(Query q) {
+  static const char* const kHot[] = {"timestamp", "type",     "actor",  "event_status",
+                                     "size_bytes", "execution_time_ns", "op_name"};
+  static const char* const kNumeric[] = {"timestamp", "size_bytes", "execution_time_ns"};
+  static const char* const kGroups[] = {"type", "actor", "event_status", "op_name", "size_bytes"};
+  auto hot = [&] { return PredNode(FieldNamed(kHot[Pick(std::size(kHot))])); };
+  Node all;
+  all.kind = Node::Kind::kAnd;
+  if (!Chance(20)) all.kids.push_back(StartWindow());
+  size_t k = Pick(3);
+  for (size_t i = 0; i < k; ++i) {
+    if (Chance(30)) {
+      Node inner;
+      inner.kind = Chance(70) ? Node::Kind::kAnd : Node::Kind::kOr;
+      inner.kids = {hot(), hot()};
+      Node block;
+      block.kind = Node::Kind::kEvent;
+      block.kids.push_back(std::move(inner));
+      all.kids.push_back(std::move(block));
+    } else {
+      all.kids.push_back(hot());
+    }
+  }
+  if (!all.kids.empty()) q.filter = all.kids.size() == 1 ? std::move(all.kids[0]) : std::move(all);
+  size_t aggs = 1 + Pick(3);
+  for (size_t i = 0; i < aggs; ++i) {
+    Agg a;
+    if (!Chance(25)) {
+      a.fn = static_cast<AggFn>(1 + Pick(8));
+      a.field = FieldNamed(kNumeric[Pick(std::size(kNumeric))]);
+    }
+    q.aggs.push_back(a);
+  }
+  size_t by = Pick(3);
+  for (size_t i = 0; i < by; ++i) q.by.push_back(FieldNamed(kGroups[Pick(std::size(kGroups))]));
+  if (!EventLevel(q)) q.by.push_back(FieldNamed("type"));
+  if (Chance(10)) q.limit = static_cast<int64_t>(Pick(6));
+  return q;
+}
+
 Query Generator::Next() {
   Query q;
   upper_ = Chance(10);
   q.upper_keywords = upper_;
   q.knob = rng_();
+  if (Chance(12)) return ColumnQuery(std::move(q));
   bool aggregate = Chance(35);
   bool trace_only = Chance(45);
   if (!Chance(4)) {

@@ -129,6 +129,7 @@ class Generator {
   Node PredNode(const FieldDef* f);
   Node Leaf(bool event);
   Node StartWindow();
+  Query ColumnQuery(Query q);
   Lit Literal(const FieldDef& f);
   Lit Pattern(const FieldDef& f, Op op);
   std::string PoolText(const FieldDef& f);

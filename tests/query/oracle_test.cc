@@ -20,6 +20,7 @@
 #include <atomic>
 #include <cmath>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 
 #include "query/query.h"
@@ -67,9 +68,22 @@ class TempDir {
 };
 
 struct Outcome {
+  Outcome(std::string d = "") : diff(std::move(d)) {}  // NOLINT: implicit from a difference
   std::string diff;  // empty: tracedb and SQLite agree
   bool non_empty = false;  // a search matched something / an aggregate had a value
+  std::string access;      // the plan's access path (EXPLAIN's "access:" line)
 };
+
+// The access path named by a plan text, for coverage counts.
+std::string AccessOf(const std::string& plan) {
+  static const char* const kPaths[] = {"time index scan", "leapfrog intersection", "index scan of", "point reads",
+                                       "column scan", "none"};
+  size_t at = plan.find("access: ");
+  for (const char* p : kPaths) {
+    if (at != std::string::npos && plan.compare(at + 8, std::strlen(p), p) == 0) return p;
+  }
+  return "other";
+}
 
 std::string List(const std::vector<int64_t>& v) {
   std::string out = "[";
@@ -129,6 +143,7 @@ class Oracle {
     auto r = RunQuery(engine_, text, o);
     if (!r.ok()) return {"tracedb rejected the query: " + r.status().ToString()};
     if (r->kind != QueryResult::Kind::kTraces) return {"tracedb did not run a search"};
+    out.access = AccessOf(r->plan);
     size_t page = q.limit ? std::min(static_cast<size_t>(*q.limit), want->size()) : want->size();
     std::vector<int64_t> expect(want->begin(), want->begin() + static_cast<std::ptrdiff_t>(page));
     std::vector<int64_t> got = Numbers(r->traces);
@@ -216,6 +231,7 @@ class Oracle {
     auto r = RunQuery(engine_, text, Options(q));
     if (!r.ok()) return {"tracedb rejected the query: " + r.status().ToString()};
     if (r->kind != QueryResult::Kind::kAggregate) return {"tracedb did not aggregate"};
+    out.access = AccessOf(r->plan);
     std::vector<std::string> columns;
     for (const auto* f : q.by) columns.push_back(f->name);
     for (const auto& a : q.aggs) columns.push_back(AggLabel(a));
@@ -318,6 +334,7 @@ void RunOracle(const testing::DatasetOptions& data, int64_t now) {
   std::optional<uint64_t> only;
   if (only_env && *only_env) only = std::strtoull(only_env, nullptr, 10);
   size_t searches = 0, found = 0, aggregates = 0, valued = 0, failures = 0;
+  std::map<std::string, size_t> paths;
   for (uint64_t i = 0; i < queries; ++i) {
     if (only && *only != i) continue;
     Generator gen(w.pools, QuerySeed(seed, i), now);
@@ -325,6 +342,7 @@ void RunOracle(const testing::DatasetOptions& data, int64_t now) {
     Outcome o = oracle.Check(q);
     (q.aggs.empty() ? searches : aggregates)++;
     (q.aggs.empty() ? found : valued) += o.non_empty ? 1 : 0;
+    ++paths[o.access];
     if (o.diff.empty()) continue;
     std::string diff = o.diff;
     Query small = Shrink(oracle, q, &diff);
@@ -338,6 +356,11 @@ void RunOracle(const testing::DatasetOptions& data, int64_t now) {
   // The generator must ask meaningful questions, not only empty ones.
   EXPECT_GT(found * 3, searches) << found << " of " << searches << " searches matched something";
   EXPECT_GT(valued * 2, aggregates) << valued << " of " << aggregates << " aggregates had a value";
+  // Every access path of the planner answered some of the queries.
+  if (queries < 1000) return;
+  for (const char* p : {"time index scan", "leapfrog intersection", "index scan of", "point reads", "column scan", "none"}) {
+    EXPECT_GT(paths[p], 0u) << "no query took the access path '" << p << "'";
+  }
 }
 
 TEST(QueryOracle, RandomQueriesAgreeWithSqliteOnSpreadStarts) {
