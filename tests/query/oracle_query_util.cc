@@ -41,6 +41,15 @@ FieldDef Json(const std::string& root, const std::string& column, const std::str
   return f;
 }
 
+// A JSON field whose canonical name quotes segments (`attr.list."0"`).
+FieldDef JsonAt(std::string name, std::vector<std::string> spellings, const std::string& column,
+                std::string json_path) {
+  FieldDef f = Event(std::move(name), Kind::kJson, "e." + column);
+  f.spellings.insert(f.spellings.end(), spellings.begin(), spellings.end());
+  f.json_path = std::move(json_path);
+  return f;
+}
+
 FieldDef With(FieldDef f, bool groupable, bool aggregatable) {
   f.groupable = groupable;
   f.aggregatable = aggregatable;
@@ -72,6 +81,10 @@ std::vector<FieldDef> MakeFields() {
   v.push_back(Tag("region"));
   v.push_back(Tag("tier"));
   v.push_back(Tag("zone"));  // never set
+  FieldDef dotted = Trace("tags.\"a.b\"", Kind::kString,
+                          "(SELECT g.value FROM tags g WHERE g.trace = t.n AND g.key = 'a.b' ORDER BY g.rowid LIMIT 1)");
+  dotted.groupable = true;
+  v.push_back(dotted);
 
   v.push_back(Event("event_id", Kind::kString, "e.event_id"));
   v.push_back(With(Alias(Event("timestamp", Kind::kTime, "e.ts"), "time"), false, true));
@@ -94,6 +107,18 @@ std::vector<FieldDef> MakeFields() {
   v.push_back(With(Json("attr", "attrs", "nested"), true, false));
   v.push_back(With(Json("attr", "attrs", "nested.k"), true, false));
   v.push_back(Json("attr", "attrs", "none"));
+  // JSON shapes of the edge-case traces (oracle_data_util.h).
+  v.push_back(With(Json("attr", "attrs", "list"), true, false));
+  v.push_back(With(JsonAt("attr.list.\"0\"", {"attr.list.0"}, "attrs", "$.list[0]"), true, true));
+  v.push_back(With(JsonAt("attr.list.\"1\"", {"attr.list.1"}, "attrs", "$.list[1]"), true, false));
+  v.push_back(With(JsonAt("attr.list.\"2\".k", {"attr.list.2.k"}, "attrs", "$.list[2].k"), false, true));
+  v.push_back(With(Json("attr", "attrs", "flag"), true, false));
+  v.push_back(Json("attr", "attrs", "nul"));
+  v.push_back(With(Json("attr", "attrs", "neg"), false, true));
+  v.push_back(With(Json("attr", "attrs", "f"), false, true));
+  v.push_back(With(Json("attr", "attrs", "e"), true, true));
+  v.push_back(With(JsonAt("attr.\"dot.key\"", {}, "attrs", "$.\"dot.key\""), true, false));
+  v.push_back(With(Json("attr", "attrs", "esc"), true, false));
   v.push_back(Event("parent_event_id", Kind::kId, "e.parent"));
   v.push_back(Event("root_cause_event_id", Kind::kId, "e.root_cause"));
   v.push_back(With(Event("kind", Kind::kString, "e.kind"), true, false));
@@ -111,6 +136,8 @@ std::vector<FieldDef> MakeFields() {
   v.push_back(With(Json("payload", "payload", "key"), true, false));
   v.push_back(With(Json("payload", "payload", "value"), true, true));
   v.push_back(With(Json("payload", "payload", "inputs"), true, false));
+  v.push_back(With(Json("payload", "payload", "size_bytes"), false, true));
+  v.push_back(With(Json("payload", "payload", "error"), true, false));
   return v;
 }
 
@@ -125,7 +152,7 @@ constexpr Named kEventTypes[] = {
     {5, "message_sent"},  {6, "message_received"}, {7, "state_changed"},    {8, "port_connected"},
     {9, "port_disconnected"}, {10, "data_flow"},   {11, "network_event"},   {32, "op_start"},
     {33, "op_end"},       {34, "op_yield"},        {35, "annotation"},      {36, "group_start"},
-    {37, "group_end"},    {38, "llm_usage"},       {39, "media_ref"},       {64, "span"},
+    {37, "group_end"},    {38, "llm_usage"},       {39, "media_ref"},       {47, "operonx_other"},  {64, "span"},
 };
 
 template <size_t N>
@@ -487,7 +514,9 @@ std::string GroupKeySql(const FieldDef& f) {
       std::string jt = JsonType(f);
       return "CASE " + jt + " WHEN 'text' THEN " + JsonValue(f) + " WHEN 'integer' THEN CAST(" + JsonValue(f) +
              " AS TEXT) WHEN 'true' THEN 'true' WHEN 'false' THEN 'false' WHEN 'object' THEN '<json>' WHEN "
-             "'array' THEN '<json>' ELSE '(none)' END";
+             "'array' THEN '<json>' WHEN 'real' THEN CASE WHEN " + JsonValue(f) + " = CAST(" + JsonValue(f) +
+             " AS INTEGER) AND abs(" + JsonValue(f) + ") < 9e15 THEN CAST(CAST(" + JsonValue(f) +
+             " AS INTEGER) AS TEXT) ELSE printf('%g', " + JsonValue(f) + ") END ELSE '(none)' END";
     }
     default: return "COALESCE(CAST(" + f.sql + " AS TEXT), '(none)')";
   }

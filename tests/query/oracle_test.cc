@@ -24,6 +24,7 @@
 #include <filesystem>
 
 #include "query/query.h"
+#include "tests/query/oracle_data_util.h"
 #include "tests/query/oracle_query_util.h"
 #include "tests/query/oracle_sql_util.h"
 #include "tests/query/query_test_util.h"
@@ -313,11 +314,12 @@ void Build(const testing::DatasetOptions& data, World* w) {
   ASSERT_TRUE(e.ok()) << e.status().ToString();
   w->engine = std::move(e).value();
   ASSERT_TRUE(testing::WriteDataset(w->engine.get(), data).ok());
+  ASSERT_TRUE(WriteEdgeCases(w->engine.get(), kT0 + 2500 * 1000000LL).ok());
   ASSERT_TRUE(w->db.ok());
   auto s = LoadStore(w->engine.get(), &w->db);
   ASSERT_TRUE(s.ok()) << s.status().ToString();
   w->store = std::move(s).value();
-  ASSERT_EQ(w->store.ids.size(), data.traces);
+  ASSERT_EQ(w->store.ids.size(), data.traces + kEdgeTraces);
   ASSERT_GT(w->store.events, data.traces);
   auto p = LoadPools(&w->db);
   ASSERT_TRUE(p.ok()) << p.status().ToString();
