@@ -11,9 +11,12 @@
 #include <cstdio>
 #include <filesystem>
 #include <limits>
+#include <random>
 #include <tuple>
 
 #include <unistd.h>
+
+#include "tests/ingest/otel/otel_test_util.h"
 
 namespace tracedb::ingest::otel {
 namespace {
@@ -592,6 +595,93 @@ TEST_F(OtlpStore, ChunksClosedEarlyInTheBatchFollowAnEarlierStart) {
   EXPECT_EQ(t.start_ns, kT0);
   EXPECT_EQ(t.name, "GET /");
   EXPECT_EQ(t.events.size(), 9001u);
+}
+
+// Written here from the specification, independently of the mapping.
+bool ValidForStorage(const Span& s) {
+  auto zero = [](const std::string& b) { return b.find_first_not_of('\0') == std::string::npos; };
+  constexpr uint64_t kMax = static_cast<uint64_t>(std::numeric_limits<int64_t>::max());
+  bool times_ok = s.end_time_unix_nano >= s.start_time_unix_nano && s.end_time_unix_nano <= kMax;
+  for (const SpanEvent& e : s.events) times_ok = times_ok && e.time_unix_nano <= kMax;
+  return s.trace_id.size() == 16 && !zero(s.trace_id) && s.span_id.size() == 8 && !zero(s.span_id) &&
+         (s.parent_span_id.empty() || s.parent_span_id.size() == 8) && times_ok && s.kind >= 0 && s.kind <= 255 &&
+         s.status.code >= 0 && s.status.code <= 255;
+}
+
+TEST_F(OtlpStore, RandomRequestsStoreExactlyTheValidSpans) {
+  std::mt19937_64 rng(18);
+  uint64_t valid_total = 0;
+  for (int round = 0; round < 150; ++round) {
+    ExportTraceServiceRequest request = testing::RandomRequest(rng, 3);
+    // Make most ids and times valid, so that both sides of the property get
+    // exercised (the generator's times are random 64-bit values).
+    for (auto& rs : request.resource_spans) {
+      for (auto& ss : rs.scope_spans) {
+        for (Span& sp : ss.spans) {
+          if (rng() % 4 != 0) {
+            sp.start_time_unix_nano = kT0 + rng() % 1'000'000;
+            sp.end_time_unix_nano = sp.start_time_unix_nano + rng() % 1'000'000;
+            for (SpanEvent& e : sp.events) e.time_unix_nano %= uint64_t{1} << 62;
+          }
+          if (rng() % 4 != 0) sp.trace_id = kTrace;
+          if (rng() % 4 != 0) {
+            uint64_t id = rng() | 1;
+            sp.span_id.assign(reinterpret_cast<const char*>(&id), sizeof(id));
+          }
+        }
+      }
+    }
+    std::vector<Span> valid;
+    uint64_t total = 0;
+    for (const auto& rs : request.resource_spans) {
+      for (const auto& ss : rs.scope_spans) {
+        for (const Span& sp : ss.spans) {
+          ++total;
+          if (ValidForStorage(sp)) valid.push_back(sp);
+        }
+      }
+    }
+    WriteBatch batch;
+    MapResult m = AppendExportRequest(request, &batch);
+    ASSERT_EQ(m.accepted_spans, valid.size()) << "round " << round;
+    ASSERT_EQ(static_cast<uint64_t>(m.partial_success.rejected_spans), total - valid.size());
+    EXPECT_EQ(m.partial_success.error_message.empty(), valid.size() == total);
+    auto w = engine_->Write(batch);
+    ASSERT_TRUE(w.ok());
+    valid_total += valid.size();
+
+    std::vector<const schema::Event*> mapped;
+    for (const auto& op : batch.ops()) {
+      if (op.kind == WriteBatch::Op::Kind::kAppend) mapped.push_back(&op.event);
+    }
+    for (const Span& sp : valid) {
+      schema::Trace t = Get(sp.trace_id);
+      auto stored = std::find_if(t.events.begin(), t.events.end(),
+                                 [&](const schema::Event& e) { return e.event_id == sp.span_id; });
+      ASSERT_NE(stored, t.events.end());
+      // The scalar fields against the request itself ...
+      EXPECT_EQ(stored->timestamp_ns, static_cast<TimestampNs>(sp.start_time_unix_nano));
+      EXPECT_EQ(stored->otel->end_ns, static_cast<TimestampNs>(sp.end_time_unix_nano));
+      EXPECT_EQ(stored->otel->name, sp.name);
+      EXPECT_EQ(stored->otel->kind, sp.kind);
+      EXPECT_EQ(stored->otel->status_message, sp.status.message);
+      EXPECT_EQ(stored->otel->flags, sp.flags);
+      EXPECT_EQ(stored->otel->attributes.size(), sp.attributes.size());
+      EXPECT_EQ(stored->otel->events.size(), sp.events.size());
+      EXPECT_EQ(stored->otel->links.size(), sp.links.size());
+      // ... and the whole value against what the mapping produced (a retried
+      // or repeated span id keeps the first stored copy).
+      auto same = std::find_if(mapped.begin(), mapped.end(), [&](const schema::Event* e) {
+        return e->event_id == sp.span_id && e->timestamp_ns == stored->timestamp_ns;
+      });
+      ASSERT_NE(same, mapped.end());
+      if (w->duplicates == 0) {
+        schema::Event expect = **same;
+        EXPECT_EQ(*stored, expect);
+      }
+    }
+  }
+  EXPECT_GT(valid_total, 150u);  // the property was exercised on stored spans
 }
 
 }  // namespace
