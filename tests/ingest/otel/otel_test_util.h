@@ -33,9 +33,12 @@ AnyValue KvList(std::vector<KeyValue> values);
 ExportTraceServiceRequest GoldenRequest();
 
 // A random request: 0-3 resources, scopes and spans, random attributes
-// (every AnyValue kind, nested up to `max_depth` levels), events, links,
-// and ids of random length (0, 8, 16 or odd lengths). No NaN doubles, so
-// that operator== compares. Deterministic for a given generator state.
+// (every AnyValue kind, nested up to `max_depth` levels), events, links.
+// Built to exercise decoders, so many spans are invalid for storage: ids are
+// mostly 16 / 8 bytes but 1 in 8 has length 0, 1, 3 or 17; times are random
+// 64-bit values; kind and status code are drawn from {0..6, -1, INT32_MIN}.
+// No NaN doubles, so that operator== compares. Deterministic for a given
+// generator state.
 ExportTraceServiceRequest RandomRequest(std::mt19937_64& rng, int max_depth = 3);
 
 // The same values as a libprotobuf message. With `unknown_fields`, adds
