@@ -293,8 +293,10 @@ ApiResponse ErrorResponse(int http_status, std::string_view code, std::string_vi
   return ApiResponse{http_status, "application/json", std::move(out)};
 }
 
-std::optional<ApiResponse> HandleReadApi(std::string_view method, std::string_view target, engine::Engine* engine,
-                                         schema::TimestampNs now_ns) {
+namespace {
+
+std::optional<ApiResponse> Dispatch(std::string_view method, std::string_view target, engine::Engine* engine,
+                                    schema::TimestampNs now_ns) {
   size_t qmark = target.find('?');
   std::string_view path = target.substr(0, qmark);
   std::string_view query = qmark == std::string_view::npos ? std::string_view() : target.substr(qmark + 1);
@@ -317,6 +319,23 @@ std::optional<ApiResponse> HandleReadApi(std::string_view method, std::string_vi
   if (seg.size() == 4 && seg[1] == "flows" && seg[3] == "versions") return FlowVersions(seg[2], engine);
   if (seg.size() == 5 && seg[1] == "operonx") return OperonxView(seg[3], seg[4], params, engine);
   return ErrorResponse(Status::NotFound("no such endpoint: " + std::string(path)));
+}
+
+}  // namespace
+
+std::optional<ApiResponse> HandleReadApi(std::string_view method, std::string_view target, engine::Engine* engine,
+                                         schema::TimestampNs now_ns) {
+  // The query pipeline reports errors as Status; an exception here is a bug,
+  // but it must cost one request (a 500 that says what happened), never the
+  // process: these run on the read pool's threads, where an escaping
+  // exception would call std::terminate.
+  try {
+    return Dispatch(method, target, engine, now_ns);
+  } catch (const std::exception& e) {
+    return ErrorResponse(500, "Internal", std::string("internal error while serving the request: ") + e.what());
+  } catch (...) {
+    return ErrorResponse(500, "Internal", "internal error while serving the request: unknown exception");
+  }
 }
 
 }  // namespace tracedb::server

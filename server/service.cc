@@ -357,7 +357,20 @@ void Service::SubmitRead(const std::shared_ptr<Peer>& peer, uint64_t seq, Reques
                          Clock::time_point received, std::function<std::string(bool*)> task) {
   bool ok = reads_->Add([this, peer, seq, type, received, task = std::move(task)] {
     bool is_error = false;
-    std::string json = task(&is_error);
+    std::string json;
+    // An exception from a query is a bug; it must cost this request (an
+    // InternalError reply), never the process (see HandleReadApi).
+    try {
+      json = task(&is_error);
+    } catch (const std::exception& e) {
+      is_error = true;
+      json = ErrorJson(std::string("internal error while serving the request: ") + e.what(),
+                       reflow::ErrorCode::kInternalError);
+    } catch (...) {
+      is_error = true;
+      json = ErrorJson("internal error while serving the request: unknown exception",
+                       reflow::ErrorCode::kInternalError);
+    }
     Reply(peer, seq, type, received, std::move(json), is_error);
   });
   if (!ok) {
