@@ -43,6 +43,19 @@ struct FieldDef {
   bool aggregatable = false;
 };
 
+// Names of the enumerated values, as docs/query-language.md spells them.
+struct NamedCode {
+  int64_t code;
+  const char* name;
+};
+extern const NamedCode kStatuses[5];
+extern const NamedCode kEventStatuses[4];
+extern const NamedCode kEventTypes[21];
+
+// 'text' with quotes doubled; `s` in upper case.
+std::string SqlQuote(const std::string& s);
+std::string Upper(std::string s);
+
 // Every field the oracle covers (docs/query-language.md, "Fields").
 const std::vector<FieldDef>& Fields();
 const FieldDef* FieldNamed(const std::string& name);
