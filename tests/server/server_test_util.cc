@@ -4,6 +4,8 @@
 
 #include <atomic>
 #include <cstdio>
+#include <cstdlib>
+#include <thread>
 
 #include <fmt/format.h>
 
@@ -90,6 +92,63 @@ TempDir::TempDir() {
 TempDir::~TempDir() {
   std::error_code ec;
   std::filesystem::remove_all(path, ec);
+}
+
+int64_t MetricValue(uint16_t port, const std::string& name) {
+  auto r = HttpGet(port, "/metrics");
+  if (!r.ok() || r->status != 200) return -1;
+  std::string body = "\n" + r->body;
+  std::string key = "\n" + name + " ";
+  size_t at = body.find(key);
+  if (at == std::string::npos) return -1;
+  return std::strtoll(body.c_str() + at + key.size(), nullptr, 10);
+}
+
+bool WaitForMetric(uint16_t port, const std::string& name, int64_t want, std::chrono::milliseconds timeout) {
+  return WaitUntil([&] { return MetricValue(port, name) == want; }, timeout);
+}
+
+bool WaitUntil(const std::function<bool()>& done, std::chrono::milliseconds timeout) {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (!done()) {
+    if (std::chrono::steady_clock::now() >= deadline) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return true;
+}
+
+void GatedEngine::CloseGate() {
+  std::lock_guard lock(mu_);
+  closed_ = true;
+}
+
+void GatedEngine::OpenGate() {
+  std::lock_guard lock(mu_);
+  closed_ = false;
+  cv_.notify_all();
+}
+
+size_t GatedEngine::blocked_writes() {
+  std::lock_guard lock(mu_);
+  return blocked_;
+}
+
+bool GatedEngine::WaitForBlockedWrites(size_t n, std::chrono::milliseconds timeout) {
+  std::unique_lock lock(mu_);
+  return cv_.wait_for(lock, timeout, [&] { return blocked_ >= n; });
+}
+
+Result<engine::WriteResult> GatedEngine::Write(const engine::WriteBatch& batch) {
+  {
+    std::unique_lock lock(mu_);
+    if (closed_) {
+      ++blocked_;
+      cv_.notify_all();
+      cv_.wait(lock, [&] { return !closed_; });
+      --blocked_;
+    }
+  }
+  return base_->Write(batch);
 }
 
 }  // namespace tracedb::server::testing
