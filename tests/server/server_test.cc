@@ -1,6 +1,7 @@
 // End-to-end tests: a real server on 127.0.0.1 (free port) driven by a
 // WebSocket client, for every request variant of the Reflow protocol.
 
+#include <atomic>
 #include <fstream>
 #include <thread>
 
@@ -354,6 +355,8 @@ TEST_F(ServerTest, LargeRepliesAreBinaryZstdSmallOnesText) {
   EXPECT_THAT(*json, StartsWith(R"({"TraceData":{"trace":{)"));
   ASSERT_TRUE(c->SendText(R"("Ping")").ok());
   EXPECT_FALSE(c->Receive()->binary);
+  // Closed, so that restarting the server need not wait out its drain.
+  EXPECT_TRUE(c->Close().ok());
 
   Config cfg = TestServer::DefaultConfig();
   cfg.compression_enabled = false;
@@ -418,12 +421,10 @@ TEST_F(ServerTest, DisconnectWithoutEndTraceFinalizesTraces) {
   }
   auto b = ts_.Connect();
   std::optional<schema::Trace> t;
-  for (int i = 0; i < 100; ++i) {
+  ASSERT_TRUE(WaitUntil([&] {
     t = GetTrace(b.get(), started);
-    if (t && t->end_ns) break;
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
-  ASSERT_TRUE(t && t->end_ns) << "trace not finalized";
+    return t && t->end_ns;
+  })) << "trace not finalized";
   EXPECT_EQ(t->status.code, schema::StatusCode::kCompleted);
   auto l = GetTrace(b.get(), lazy);
   ASSERT_TRUE(l && l->end_ns);
@@ -442,11 +443,10 @@ TEST_F(ServerTest, FinalizeStatusIsConfigurable) {
   }
   auto b = ts_.Connect();
   std::optional<schema::Trace> t;
-  for (int i = 0; i < 100 && !(t && t->end_ns); ++i) {
+  ASSERT_TRUE(WaitUntil([&] {
     t = GetTrace(b.get(), Uuid(93));
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
-  ASSERT_TRUE(t && t->end_ns);
+    return t && t->end_ns;
+  })) << "trace not finalized";
   EXPECT_EQ(t->status.code, schema::StatusCode::kCancelled);
 }
 
@@ -509,22 +509,65 @@ TEST_F(ServerTest, GracefulStopSendsPendingRepliesAndFinalizes) {
   Config cfg = TestServer::DefaultConfig();
   cfg.backend = "rocksdb";
   cfg.data_dir = dir.path.string();
-  StartWith(cfg);
-  auto c = ts_.Connect();
-  Call(c.get(), StartTraceJson("stop", Uuid(120)));
-  std::thread stopper([&] {
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    ts_.server->Stop();
-  });
-  // The server closes with "going away" after flushing; reads then fail.
-  auto m = c->Receive(std::chrono::seconds(15));
-  stopper.join();
-  EXPECT_FALSE(m.ok());
+  // The server writes through a gate the test holds, so that acks stay
+  // pending while Stop runs.
   ts_.Stop();
+  ts_.config = cfg;
+  auto base = OpenEngine(cfg);
+  ASSERT_TRUE(base.ok()) << base.status().ToString();
+  auto owned = std::make_unique<GatedEngine>(std::move(base).value());
+  GatedEngine* gate = owned.get();
+  ts_.engine = std::move(owned);
+  auto started = Server::Start(cfg, ts_.engine.get());
+  ASSERT_TRUE(started.ok()) << started.status().ToString();
+  ts_.server = std::move(started).value();
+
+  auto c = ts_.Connect();
+  // An idle client, connected after `c`: Stop tells its session to drain
+  // after c's (sessions in id order, one I/O thread), so its close frame
+  // shows that c's session is draining too.
+  auto probe = ts_.Connect();
+  std::string id = Uuid(120);
+  EXPECT_EQ(Call(c.get(), StartTraceJson("stop", id)), fmt::format(R"({{"TraceStarted":{{"trace_id":"{}"}}}})", id));
+  gate->CloseGate();
+  constexpr int kPending = 3;
+  for (int i = 0; i < kPending; ++i) {
+    ASSERT_TRUE(c->SendText(RecordEventJson(id, EventJson(Uuid(i, 120), "s", R"("ActorCreated")"))).ok());
+  }
+  // Every request was read (so none is refused as arriving after the drain
+  // began) and the writer is held: no ack can have been sent.
+  auto& metrics = ts_.server->service().metrics();
+  ASSERT_TRUE(WaitUntil([&] { return metrics.messages_received.load() == 1 + kPending; }));
+  ASSERT_TRUE(gate->WaitForBlockedWrites(1));
+  EXPECT_LE(metrics.messages_sent.load(), 1u);  // the TraceStarted at most
+
+  std::atomic<bool> stopped{false};
+  std::thread stopper([&] {
+    ts_.server->Stop();
+    stopped = true;
+  });
+  auto probe_end = probe->Receive(std::chrono::seconds(20));
+  ASSERT_FALSE(probe_end.ok());
+  EXPECT_THAT(probe_end.status().message(), HasSubstr("closed")) << "the drain did not begin";
+  EXPECT_FALSE(stopped.load()) << "Stop returned with replies pending";
+  gate->OpenGate();
+  // Every pending ack arrives, in order, then the close (going away).
+  for (int i = 0; i < kPending; ++i) {
+    auto m = c->ReceiveJson(std::chrono::seconds(20));
+    ASSERT_TRUE(m.ok()) << "pending reply " << i << " lost: " << m.status().ToString();
+    EXPECT_EQ(*m, kAck);
+  }
+  auto end = c->Receive(std::chrono::seconds(20));
+  ASSERT_FALSE(end.ok());
+  EXPECT_THAT(end.status().message(), HasSubstr("closed"));
+  stopper.join();
+  ts_.Stop();
+
   StartWith(cfg);
   auto c2 = ts_.Connect();
-  auto t = GetTrace(c2.get(), Uuid(120));
+  auto t = GetTrace(c2.get(), id);
   ASSERT_TRUE(t.has_value());
+  EXPECT_EQ(t->events.size(), static_cast<size_t>(kPending));
   EXPECT_TRUE(t->end_ns.has_value());  // finalized during shutdown
 }
 
