@@ -7,10 +7,6 @@
 // served normally. The sanitizer pass of scripts/test.sh runs these with
 // LeakSanitizer on, so a leaked coroutine frame, session or job fails them.
 
-#include <chrono>
-#include <cstdlib>
-#include <thread>
-
 #include <fmt/format.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -30,24 +26,10 @@ class DisconnectTest : public ::testing::Test {
   void TearDown() override { ts_.Stop(); }
 
   // The value of the unlabelled metric `name` in /metrics (-1 when absent).
-  int64_t Metric(const std::string& name) {
-    auto r = HttpGet(ts_.port(), "/metrics");
-    if (!r.ok() || r->status != 200) return -1;
-    std::string key = "\n" + name + " ";
-    size_t at = ("\n" + r->body).find(key);
-    if (at == std::string::npos) return -1;
-    return std::strtoll(r->body.c_str() + at + key.size() - 1, nullptr, 10);
-  }
+  int64_t Metric(const std::string& name) { return MetricValue(ts_.port(), name); }
 
-  // Waits until `name` reads `want`; false after `timeout`.
-  bool WaitFor(const std::string& name, int64_t want, std::chrono::seconds timeout = std::chrono::seconds(20)) {
-    auto deadline = std::chrono::steady_clock::now() + timeout;
-    while (std::chrono::steady_clock::now() < deadline) {
-      if (Metric(name) == want) return true;
-      std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    }
-    return false;
-  }
+  // Waits until `name` reads `want`; false after 20 s.
+  bool WaitFor(const std::string& name, int64_t want) { return WaitForMetric(ts_.port(), name, want); }
 
   // Everything the cut connections held is released, and the server still
   // answers HTTP, bulk ingest and WebSocket clients.
@@ -203,14 +185,11 @@ TEST_F(DisconnectTest, WebSocketCutMidPipelineMidFrameAndWithPushesPending) {
   // StartTrace was acted on before the cut, whatever else was).
   schema::Id128 id;
   ASSERT_TRUE(schema::ParseUuid(trace, &id));
-  bool finalized = false;
-  for (int i = 0; i < 200 && !finalized; ++i) {
+  EXPECT_TRUE(WaitUntil([&] {
     auto t = ts_.engine->GetTrace(id);
-    ASSERT_TRUE(t.ok());
-    finalized = t->has_value() && (*t)->end_ns.has_value();
-    if (!finalized) std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
-  EXPECT_TRUE(finalized);
+    EXPECT_TRUE(t.ok());
+    return t.ok() && t->has_value() && (*t)->end_ns.has_value();
+  })) << "the cut recorder's trace was not finalized";
 }
 
 }  // namespace
