@@ -108,7 +108,8 @@ enum class Outcome { kOk, kError, kUnknown };
 
 class JsonDecoder {
  public:
-  JsonDecoder(od::document* doc, const char* base, size_t size) : doc_(doc), base_(base), size_(size) {}
+  JsonDecoder(od::document* doc, const char* base, size_t size)
+      : doc_(doc), base_(base), size_(size), budget_((size_t{1} << 20) + kMaxDecodeAmplification * size) {}
 
   bool Run(ExportTraceServiceRequest* r) {
     od::object obj;
@@ -219,6 +220,13 @@ class JsonDecoder {
     for (auto elem : arr) {
       od::value ev;
       if (auto ec = elem.get(ev)) return Of(FailCode(ec, nullptr, "an array element"));
+      if (sizeof(T) > budget_) {
+        Fail(At(ev), "the decoded request would take more than " +
+                         std::to_string((size_t{1} << 20) + kMaxDecodeAmplification * size_) + " bytes of memory (" +
+                         std::to_string(kMaxDecodeAmplification) + "x the body + 1 MiB)");
+        return Of(PrependIndex(vec->size()));
+      }
+      budget_ -= sizeof(T);
       vec->emplace_back();
       if (!(this->*decode)(ev, &vec->back())) return Of(PrependIndex(vec->size() - 1));
     }
@@ -544,6 +552,7 @@ class JsonDecoder {
   od::document* doc_;
   const char* base_;
   size_t size_;
+  size_t budget_;  // element memory left (kMaxDecodeAmplification, otlp_proto.h)
   int depth_ = 0;  // AnyValue nesting
   size_t offset_ = 0;
   std::string what_;

@@ -29,6 +29,8 @@
 //  - AnyValue: at most one value member; `{}` is the empty value; nesting
 //    deeper than kMaxAnyValueDepth (otlp_proto.h) fails.
 // A key repeated within one object: the last occurrence wins (arrays too).
+// The decoded values' memory is bounded as in DecodeProto
+// (kMaxDecodeAmplification, otlp_proto.h).
 
 #include <string>
 #include <string_view>

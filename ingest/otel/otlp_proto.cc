@@ -110,7 +110,9 @@ inline uint64_t LoadLe(const uint8_t* p, int n) {
 class Decoder {
  public:
   explicit Decoder(std::string_view body)
-      : base_(reinterpret_cast<const uint8_t*>(body.data())), end_(base_ + body.size()) {}
+      : base_(reinterpret_cast<const uint8_t*>(body.data())),
+        end_(base_ + body.size()),
+        budget_((size_t{1} << 20) + kMaxDecodeAmplification * body.size()) {}
 
   bool Run(ExportTraceServiceRequest* out) { return Request(base_, end_, out); }
 
@@ -184,6 +186,18 @@ class Decoder {
     }
   }
 
+  // Charges one decoded element against the memory budget.
+  bool Spend(const Field& f, Msg m, size_t bytes) {
+    if (bytes <= budget_) {
+      budget_ -= bytes;
+      return true;
+    }
+    const size_t limit = (size_t{1} << 20) + kMaxDecodeAmplification * static_cast<size_t>(end_ - base_);
+    return Fail(f.at, m, f.number,
+                "the decoded request would take more than " + std::to_string(limit) + " bytes of memory (" +
+                    std::to_string(kMaxDecodeAmplification) + "x the body + 1 MiB)");
+  }
+
   bool Expect(const Field& f, Msg m, uint8_t wire) {
     if (f.wire == wire) return true;
     return Fail(f.at, m, f.number,
@@ -224,6 +238,7 @@ class Decoder {
   bool Repeated(const Field& f, Msg m, std::vector<T>* vec,
                 bool (Decoder::*decode)(const uint8_t*, const uint8_t*, T*)) {
     if (!Expect(f, m, kLen)) return false;
+    if (!Spend(f, m, sizeof(T))) return false;
     vec->emplace_back();
     if (!(this->*decode)(f.data, f.data + f.size, &vec->back())) {
       return In(FieldName(m, f.number), vec->size() - 1);
@@ -516,6 +531,7 @@ class Decoder {
 
   const uint8_t* base_;
   const uint8_t* end_;
+  size_t budget_;  // element memory left (kMaxDecodeAmplification)
   int depth_ = 0;  // AnyValue nesting
   size_t offset_ = 0;
   std::string where_;  // "Span field 7"

@@ -16,6 +16,7 @@
 // seen twice is merged, and repeated fields append. int32 / uint32 fields
 // take the low 32 bits of the varint, as libprotobuf does.
 
+#include <cstddef>
 #include <string>
 #include <string_view>
 
@@ -30,6 +31,16 @@ namespace tracedb::ingest::otel {
 // level costs two messages).
 inline constexpr int kMaxAnyValueDepth = 64;
 
+// The decoded values may take at most this many times the body's size, plus
+// 1 MiB, in element memory (the structs of spans, attributes, values, ...;
+// string bytes are never more than the body's). The request of
+// bench/micro/otlp_decode_bench.cc needs about 4x (by sizeof: 2,376 bytes of
+// structs per span against 560 bytes of protobuf); a body of empty repeated
+// messages would need up to 164x (a 2-byte empty span becomes a 328-byte
+// Span), which this refuses before a 64 MiB body costs 10 GiB. Applies to
+// DecodeJson too. Default: 64.
+inline constexpr size_t kMaxDecodeAmplification = 64;
+
 // Decodes a binary ExportTraceServiceRequest. `body` is the decompressed
 // request body; the result owns copies of everything it needs (nothing
 // borrows from `body`).
@@ -38,7 +49,9 @@ inline constexpr int kMaxAnyValueDepth = 64;
 // the path from the root, e.g.
 //   "invalid OTLP protobuf at byte 57 (resource_spans[0].scope_spans[0].spans[0]
 //    .start_time_unix_nano; Span field 7): wire type 0, expected 1 (fixed64)".
-// Strings (names, keys, string values) must be UTF-8, as in proto3.
+// Strings (names, keys, string values) must be UTF-8, as in proto3. A body
+// whose values would exceed the kMaxDecodeAmplification budget is refused
+// (InvalidArgument, "... would take more than N bytes of memory").
 // Thread-safe: no shared state.
 Result<ExportTraceServiceRequest> DecodeProto(std::string_view body);
 

@@ -253,6 +253,23 @@ TEST(OtlpJson, LargeBodiesUseTheirOwnParser) {
   EXPECT_TRUE(DecodeJson("{}").ok());
 }
 
+TEST(OtlpJson, EmptyObjectFloodsAreRefusedBeforeTheyCostMemory) {
+  auto spans = [](int n) {
+    std::string body = R"({"resourceSpans":[{"scopeSpans":[{"spans":[)";
+    for (int i = 0; i < n; ++i) body += i == 0 ? "{}" : ",{}";
+    return body + "]}]}]}";
+  };
+  auto small = DecodeJson(spans(2000));
+  ASSERT_TRUE(small.ok()) << small.status().ToString();
+  EXPECT_EQ(small->resource_spans[0].scope_spans[0].spans.size(), 2000u);
+  auto flood = DecodeJson(spans(100000));
+  ASSERT_FALSE(flood.ok());
+  EXPECT_NE(flood.status().message().find("bytes of memory (64x the body + 1 MiB)"), std::string::npos)
+      << flood.status().message();
+  EXPECT_NE(flood.status().message().find("(resourceSpans[0].scopeSpans[0].spans["), std::string::npos)
+      << flood.status().message();
+}
+
 // ---- response encoders ----
 
 TEST(OtlpJson, Responses) {

@@ -103,6 +103,26 @@ TEST(OtlpProto, AnyValueNestingUpToTheLimitDecodes) {
   EXPECT_EQ(v->str, "leaf");
 }
 
+// 2-byte empty spans would each become a ~300-byte Span: refused once the
+// values outgrow kMaxDecodeAmplification x the body + 1 MiB.
+TEST(OtlpProto, EmptyMessageFloodsAreRefusedBeforeTheyCostMemory) {
+  auto spans = [](int n) {
+    std::string scope;
+    for (int i = 0; i < n; ++i) scope += Len(2, "");
+    return Len(1, Len(2, scope));
+  };
+  auto small = DecodeProto(spans(2000));
+  ASSERT_TRUE(small.ok()) << small.status().ToString();
+  EXPECT_EQ(small->resource_spans[0].scope_spans[0].spans.size(), 2000u);
+  auto flood = DecodeProto(spans(100000));
+  ASSERT_FALSE(flood.ok());
+  EXPECT_NE(flood.status().message().find("bytes of memory (64x the body + 1 MiB)"), std::string::npos)
+      << flood.status().message();
+  EXPECT_NE(flood.status().message().find("resource_spans[0].scope_spans[0].spans; ScopeSpans field 2"),
+            std::string::npos)
+      << flood.status().message();
+}
+
 struct Refusal {
   const char* name;
   std::string body;
