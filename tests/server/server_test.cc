@@ -313,7 +313,10 @@ TEST_F(ServerTest, BackpressureWithTinyQueuesLosesNothing) {
         reqs.push_back(RecordEventJson(Uuid(50 + i), EventJson(Uuid(k, 50 + i), "a", R"("MessageSent")")));
       }
       auto replies = clients[i]->Pipeline(reqs, reqs.size());
-      if (!replies.ok()) return;
+      if (!replies.ok()) {
+        ADD_FAILURE() << "client " << i << ": " << replies.status().ToString();
+        return;
+      }
       for (const auto& r : *replies) {
         if (r.data == kAck) ok.fetch_add(1);
       }
@@ -496,7 +499,7 @@ TEST_F(ServerTest, HttpEndpointsOnTheSamePort) {
   EXPECT_THAT(m->body, HasSubstr("tracedb_connections_open 1\n"));
   EXPECT_THAT(m->body, HasSubstr("tracedb_request_duration_seconds_bucket{type=\"RecordEvent\",le=\"+Inf\"} 1\n"));
   EXPECT_THAT(m->body, HasSubstr("tracedb_rocksdb_memtable_bytes "));
-  EXPECT_THAT(m->body, HasSubstr("tracedb_write_batch_duration_seconds_count "));
+  EXPECT_THAT(m->body, HasSubstr("tracedb_write_batch_duration_seconds_count 1\n"));  // the one RecordEvent
   auto nf = HttpGet(ts_.port(), "/nope");
   ASSERT_TRUE(nf.ok());
   EXPECT_EQ(nf->status, 404);
