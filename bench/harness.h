@@ -61,6 +61,9 @@ struct Figures {
 
   bool ok() const { return status == "ok"; }
   bool failed() const { return status.rfind("FAILED", 0) == 0; }
+  // Did not run (no server binary, no PostgreSQL, ...). The runner counts
+  // this as a failure too: a result that was not measured never passes.
+  bool unavailable() const { return status.rfind("unavailable", 0) == 0; }
 };
 
 // Fills the figures of a finished timed loop: peak RSS, items, throughput

@@ -11,6 +11,8 @@
 #include <boost/beast/http.hpp>
 #include <boost/beast/websocket.hpp>
 #include <chrono>
+#include <fstream>
+#include <iterator>
 #include <thread>
 
 #include <fmt/format.h>
@@ -134,10 +136,10 @@ ServerProcess::~ServerProcess() {
 
 Status ServerProcess::Start(const std::string& binary, const std::vector<std::string>& args, double timeout_s) {
   if (access(binary.c_str(), X_OK) != 0) return Status::Unavailable("no server binary at " + binary);
-  port_ = FreePort();
   log_dir_ = MakeTempDir("server-log");
   log_path_ = log_dir_ + "/server.log";
-  std::vector<std::string> argv_s = {binary, "serve", "--listen", fmt::format("127.0.0.1:{}", port_)};
+  const std::string port_file = log_dir_ + "/port";
+  std::vector<std::string> argv_s = {binary, "serve", "--listen", "127.0.0.1:0", "--port-file", port_file};
   argv_s.insert(argv_s.end(), args.begin(), args.end());
   pid_ = fork();
   if (pid_ < 0) return Status::IoError("fork failed");
@@ -158,20 +160,29 @@ Status ServerProcess::Start(const std::string& binary, const std::vector<std::st
     int st = 0;
     if (waitpid(pid_, &st, WNOHANG) == pid_) {
       pid_ = -1;
-      return Status::Unavailable(fmt::format("server exited during start-up (status {}); log {}", st, log_path_));
+      return Status::Unavailable(
+          fmt::format("server exited during start-up (status {}); log {}:\n{}", st, log_path_, LogTail(1000)));
     }
-    HttpClient c;
-    if (c.Connect("127.0.0.1", port_).ok()) {
-      auto r = c.Request("GET", "/healthz", "");
-      if (r.ok() && (r->status == 200 || r->status == 404)) {
-        ready_ = true;
-        return Status::OK();
+    if (port_ < 0) {
+      // The server renames the file into place, so a present file is whole.
+      std::ifstream in(port_file);
+      int port = -1;
+      if (in >> port && port > 0) port_ = port;
+    }
+    if (port_ > 0) {
+      HttpClient c;
+      if (c.Connect("127.0.0.1", port_).ok()) {
+        auto r = c.Request("GET", "/healthz", "");
+        if (r.ok() && (r->status == 200 || r->status == 404)) {
+          ready_ = true;
+          return Status::OK();
+        }
       }
     }
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
   Stop();
-  return Status::Unavailable("server did not become ready; log " + log_path_);
+  return Status::Unavailable(fmt::format("server did not become ready in {:.0f} s; log {}", timeout_s, log_path_));
 }
 
 int ServerProcess::Stop() {
@@ -188,7 +199,23 @@ int ServerProcess::Stop() {
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
   pid_ = -1;
+  if (!(WIFEXITED(st) && WEXITSTATUS(st) == 0)) ready_ = false;  // keep the log
   return st;
+}
+
+std::string ServerProcess::ExitProblem(int wait_status) const {
+  if (wait_status != -1 && WIFEXITED(wait_status) && WEXITSTATUS(wait_status) == 0) return "";
+  std::string how = wait_status == -1             ? "was not running"
+                    : WIFEXITED(wait_status)      ? fmt::format("exited with status {}", WEXITSTATUS(wait_status))
+                    : WIFSIGNALED(wait_status)    ? fmt::format("was killed by signal {}", WTERMSIG(wait_status))
+                                                  : fmt::format("ended with wait status {}", wait_status);
+  return fmt::format("server {} after SIGTERM; log {}:\n{}", how, log_path_, LogTail());
+}
+
+std::string ServerProcess::LogTail(size_t max_bytes) const {
+  std::ifstream in(log_path_, std::ios::binary);
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  return text.size() > max_bytes ? "..." + text.substr(text.size() - max_bytes) : text;
 }
 
 double ServerProcess::PeakRssMb() const { return pid_ > 0 ? PeakRssMbOf(pid_) : -1; }

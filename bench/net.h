@@ -51,16 +51,28 @@ class WsClient {
   std::unique_ptr<Impl> impl_;
 };
 
-// `tracedb serve` as a child process on 127.0.0.1:<free port>.
+// `tracedb serve` as a child process on 127.0.0.1, on a port the server
+// picks itself (`--listen 127.0.0.1:0 --port-file`, so no other process can
+// take the port between choosing and binding it).
 class ServerProcess {
  public:
   ~ServerProcess();
-  // Starts `binary serve --listen 127.0.0.1:PORT` plus `args` and waits up
-  // to `timeout_s` until GET /healthz answers 200 (or, when the server has
-  // no /healthz, until the port accepts connections).
+  // Starts `binary serve --listen 127.0.0.1:0 --port-file F` plus `args`,
+  // waits up to `timeout_s` for the port file, then until GET /healthz
+  // answers 200 (or 404, a server without /healthz). Unavailable when the
+  // binary is missing, exits during start-up or never becomes ready (the
+  // message names the log).
   Status Start(const std::string& binary, const std::vector<std::string>& args, double timeout_s = 20);
-  // SIGTERM, then waits (SIGKILL after 20 s). Returns the exit status.
+  // SIGTERM, then waits (SIGKILL after 20 s). Returns the wait status
+  // (waitpid's), -1 when no server was running. A server that did not exit
+  // with status 0 keeps its log (LogTail).
   int Stop();
+  // "" when `wait_status` (from Stop) is a clean exit 0; otherwise a
+  // description with the end of the server's log (a sanitizer report of a
+  // server built with one lands there).
+  std::string ExitProblem(int wait_status) const;
+  // The last `max_bytes` of the server's log.
+  std::string LogTail(size_t max_bytes = 4000) const;
   int port() const { return port_; }
   pid_t pid() const { return pid_; }
   // Peak RSS of the server so far (MiB).

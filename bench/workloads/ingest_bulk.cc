@@ -26,7 +26,9 @@
 // growth (in-process systems).
 // Verified: the reported/accepted event count, the stored trace and event
 // counts, and sampled traces read back (events equal to the generated ones,
-// flow, version and status as sent).
+// flow, version and status as sent); the server exits 0 on SIGTERM. A
+// system that cannot run (no server, no PostgreSQL) is "unavailable", which
+// the runner counts as a failure (bench/main.cc).
 
 #include <atomic>
 #include <boost/json.hpp>
@@ -254,9 +256,12 @@ Figures RunServer(Context& ctx) {
   auto eng = std::move(opened).value();
   Status cs = eng->CompactAll();
   f.bytes_per_event = static_cast<double>(eng->DiskUsageBytes()) / static_cast<double>(f.items);
-  std::string problem = !cs.ok() ? cs.ToString()
-                        : total != lines ? fmt::format("{} lines accepted, {} sent", total, lines)
-                                         : VerifyEngine(ctx, eng.get());
+  std::string problem = server.ExitProblem(st);
+  if (problem.empty()) {
+    problem = !cs.ok()        ? cs.ToString()
+              : total != lines ? fmt::format("{} lines accepted, {} sent", total, lines)
+                               : VerifyEngine(ctx, eng.get());
+  }
   f.verified = problem.empty();
   if (!f.verified) f.status = "FAILED: " + problem;
   f.note = fmt::format("{} HTTP clients, {:.0f} MB/s of NDJSON", clients,
