@@ -3,7 +3,8 @@
 // The query side of the oracle (tests/query/oracle_test.cc): random queries
 // as a small AST of the test's own, rendered twice, once as tracedb filter
 // language text and once as SQL over the tables of oracle_sql_util.h, plus
-// the shrinking steps that reduce a failing query.
+// the shrinking steps that reduce a failing query. The Generator's methods
+// are in oracle_gen_util.cc.
 //
 // The SQL is written from docs/query-language.md, not from query/: every
 // predicate is two-valued (an absent value fails every operator except
