@@ -100,7 +100,8 @@ KeySpec Ignored(std::string key, Type type, std::string help) {
 uint64_t MaxOf(const std::string& key) {
   if (key == "server.port") return 65535;
   if (key == "server.max_connections" || key == "server.io_threads" || key == "server.read_threads" ||
-      key == "server.max_inflight_per_connection" || key == "http.max_concurrent_ingests")
+      key == "server.max_inflight_per_connection" || key == "http.max_concurrent_ingests" ||
+      key == "storage.retention_interval_seconds")
     return UINT32_MAX;
   return UINT64_MAX;
 }
@@ -137,6 +138,8 @@ const std::vector<KeySpec>& Specs() {
                      "Remove traces older than this; 0 keeps everything."));
     v.push_back(Uint("storage.retention_max_bytes", &Config::retention_max_bytes,
                      "Remove the oldest data above this size; 0 means no limit."));
+    v.push_back(Uint("storage.retention_interval_seconds", &Config::retention_interval_seconds,
+                     "Seconds between two background retention passes (when a retention limit is set)."));
     KeySpec alias = Str("storage.sqlite.database_path", &Config::data_dir,
                         "Reflow key; alias of storage.data_dir (REFLOW_TRACING_SQLITE_PATH).");
     alias.alias_of = "storage.data_dir";
@@ -457,6 +460,7 @@ Status ConfigLoader::Validate() const {
                fmt::format("'{}' is not supported (rocksdb, memory; sqlite = rocksdb on disk)", c.backend));
   }
   if (c.backend != "memory" && c.data_dir.empty()) return bad("storage.data_dir", "must not be empty");
+  if (c.retention_interval_seconds == 0) return bad("storage.retention_interval_seconds", "must be at least 1");
   if (c.ingest_queue_capacity == 0) return bad("ingest.queue_capacity", "must be at least 1");
   if (c.ingest_queue_bytes == 0) return bad("ingest.queue_bytes", "must be at least 1");
   if (c.ingest_max_batch == 0) return bad("ingest.max_batch", "must be at least 1");

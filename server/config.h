@@ -110,6 +110,9 @@ struct Config {
   uint64_t retention_max_age_seconds = 0;
   // Oldest buckets are removed above this size; 0 = no limit. Default: 0.
   uint64_t retention_max_bytes = 0;
+  // Seconds between two passes of the background retention loop (which
+  // runs only when one of the limits above is set). Default: 60.
+  uint64_t retention_interval_seconds = 60;
 
   // [ingest]
   // Write requests queued for the writer thread at most. Default: 16384.

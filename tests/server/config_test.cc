@@ -101,6 +101,16 @@ TEST(Config, UnknownKeysAndBadValuesAreErrorsNamingThem) {
     ASSERT_TRUE(l.SetFromFlag("compression.algorithm", "brotli", "--set").ok());
     EXPECT_THAT(l.Validate().message(), HasSubstr("compression.algorithm"));
   }
+  {
+    ConfigLoader l;
+    EXPECT_EQ(l.config().retention_interval_seconds, 60u);
+    ASSERT_TRUE(l.LoadEnv({"TRACEDB_STORAGE_RETENTION_INTERVAL_SECONDS=5"}).ok());
+    EXPECT_EQ(l.config().retention_interval_seconds, 5u);
+    EXPECT_THAT(l.SetFromFlag("storage.retention_interval_seconds", "4294967296", "--set").message(),
+                HasSubstr("storage.retention_interval_seconds"));
+    ASSERT_TRUE(l.SetFromFlag("storage.retention_interval_seconds", "0", "--set").ok());
+    EXPECT_THAT(l.Validate().message(), HasSubstr("storage.retention_interval_seconds"));
+  }
 }
 
 TEST(Config, ParseListen) {
