@@ -27,15 +27,20 @@ std::string BucketKey(uint32_t bucket) {
 
 Status RocksEngine::DropBucketsBelow(uint32_t bucket) {
   TimestampNs cutoff = static_cast<TimestampNs>(bucket) * options_.bucket_seconds * 1'000'000'000LL;
-  if (cutoff <= retention_cutoff()) return Status::OK();
-  // Persist the cutoff first: once it is durable, readers hide everything
-  // below it, so a crash part-way through the deletes exposes nothing.
-  std::string v;
-  coding::PutOrderedI64(&v, cutoff);
-  rocksdb::WriteOptions sync;
-  sync.sync = true;
-  TRACEDB_RETURN_IF_ERROR(FromRocks(db_->Put(sync, meta_cf_, "retention_cutoff", v), "persist cutoff"));
-  cutoff_->store(cutoff, std::memory_order_release);
+  // Not advancing: only events that arrived below the cutoff after it was
+  // set are removed; their headers and index entries (a few bytes a trace)
+  // wait for the next advance's compactions.
+  const bool advance = cutoff > retention_cutoff();
+  if (advance) {
+    // Persist the cutoff first: once it is durable, readers hide everything
+    // below it, so a crash part-way through the deletes exposes nothing.
+    std::string v;
+    coding::PutOrderedI64(&v, cutoff);
+    rocksdb::WriteOptions sync;
+    sync.sync = true;
+    TRACEDB_RETURN_IF_ERROR(FromRocks(db_->Put(sync, meta_cf_, "retention_cutoff", v), "persist cutoff"));
+    cutoff_->store(cutoff, std::memory_order_release);
+  }
 
   std::string begin = BucketKey(0);
   std::string end = BucketKey(bucket);
@@ -45,13 +50,18 @@ Status RocksEngine::DropBucketsBelow(uint32_t bucket) {
     TRACEDB_RETURN_IF_ERROR(FromRocks(rocksdb::DeleteFilesInRange(db_.get(), cf, &b, &e), "delete files"));
     TRACEDB_RETURN_IF_ERROR(FromRocks(db_->CompactRange(rocksdb::CompactRangeOptions(), cf, &b, &e), "compact"));
   }
-  // Run the retention compaction filters over headers and indexes.
-  for (auto* cf : {traces_cf_, index_cf_}) {
-    TRACEDB_RETURN_IF_ERROR(FromRocks(db_->Flush(rocksdb::FlushOptions(), cf), "flush"));
-    TRACEDB_RETURN_IF_ERROR(FromRocks(db_->CompactRange(rocksdb::CompactRangeOptions(), cf, nullptr, nullptr),
-                                      "compact"));
+  if (advance) {
+    // Run the retention compaction filters over headers and indexes.
+    for (auto* cf : {traces_cf_, index_cf_}) {
+      TRACEDB_RETURN_IF_ERROR(FromRocks(db_->Flush(rocksdb::FlushOptions(), cf), "flush"));
+      TRACEDB_RETURN_IF_ERROR(FromRocks(db_->CompactRange(rocksdb::CompactRangeOptions(), cf, nullptr, nullptr),
+                                        "compact"));
+    }
   }
-  return Status::OK();
+  // A WAL file is deleted only once no family holds unflushed data from it,
+  // and the cutoff just written sits in the rarely written default family:
+  // without this flush the logs that carried the dropped events stay on disk.
+  return FromRocks(db_->Flush(rocksdb::FlushOptions(), handles_), "flush");
 }
 
 Result<uint64_t> RocksEngine::EnforceRetention(TimestampNs now_ns) {
@@ -67,15 +77,16 @@ Result<uint64_t> RocksEngine::EnforceRetention(TimestampNs now_ns) {
     target = BucketOf(oldest_kept, options_.bucket_seconds);
   }
 
-  // Buckets present, oldest first (one seek per bucket).
+  // Buckets present, oldest first (one seek per bucket). The scan starts
+  // below the cutoff: events of an expired trace may still arrive after it
+  // was set (a late exporter, a backfill); they are never visible, and this
+  // pass removes them from disk.
   std::vector<uint32_t> present;
   {
     rocksdb::ReadOptions ro;
     ro.total_order_seek = true;
     std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, events_cf_));
-    TimestampNs cutoff = retention_cutoff();
-    uint32_t from = cutoff > 0 ? static_cast<uint32_t>(static_cast<uint64_t>(cutoff) / bucket_ns) : 0;
-    for (it->Seek(BucketKey(from)); it->Valid();) {
+    for (it->Seek(BucketKey(0)); it->Valid();) {
       if (it->key().size() < 4) break;
       uint32_t b = coding::DecodeFixed32(it->key().data());
       present.push_back(b);
@@ -111,7 +122,10 @@ Result<uint64_t> RocksEngine::EnforceRetention(TimestampNs now_ns) {
   for (uint32_t b : present) {
     if (b < target) ++dropped;
   }
-  if (target > 0) TRACEDB_RETURN_IF_ERROR(DropBucketsBelow(target));
+  const TimestampNs target_ns = static_cast<TimestampNs>(uint64_t{target} * bucket_ns);
+  if (target > 0 && (dropped > 0 || target_ns > retention_cutoff())) {
+    TRACEDB_RETURN_IF_ERROR(DropBucketsBelow(target));
+  }
   counters_.retention_runs.fetch_add(1, std::memory_order_relaxed);
   counters_.buckets_dropped.fetch_add(dropped, std::memory_order_relaxed);
   return dropped;
