@@ -72,7 +72,7 @@ void Value(std::string* out, const char* name, const char* type, const char* hel
 
 }  // namespace
 
-std::string Metrics::RenderPrometheus(const engine::Stats* stats) const {
+std::string Metrics::RenderPrometheus(const engine::Stats* stats, const engine::Counters* counters) const {
   std::string out;
   out.reserve(16 << 10);
   One(&out, "tracedb_connections_open", "gauge", "Open WebSocket connections.", connections_open);
@@ -136,6 +136,12 @@ std::string Metrics::RenderPrometheus(const engine::Stats* stats) const {
           static_cast<double>(stats->estimated_keys));
     Value(&out, "tracedb_rocksdb_write_stall_seconds_total", "counter", "Time RocksDB stalled writes.",
           static_cast<double>(stats->write_stall_micros) / 1e6);
+  }
+  if (counters != nullptr) {
+    One(&out, "tracedb_retention_runs_total", "counter", "Retention passes run (since start).",
+        counters->retention_runs);
+    One(&out, "tracedb_retention_buckets_dropped_total", "counter",
+        "Time buckets removed by retention (since start).", counters->buckets_dropped);
   }
   return out;
 }

@@ -87,7 +87,8 @@ struct Metrics {
   void CountRequest(RequestType type, std::chrono::steady_clock::time_point start);
 
   // The Prometheus text of every metric; `stats` adds the storage gauges.
-  std::string RenderPrometheus(const engine::Stats* stats) const;
+  // `stats` and `counters` (either may be null) add the engine's figures.
+  std::string RenderPrometheus(const engine::Stats* stats, const engine::Counters* counters = nullptr) const;
 
   // Reflow's GetMetrics data object: the 7 upstream counters.
   std::string RenderReflowCounters() const;

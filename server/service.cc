@@ -599,7 +599,7 @@ void Service::FinalizeItem(WriteItem& item) {
 
 std::string Service::RenderMetrics() {
   engine::Stats stats = engine_->GetStats();
-  return metrics_.RenderPrometheus(&stats);
+  return metrics_.RenderPrometheus(&stats, &engine_->counters());
 }
 
 }  // namespace tracedb::server

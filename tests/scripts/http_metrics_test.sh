@@ -11,7 +11,7 @@ fail() { echo "FAIL: $*" >&2; exit 1; }
 
 "$TRACEDB" serve --data "$TMP/data" --listen 127.0.0.1:0 --port-file "$TMP/port" 2>"$TMP/log" &
 PID=$!
-for _ in $(seq 200); do [ -s "$TMP/port" ] && break; sleep 0.05; done
+for _ in $(seq 400); do { [ -s "$TMP/port" ] || ! kill -0 $PID 2>/dev/null; } && break; sleep 0.05; done
 [ -s "$TMP/port" ] || fail "server did not start: $(cat "$TMP/log")"
 PORT=$(cat "$TMP/port")
 BASE=http://127.0.0.1:$PORT
@@ -30,6 +30,18 @@ for m in tracedb_events_ingested_total tracedb_events_duplicate_total tracedb_ws
          tracedb_rocksdb_memtable_bytes tracedb_rocksdb_pending_compaction_bytes tracedb_rocksdb_live_sst_bytes \
          tracedb_rocksdb_write_stall_seconds_total; do
   grep -q "^$m" "$TMP/metrics" || fail "metric $m missing"
+done
+# Values after known traffic: none but /healthz, /readyz and the 404 (this
+# /metrics reply is counted when sent); a fresh store has nothing queued.
+value() { awk -v m="$1" '$1 == m { print $2 }' "$TMP/metrics"; }
+for want in "tracedb_events_ingested_total 0" "tracedb_events_duplicate_total 0" "tracedb_ws_received_bytes_total 0" \
+            "tracedb_connections_open 0" "tracedb_connections_total 0" "tracedb_subscriptions_active 0" \
+            "tracedb_notifications_dropped_total 0" "tracedb_write_errors_total 0" "tracedb_ingest_queue_depth 0" \
+            "tracedb_http_requests_total 4" 'tracedb_http_responses_total{code="2xx"} 2' \
+            'tracedb_http_responses_total{code="4xx"} 1' 'tracedb_http_responses_total{code="5xx"} 0' \
+            "tracedb_retention_buckets_dropped_total 0"; do
+  set -- $want
+  [ "$(value "$1")" = "$2" ] || fail "metric $1 = '$(value "$1")', want $2"
 done
 promtool check metrics < "$TMP/metrics" > "$TMP/promtool" 2>&1 || fail "promtool: $(cat "$TMP/promtool")"
 

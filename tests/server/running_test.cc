@@ -231,6 +231,14 @@ TEST_F(RunningTest, RetentionLoopRemovesExpiredTracesAndGivesTheDiskBack) {
   Start(aged);
   ASSERT_TRUE(WaitUntil([&] { return ts_.engine->counters().buckets_dropped.load() > 0; }))
       << "the retention loop dropped nothing";
+  {
+    // /metrics reports the loop's work (read the counter after the scrape:
+    // a later pass may only add to it).
+    int64_t scraped = MetricValue(ts_.port(), "tracedb_retention_buckets_dropped_total");
+    EXPECT_GT(scraped, 0);
+    EXPECT_LE(static_cast<uint64_t>(scraped), ts_.engine->counters().buckets_dropped.load());
+    EXPECT_GE(MetricValue(ts_.port(), "tracedb_retention_runs_total"), 1);
+  }
   uint64_t after = 0;
   EXPECT_TRUE(WaitUntil([&] {
     after = ts_.engine->DiskUsageBytes();
@@ -432,6 +440,7 @@ TEST_F(RunningTest, MetricsCountKnownTrafficExactly) {
   expect("tracedb_write_errors_total", 0);
   expect("tracedb_notifications_sent_total", 0);
   expect("tracedb_notifications_dropped_total", 0);
+  expect("tracedb_retention_buckets_dropped_total", 0);  // no retention configured
   const std::map<std::string, int> by_type = {
       {"StartTrace", 1}, {"RecordEvent", kWsEvents + 1}, {"EndTrace", 1}, {"GetTrace", 1},  {"QueryTraces", 1},
       {"GetFlowVersions", 1}, {"Ping", 1}, {"Subscribe", 0}, {"Invalid", 1}, {"GetMetrics", 1}};
