@@ -63,7 +63,7 @@ import uuid
 import websockets
 
 TRACEDB = sys.argv[1]
-ROUNDS = 8  # of each kind
+ROUNDS = 10  # of each kind
 FLOWS = ["checkout", "billing", "search", "ingest"]
 ACTORS = ["gateway", "validator", "db", "cache", "mailer", "scheduler"]
 EVENT_TYPES = ['"ActorStarted"', '"ActorCompleted"', '"MessageSent"', '"StateChanged"']
@@ -479,7 +479,7 @@ def bulk_round(server, model, work, rng, batch_lines):
         if rng.random() < 0.75:
             send_to(min(len(body), sent + rng.randint(1, BODY_BLOCK + 2 * len(body) // len(units))))
         readable, _, _ = select.select([sock], [], [], 0)
-        require(not readable, "the server answered an unfinished upload: %r" % sock.recv(300))
+        require(not readable, "the server answered an unfinished upload: %r" % (readable and sock.recv(300)))
         server.kill()
     finally:
         sock.close()

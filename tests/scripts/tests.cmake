@@ -36,12 +36,12 @@ if(TARGET tracedb)
 endif()
 
 # SIGKILL of a live `tracedb serve` in the middle of a chunked bulk upload and
-# of pipelined WebSocket streams, 16 rounds on one data directory; after each
+# of pipelined WebSocket streams, 20 rounds on one data directory; after each
 # restart every acknowledged request is there, no commit unit is half visible,
 # and headers, indexes and columns agree with the events. Registered
 # unconditionally: without /usr/bin/python3 or python3-websockets it fails.
 if(TARGET tracedb)
   add_test(NAME scripts.server_kill
            COMMAND /usr/bin/python3 ${CMAKE_CURRENT_LIST_DIR}/server_kill_test.py $<TARGET_FILE:tracedb>)
-  set_tests_properties(scripts.server_kill PROPERTIES TIMEOUT 420)
+  set_tests_properties(scripts.server_kill PROPERTIES TIMEOUT 180)
 endif()
