@@ -186,6 +186,16 @@ struct AttributeValue {
     kKvList = 7,  // kvlist (keys may repeat; order is kept)
     kEmpty = 8,   // an AnyValue with no value set
   };
+  // The special members are defined below the class: the members hold
+  // std::pair<std::string, AttributeValue>, which must not be instantiated
+  // while AttributeValue is incomplete (clang refuses it; GCC lets it pass).
+  AttributeValue();
+  AttributeValue(const AttributeValue&);
+  AttributeValue(AttributeValue&&) noexcept;
+  AttributeValue& operator=(const AttributeValue&);
+  AttributeValue& operator=(AttributeValue&&) noexcept;
+  ~AttributeValue();
+
   Kind kind = Kind::kString;
   std::string str;  // kString, kBytes, kJson
   int64_t i = 0;    // kInt, kBool
@@ -197,6 +207,13 @@ struct AttributeValue {
   // checks are exact.
   friend bool operator==(const AttributeValue& a, const AttributeValue& b);
 };
+
+inline AttributeValue::AttributeValue() = default;
+inline AttributeValue::AttributeValue(const AttributeValue&) = default;
+inline AttributeValue::AttributeValue(AttributeValue&&) noexcept = default;
+inline AttributeValue& AttributeValue::operator=(const AttributeValue&) = default;
+inline AttributeValue& AttributeValue::operator=(AttributeValue&&) noexcept = default;
+inline AttributeValue::~AttributeValue() = default;
 
 // Key-value pairs in arrival order (keys may repeat, as OTLP allows).
 using Attributes = std::vector<std::pair<std::string, AttributeValue>>;

@@ -20,7 +20,6 @@ namespace {
 
 using ::testing::HasSubstr;
 using engine::Id128;
-using engine::TimestampNs;
 namespace reflow = schema::reflow;
 
 HttpResult Get(uint16_t port, const std::string& target) {
@@ -107,44 +106,16 @@ TEST(QueryFault, ActorAndOpNamePrefixQueriesAnswerInSearchAggregateAndExplain) {
   ts.Stop();
 }
 
-// Forwards to a real engine; GetTrace throws while `armed`.
-class ThrowingEngine : public engine::Engine {
+// A real engine whose GetTrace throws while `armed`.
+class ThrowingEngine : public ForwardingEngine {
  public:
-  explicit ThrowingEngine(engine::Engine* base) : base_(base) {}
+  using ForwardingEngine::ForwardingEngine;
   std::atomic<bool> armed{true};
 
-  Result<engine::WriteResult> Write(const engine::WriteBatch& b) override { return base_->Write(b); }
   Result<std::optional<schema::Trace>> GetTrace(const Id128& id, const engine::ReadOptions& o) override {
     if (armed) throw std::runtime_error("injected read failure");
-    return base_->GetTrace(id, o);
+    return ForwardingEngine::GetTrace(id, o);
   }
-  Result<std::vector<schema::FlowVersion>> GetFlowVersions(std::string_view f) override {
-    return base_->GetFlowVersions(f);
-  }
-  std::unique_ptr<engine::IndexCursor> ScanIndex(const engine::IndexRange& r) override { return base_->ScanIndex(r); }
-  Result<std::vector<std::string>> ListIndexValues(engine::IndexKind k, std::string_view p, size_t n) override {
-    return base_->ListIndexValues(k, p, n);
-  }
-  Status ReadColumns(const Id128& id, const std::function<bool(const engine::ColumnChunk&)>& fn) override {
-    return base_->ReadColumns(id, fn);
-  }
-  Status ReadColumnsAt(const Id128& id, TimestampNs s, const std::function<bool(const engine::ColumnChunk&)>& fn) override {
-    return base_->ReadColumnsAt(id, s, fn);
-  }
-  Status ScanColumns(TimestampNs a, TimestampNs b, const std::function<bool(const engine::ColumnChunk&)>& fn) override {
-    return base_->ScanColumns(a, b, fn);
-  }
-  Status ScanTraces(const std::function<bool(const schema::Trace&)>& fn) override { return base_->ScanTraces(fn); }
-  Result<uint64_t> EnforceRetention(TimestampNs now) override { return base_->EnforceRetention(now); }
-  TimestampNs retention_cutoff() const override { return base_->retention_cutoff(); }
-  Status CompactAll() override { return base_->CompactAll(); }
-  engine::Stats GetStats() override { return base_->GetStats(); }
-  const engine::Counters& counters() const override { return base_->counters(); }
-  const engine::Options& options() const override { return base_->options(); }
-  uint64_t DiskUsageBytes() override { return base_->DiskUsageBytes(); }
-
- private:
-  engine::Engine* base_;
 };
 
 TEST(QueryFault, AnExceptionUnderAReadIsThatRequestsErrorAndTheServerStaysUp) {

@@ -148,7 +148,7 @@ Result<engine::WriteResult> GatedEngine::Write(const engine::WriteBatch& batch) 
       --blocked_;
     }
   }
-  return base_->Write(batch);
+  return ForwardingEngine::Write(batch);
 }
 
 }  // namespace tracedb::server::testing

@@ -64,22 +64,17 @@ bool WaitForMetric(uint16_t port, const std::string& name, int64_t want,
 // Polls `done` (every 10 ms) until it returns true; false after `timeout`.
 bool WaitUntil(const std::function<bool()>& done, std::chrono::milliseconds timeout = std::chrono::seconds(20));
 
-// An engine that forwards every call to `base`, except that while the gate
-// is closed, Write() blocks until it is opened: a test holds the server's
-// writer this way so that replies stay pending. Thread-safe.
-class GatedEngine : public engine::Engine {
+// An engine that forwards every call to the engine it wraps; tests derive
+// from it and override the calls they want to change. Thread-safe when the
+// wrapped engine is.
+class ForwardingEngine : public engine::Engine {
  public:
-  explicit GatedEngine(std::unique_ptr<engine::Engine> base) : base_(std::move(base)) {}
-  ~GatedEngine() override { OpenGate(); }
+  // Wraps `base`, which must outlive this engine.
+  explicit ForwardingEngine(engine::Engine* base) : base_(base) {}
+  // Wraps and owns `base`.
+  explicit ForwardingEngine(std::unique_ptr<engine::Engine> base) : owned_(std::move(base)), base_(owned_.get()) {}
 
-  void CloseGate();
-  void OpenGate();
-  // Writes blocked at the closed gate right now.
-  size_t blocked_writes();
-  // Waits until at least `n` writes are blocked at the gate.
-  bool WaitForBlockedWrites(size_t n, std::chrono::milliseconds timeout = std::chrono::seconds(20));
-
-  Result<engine::WriteResult> Write(const engine::WriteBatch& batch) override;
+  Result<engine::WriteResult> Write(const engine::WriteBatch& batch) override { return base_->Write(batch); }
   Result<std::optional<schema::Trace>> GetTrace(const engine::Id128& trace_id,
                                                 const engine::ReadOptions& options) override {
     return base_->GetTrace(trace_id, options);
@@ -116,7 +111,28 @@ class GatedEngine : public engine::Engine {
   uint64_t DiskUsageBytes() override { return base_->DiskUsageBytes(); }
 
  private:
-  std::unique_ptr<engine::Engine> base_;
+  std::unique_ptr<engine::Engine> owned_;
+  engine::Engine* base_;
+};
+
+// A ForwardingEngine whose Write() blocks while the gate is closed, until it
+// is opened: a test holds the server's writer this way so that replies stay
+// pending. Thread-safe.
+class GatedEngine : public ForwardingEngine {
+ public:
+  explicit GatedEngine(std::unique_ptr<engine::Engine> base) : ForwardingEngine(std::move(base)) {}
+  ~GatedEngine() override { OpenGate(); }
+
+  void CloseGate();
+  void OpenGate();
+  // Writes blocked at the closed gate right now.
+  size_t blocked_writes();
+  // Waits until at least `n` writes are blocked at the gate.
+  bool WaitForBlockedWrites(size_t n, std::chrono::milliseconds timeout = std::chrono::seconds(20));
+
+  Result<engine::WriteResult> Write(const engine::WriteBatch& batch) override;
+
+ private:
   std::mutex mu_;
   std::condition_variable cv_;
   bool closed_ = false;   // GUARDED_BY(mu_)

@@ -27,39 +27,12 @@ using schema::TimestampNs;
 
 constexpr TimestampNs kT0 = 1'796'533'263'631'000'000;  // what the JS exporter sent (2026)
 
-std::string Hex(std::string_view hex) {
-  std::string out;
-  for (size_t i = 0; i + 1 < hex.size(); i += 2) out.push_back(static_cast<char>(std::stoi(std::string(hex.substr(i, 2)), nullptr, 16)));
-  return out;
-}
-
-AnyValue AnyStr(std::string s) {
-  AnyValue v;
-  v.kind = AnyValue::Kind::kString;
-  v.str = std::move(s);
-  return v;
-}
-
-AnyValue AnyInt(int64_t i) {
-  AnyValue v;
-  v.kind = AnyValue::Kind::kInt;
-  v.i = i;
-  return v;
-}
-
-AnyValue AnyArray(std::vector<AnyValue> elems) {
-  AnyValue v;
-  v.kind = AnyValue::Kind::kArray;
-  v.array = std::move(elems);
-  return v;
-}
-
-AnyValue AnyKvList(std::vector<KeyValue> pairs) {
-  AnyValue v;
-  v.kind = AnyValue::Kind::kKvList;
-  v.kvlist = std::move(pairs);
-  return v;
-}
+// The value builders of the decoder tests.
+const auto& Hex = testing::Unhex;
+const auto& AnyStr = testing::Str;
+const auto& AnyInt = testing::Int;
+const auto& AnyArray = testing::Array;
+const auto& AnyKvList = testing::KvList;
 
 const std::string kTrace = Hex("5b8efff798038103d269b633813fc60c");
 const std::string kTrace2 = Hex("0af7651916cd43dd8448eb211c80319c");
