@@ -43,7 +43,10 @@ cat > "$TMP/req-7.json" <<'JSON'
 ]
 JSON
 OPX="$TMP/req-7.json"
-if command -v zstd > /dev/null; then zstd -q "$OPX" -o "$OPX.zst" && OPX="$OPX.zst"; fi
+# A .zst file: the CLI decompresses by extension (zstd comes with scripts/setup.sh).
+command -v zstd > /dev/null || fail "zstd is missing (Debian package zstd; scripts/setup.sh installs it)"
+zstd -q "$OPX" -o "$OPX.zst" || fail "zstd"
+OPX="$OPX.zst"
 "$TRACEDB" ingest --quiet --format operonx --data "$TMP/db" "$OPX" > "$TMP/out3" || fail "ingest operonx"
 grep -q '"accepted":3' "$TMP/out3" || fail "operonx accepted: $(cat "$TMP/out3")"
 
