@@ -507,10 +507,16 @@ class WritePath {
     schema::Columns chunk;
     TRACEDB_RETURN_IF_ERROR(schema::DecodeColumns(value, &chunk));
     chunk.trace_start_ns = start;
-    std::string new_key = prefix;
-    new_key.append(key.substr(prefix.size()));
-    Put(Cf::kColumns, new_key, schema::EncodeColumns(chunk));
+    Put(Cf::kColumns, Rebucketed(key, prefix), schema::EncodeColumns(chunk));
     return Status::OK();
+  }
+
+  // `key` (an event or chunk key of the trace) under the trace prefix
+  // `prefix`: the prefixes differ only in their bucket, so have one length.
+  static std::string Rebucketed(std::string_view key, const std::string& prefix) {
+    std::string out = prefix;
+    out.append(key.substr(prefix.size()));
+    return out;
   }
 
   Status RelocateStored(Cf cf, const std::string& old_prefix, const std::string& prefix, TimestampNs start) {
@@ -525,9 +531,7 @@ class WritePath {
       if (cf == Cf::kColumns) {
         TRACEDB_RETURN_IF_ERROR(PutRelocatedChunk(key, value, prefix, start));
       } else {
-        std::string new_key = prefix;
-        new_key.append(key.substr(prefix.size()));
-        Put(cf, new_key, value);
+        Put(cf, Rebucketed(key, prefix), value);
       }
     }
     return FromRocks(it->status(), "relocate trace");
