@@ -172,6 +172,10 @@ const std::vector<KeySpec>& Specs() {
     v.push_back(Bool("compression.permessage_deflate", &Config::permessage_deflate,
                      "Negotiate permessage-deflate when the client offers it."));
 
+    v.push_back(Uint("otlp.max_request_bytes", &Config::otlp_max_request_bytes,
+                     "Largest OTLP/HTTP export request (POST /v1/traces) after decompression; larger ones get 413. "
+                     "0: no limit."));
+
     v.push_back(Uint("http.max_body_bytes", &Config::max_body_bytes,
                      "Largest request body (as sent, before decompression); larger ones get 413. 0: no limit."));
     v.push_back(Uint("http.max_concurrent_ingests", &Config::max_concurrent_ingests,

@@ -57,6 +57,12 @@ struct Config {
   // (non-browser clients) are always allowed. Default: [].
   std::vector<std::string> allowed_origins;
 
+  // [otlp]
+  // Largest OTLP/HTTP export request after decompression; larger ones are
+  // answered 413. 0: no limit. Default: 64 MiB (the OTLP specification's
+  // recommendation).
+  uint64_t otlp_max_request_bytes = uint64_t{64} << 20;
+
   // [http]
   // Largest request body (as sent, before decompression) accepted; larger
   // ones are answered 413. 0: no limit. Default: 4 GiB.

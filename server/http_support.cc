@@ -200,6 +200,21 @@ const char* RefusalName(Refusal reason) {
   return "unknown";
 }
 
+RefusalReply RefusalReplyFor(Refusal reason) {
+  switch (reason) {
+    case Refusal::kUnauthorized: return {401, "Unauthorized", false, false};
+    case Refusal::kForbiddenOrigin: return {403, "Forbidden", false, false};
+    case Refusal::kBodyTooLarge: return {413, "PayloadTooLarge", false, true};
+    case Refusal::kRateLimited: return {429, "TooManyRequests", true, false};
+    case Refusal::kConnectionLimit: return {503, "Unavailable", true, true};
+    case Refusal::kIngestOverload: return {503, "Unavailable", true, false};
+    case Refusal::kReadOverload: return {503, "Unavailable", true, false};
+    case Refusal::kShuttingDown: return {503, "Unavailable", true, true};
+    case Refusal::kCount: break;
+  }
+  return {500, "Internal", false, true};
+}
+
 const char* RouteName(Route route) {
   switch (route) {
     case Route::kHealth: return "health";
@@ -207,6 +222,7 @@ const char* RouteName(Route route) {
     case Route::kIngest: return "ingest";
     case Route::kApi: return "api";
     case Route::kOther: return "other";
+    case Route::kOtlp: return "otlp";
     case Route::kCount: break;
   }
   return "other";
@@ -242,6 +258,12 @@ void HttpMetrics::Render(std::string* out) const {
       v(ingest_bytes));
   one("tracedb_ingest_decompressed_bytes_total", "counter", "Bulk ingest body bytes after decompression.",
       v(ingest_decoded_bytes));
+  one("tracedb_otlp_requests_total", "counter", "OTLP export requests answered (POST /v1/traces).",
+      v(otlp_requests));
+  one("tracedb_otlp_spans_accepted_total", "counter", "OTLP spans committed (retried duplicates included).",
+      v(otlp_spans_accepted));
+  one("tracedb_otlp_spans_rejected_total", "counter", "OTLP spans refused through partial_success.",
+      v(otlp_spans_rejected));
   family("tracedb_http_refusals_total", "counter", "Requests or connections refused, by reason.");
   for (size_t i = 0; i < refusals.size(); ++i) {
     *out += fmt::format("tracedb_http_refusals_total{{reason=\"{}\"}} {}\n", RefusalName(static_cast<Refusal>(i)),

@@ -129,8 +129,19 @@ enum class Refusal : uint8_t {
   kCount,               // number of reasons (not a reason)
 };
 
-// The HTTP routes timed by tracedb_http_request_duration_seconds.
-enum class Route : uint8_t { kHealth = 0, kMetrics, kIngest, kApi, kOther, kCount };
+// What every refusal answers, whatever the route: the one mapping from a
+// refusal to (HTTP status, error code, Retry-After, connection close). The
+// body follows the route's error style (server/routes.h).
+struct RefusalReply {
+  int status;
+  const char* code;  // "Unauthorized", "PayloadTooLarge", ...
+  bool retry_after;  // send Retry-After (seconds: 1, or the rate limiter's wait)
+  bool close;        // close the connection after the reply
+};
+RefusalReply RefusalReplyFor(Refusal reason);
+
+// The labels of HTTP routes (tracedb_http_request_duration_seconds).
+enum class Route : uint8_t { kHealth = 0, kMetrics, kIngest, kApi, kOther, kOtlp, kCount };
 
 // Metrics of the HTTP side, rendered after Service::RenderMetrics.
 struct HttpMetrics {
@@ -142,6 +153,9 @@ struct HttpMetrics {
   std::atomic<uint64_t> ingest_rejected{0};       // rejected lines (as reported)
   std::atomic<uint64_t> ingest_bytes{0};          // body bytes as received
   std::atomic<uint64_t> ingest_decoded_bytes{0};  // body bytes after decompression
+  std::atomic<uint64_t> otlp_requests{0};         // OTLP export requests answered
+  std::atomic<uint64_t> otlp_spans_accepted{0};   // spans committed (duplicates included)
+  std::atomic<uint64_t> otlp_spans_rejected{0};   // spans refused (partial_success)
   std::array<std::atomic<uint64_t>, static_cast<size_t>(Refusal::kCount)> refusals{};
   // Responses by status class: index status / 100 (1..5).
   std::array<std::atomic<uint64_t>, 6> responses{};
@@ -155,7 +169,7 @@ struct HttpMetrics {
 
 // "unauthorized", "forbidden_origin", ...
 const char* RefusalName(Refusal reason);
-// "health", "metrics", "ingest", "api", "other".
+// "health", "metrics", "ingest", "api", "other", "otlp".
 const char* RouteName(Route route);
 
 }  // namespace tracedb::server

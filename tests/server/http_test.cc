@@ -205,7 +205,10 @@ TEST_F(HttpTest, ReadApiOverHttp) {
             R"({"flow_id":"bulk","versions":[{"major":1,"minor":0,"patch":0,"git_hash":null,)"
             R"("timestamp":"2025-07-10T12:00:00Z"}]})");
   EXPECT_EQ(Get("/v1/nothing").status, 404);
-  EXPECT_EQ(Post("/v1/traces", "").status, 405);
+  // POST /v1/traces is the OTLP export (otlp_http_test.cc); the read API
+  // takes GET only.
+  EXPECT_EQ(Post("/v1/aggregate", "").status, 405);
+  EXPECT_EQ(Post("/v1/traces/0123", "").status, 405);
   EXPECT_EQ(Get("/v1/ingest/reflow").status, 405);
   EXPECT_EQ(Post("/v1/ingest/other", "").status, 404);
 }
