@@ -7,11 +7,11 @@
 #include <string>
 #include <string_view>
 
-#include "schema/operonx_json.h"
+#include "ingest/operonx/operonx_json.h"
 
 namespace {
 
-using namespace tracedb::schema::operonx;  // NOLINT: fuzz harness
+using namespace tracedb::ingest::operonx;  // NOLINT: fuzz harness
 
 void Check(bool ok, const char* what, const std::string& text) {
   if (!ok) {

@@ -8,11 +8,11 @@
 #include <string>
 #include <string_view>
 
-#include "schema/reflow_json.h"
+#include "ingest/reflow/reflow_json.h"
 
 namespace {
 
-using namespace tracedb::schema::reflow;  // NOLINT: fuzz harness
+using namespace tracedb::ingest::reflow;  // NOLINT: fuzz harness
 
 void Check(bool ok, const char* what, const std::string& text) {
   if (!ok) {

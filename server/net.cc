@@ -59,7 +59,6 @@
 #include <boost/beast/websocket.hpp>
 #include <fmt/format.h>
 
-#include "server/decompress.h"
 #include "server/http_api.h"
 #include "server/http_ingest.h"
 #include "server/http_support.h"

@@ -19,8 +19,8 @@
 #include <string>
 
 #include "schema/json_writer.h"
-#include "schema/operonx_json.h"
-#include "schema/reflow_json.h"
+#include "ingest/operonx/operonx_json.h"
+#include "ingest/reflow/reflow_json.h"
 #include "schema/rfc3339.h"
 #include "schema/uuid.h"
 

@@ -41,12 +41,12 @@
 
 #include "bench/net.h"
 #include "bench/runner.h"
-#include "schema/reflow_json.h"
+#include "ingest/reflow/reflow_json.h"
 #include "schema/uuid.h"
 
 namespace tracedb::bench {
 
-namespace reflow = schema::reflow;
+namespace reflow = ingest::reflow;
 
 namespace {
 

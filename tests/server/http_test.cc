@@ -11,9 +11,9 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-#include "schema/reflow_json.h"
+#include "ingest/reflow/reflow_json.h"
 #include "schema/uuid.h"
-#include "server/decompress.h"
+#include "ingest/pipeline/decompress.h"
 #include "server/http_ingest.h"
 #include "server/http_support.h"
 #include "tests/server/server_test_util.h"
@@ -22,6 +22,8 @@ namespace tracedb::server::testing {
 namespace {
 
 using ::testing::HasSubstr;
+using ingest::CodecName;
+using ingest::CompressBody;
 
 class HttpTest : public ::testing::Test {
  protected:
@@ -184,7 +186,7 @@ TEST_F(HttpTest, ReadApiOverHttp) {
   ASSERT_EQ(Post("/v1/ingest/reflow", ReflowBody(id, 4)).status, 200);
   HttpResult t = Get("/v1/traces/" + id);
   ASSERT_EQ(t.status, 200);
-  auto trace = schema::reflow::ParseTrace(t.body);
+  auto trace = ingest::reflow::ParseTrace(t.body);
   ASSERT_TRUE(trace.ok()) << trace.status().ToString();
   EXPECT_EQ(trace->events.size(), 4u);
   HttpResult s = Get("/v1/traces?q=flow%20%3D%20%22bulk%22&limit=5&count=1");

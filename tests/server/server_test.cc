@@ -9,16 +9,18 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-#include "schema/reflow_json.h"
+#include "ingest/reflow/reflow_json.h"
 #include "schema/uuid.h"
-#include "server/decompress.h"
+#include "ingest/pipeline/decompress.h"
 #include "tests/server/server_test_util.h"
 
 namespace tracedb::server::testing {
 namespace {
 
-namespace reflow = schema::reflow;
+namespace reflow = ingest::reflow;
 using ::testing::HasSubstr;
+using ingest::Codec;
+using ingest::CompressMessage;
 using ::testing::StartsWith;
 
 class ServerTest : public ::testing::Test {

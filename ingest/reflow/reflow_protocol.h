@@ -26,7 +26,16 @@
 
 #include "schema/model.h"
 
-namespace tracedb::schema::reflow {
+namespace tracedb::ingest::reflow {
+
+// The model types the protocol carries (schema/model.h).
+using schema::Event;
+using schema::EventType;
+using schema::ExecutionStatus;
+using schema::FlowVersion;
+using schema::Id128;
+using schema::TimestampNs;
+using schema::Trace;
 
 // Reflow ErrorCode. Not persisted.
 enum class ErrorCode : uint8_t {
@@ -216,4 +225,4 @@ using Response = std::variant<TracingResponse, TraceResponse>;
 // The wire name of an ErrorCode ("NotFound", ...).
 std::string_view ErrorCodeName(ErrorCode code);
 
-}  // namespace tracedb::schema::reflow
+}  // namespace tracedb::ingest::reflow
