@@ -2,13 +2,13 @@
 
 #include <fmt/format.h>
 
-#include "schema/reflow_json.h"
-#include "schema/reflow_protocol.h"
+#include "ingest/reflow/reflow_json.h"
+#include "ingest/reflow/reflow_protocol.h"
 #include "schema/uuid.h"
 
 namespace tracedb::bench {
 
-namespace reflow = schema::reflow;
+namespace reflow = ingest::reflow;
 
 void AppendNdjsonLine(const std::vector<schema::Trace>& traces, const StreamOp& op, std::string* out) {
   const schema::Trace& t = traces[op.trace];

@@ -4,7 +4,7 @@
 // generator: the same traces in the same interleaved order, cut into the
 // same batches, as engine write batches (direct API), as Reflow NDJSON
 // (the bulk-ingest body: StartTrace / RecordEvent / EndTrace lines, printed
-// by the project's codec schema/reflow_json.h), and as raw key/value pairs
+// by the project's codec ingest/reflow/reflow_json.h), and as raw key/value pairs
 // (the raw RocksDB ceiling).
 
 #include <cstdint>

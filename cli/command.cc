@@ -4,6 +4,8 @@
 #include <cstdio>
 #include <cstdlib>
 
+#include "server/server.h"
+
 namespace tracedb::cli {
 
 namespace {
@@ -80,6 +82,10 @@ Result<server::ConfigLoader> ConfigFlags::Resolve() const {
   }
   TRACEDB_RETURN_IF_ERROR(loader.Validate());
   return loader;
+}
+
+Result<std::unique_ptr<engine::Engine>> OpenStore(const server::Config& config) {
+  return server::OpenEngine(config);
 }
 
 }  // namespace tracedb::cli

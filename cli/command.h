@@ -33,6 +33,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include "engine/engine.h"
 #include "server/config.h"
 
 namespace tracedb::cli {
@@ -82,5 +83,10 @@ class ConfigFlags {
   bool memory_ = false;
   std::vector<std::string> sets_;
 };
+
+// Opens the store `config` describes (storage.*), creating its data
+// directory: what commands that run without a server (`tracedb ingest`,
+// `tracedb query`) write to or read from. Errors name the store.
+Result<std::unique_ptr<engine::Engine>> OpenStore(const server::Config& config);
 
 }  // namespace tracedb::cli

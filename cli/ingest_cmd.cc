@@ -14,9 +14,8 @@
 
 #include "cli/command.h"
 #include "cli/http_client.h"
-#include "server/bulk_ingest.h"
-#include "server/decompress.h"
-#include "server/server.h"
+#include "ingest/pipeline/bulk_ingest.h"
+#include "ingest/pipeline/decompress.h"
 
 namespace tracedb::cli {
 namespace {
@@ -31,18 +30,18 @@ struct IngestFlags {
 };
 
 // The codec of a file: by extension, else by magic bytes.
-server::Codec FileCodec(const std::string& path) {
+ingest::Codec FileCodec(const std::string& path) {
   std::string ext = std::filesystem::path(path).extension().string();
-  if (ext == ".gz" || ext == ".gzip") return server::Codec::kGzip;
-  if (ext == ".zst" || ext == ".zstd") return server::Codec::kZstd;
-  if (ext == ".lz4") return server::Codec::kLz4;
+  if (ext == ".gz" || ext == ".gzip") return ingest::Codec::kGzip;
+  if (ext == ".zst" || ext == ".zstd") return ingest::Codec::kZstd;
+  if (ext == ".lz4") return ingest::Codec::kLz4;
   std::ifstream in(path, std::ios::binary);
   unsigned char m[4] = {0, 0, 0, 0};
   in.read(reinterpret_cast<char*>(m), 4);
-  if (m[0] == 0x1f && m[1] == 0x8b) return server::Codec::kGzip;
-  if (m[0] == 0x28 && m[1] == 0xb5 && m[2] == 0x2f && m[3] == 0xfd) return server::Codec::kZstd;
-  if (m[0] == 0x04 && m[1] == 0x22 && m[2] == 0x4d && m[3] == 0x18) return server::Codec::kLz4;
-  return server::Codec::kNone;
+  if (m[0] == 0x1f && m[1] == 0x8b) return ingest::Codec::kGzip;
+  if (m[0] == 0x28 && m[1] == 0xb5 && m[2] == 0x2f && m[3] == 0xfd) return ingest::Codec::kZstd;
+  if (m[0] == 0x04 && m[1] == 0x22 && m[2] == 0x4d && m[3] == 0x18) return ingest::Codec::kLz4;
+  return ingest::Codec::kNone;
 }
 
 // Progress of one file: a redrawn bar on a terminal, a line every 2 s
@@ -86,10 +85,10 @@ class Progress {
   Clock::time_point last_{};
 };
 
-server::IngestOptions OptionsFor(const IngestFlags& f) {
-  server::IngestOptions o;
-  o.format = f.format == "operonx" ? server::IngestFormat::kOperonx : server::IngestFormat::kReflow;
-  o.atomicity = f.all_or_nothing ? server::Atomicity::kAllOrNothing : server::Atomicity::kPerLine;
+ingest::IngestOptions OptionsFor(const IngestFlags& f) {
+  ingest::IngestOptions o;
+  o.format = f.format == "operonx" ? ingest::IngestFormat::kOperonx : ingest::IngestFormat::kReflow;
+  o.atomicity = f.all_or_nothing ? ingest::Atomicity::kAllOrNothing : ingest::Atomicity::kPerLine;
   o.batch_lines = f.batch_lines;
   return o;
 }
@@ -111,8 +110,8 @@ bool IngestLocal(engine::Engine* engine, const std::string& path, const IngestFl
   std::ifstream in;
   uint64_t total = 0;
   if (!OpenInput(path, &in, &total)) return false;
-  auto decoder = server::StreamDecoder::Create(FileCodec(path));
-  server::BulkIngestor ingestor(OptionsFor(f), [engine](const engine::WriteBatch& b) { return engine->Write(b); });
+  auto decoder = ingest::StreamDecoder::Create(FileCodec(path));
+  ingest::BulkIngestor ingestor(OptionsFor(f), [engine](const engine::WriteBatch& b) { return engine->Write(b); });
   Progress progress(path, total, f.quiet);
   std::vector<char> buf(1 << 20);
   uint64_t done = 0;
@@ -153,8 +152,8 @@ bool IngestRemote(const std::string& path, const IngestFlags& f) {
   HttpRequestOptions options;
   options.headers = AuthHeaders();
   options.headers.push_back("Content-Type: application/x-ndjson");
-  server::Codec codec = FileCodec(path);
-  if (codec != server::Codec::kNone) options.headers.push_back("Content-Encoding: " + std::string(server::CodecName(codec)));
+  ingest::Codec codec = FileCodec(path);
+  if (codec != ingest::Codec::kNone) options.headers.push_back("Content-Encoding: " + std::string(ingest::CodecName(codec)));
   Progress progress(path, total, f.quiet);
   options.progress = [&progress](uint64_t uploaded) {
     progress.Update(uploaded, 0);
@@ -184,7 +183,7 @@ int Run(const ConfigFlags& flags, const IngestFlags& f) {
     fmt::print(stderr, "tracedb ingest: {}\n", loader.status().message());
     return 2;
   }
-  auto engine = server::OpenEngine(loader->config());
+  auto engine = OpenStore(loader->config());
   if (!engine.ok()) {
     fmt::print(stderr,
                "tracedb ingest: {}\n(if a server is running on this data directory, send through it with --server "

@@ -1,4 +1,4 @@
-// Fuzz target for the operonx event JSON codec (schema/operonx_json.h).
+// Fuzz target for the operonx event JSON codec (ingest/operonx/operonx_json.h).
 // Every input must parse or fail with a Status, never crash; whatever
 // parses must print to JSON that parses back to the same value.
 #include <cstdint>
@@ -7,11 +7,11 @@
 #include <string>
 #include <string_view>
 
-#include "schema/operonx_json.h"
+#include "ingest/operonx/operonx_json.h"
 
 namespace {
 
-using namespace tracedb::schema::operonx;  // NOLINT: fuzz harness
+using namespace tracedb::ingest::operonx;  // NOLINT: fuzz harness
 
 void Check(bool ok, const char* what, const std::string& text) {
   if (!ok) {

@@ -1,4 +1,4 @@
-// Fuzz target for the Reflow protocol JSON codec (schema/reflow_json.h).
+// Fuzz target for the Reflow protocol JSON codec (ingest/reflow/reflow_json.h).
 // Every input must parse or fail with a Status, never crash; whatever
 // parses must print to JSON that parses again and prints identically
 // (print(parse(print(parse(x)))) == print(parse(x))).
@@ -8,11 +8,11 @@
 #include <string>
 #include <string_view>
 
-#include "schema/reflow_json.h"
+#include "ingest/reflow/reflow_json.h"
 
 namespace {
 
-using namespace tracedb::schema::reflow;  // NOLINT: fuzz harness
+using namespace tracedb::ingest::reflow;  // NOLINT: fuzz harness
 
 void Check(bool ok, const char* what, const std::string& text) {
   if (!ok) {

@@ -5,11 +5,11 @@
 #include "query/operonx_views.h"
 #include "query/query.h"
 #include "schema/json_writer.h"
-#include "schema/operonx_json.h"
-#include "schema/reflow_json.h"
+#include "ingest/operonx/operonx_json.h"
+#include "ingest/reflow/reflow_json.h"
 #include "schema/rfc3339.h"
 #include "schema/uuid.h"
-#include "server/operonx_ingest.h"
+#include "ingest/operonx/operonx_mapping.h"
 
 namespace tracedb::server {
 
@@ -100,7 +100,7 @@ ApiResponse Search(const std::vector<std::pair<std::string, std::string>>& param
 schema::Id128 TraceIdFromPath(std::string_view text) {
   schema::Id128 id;
   if (schema::ParseUuid(text, &id)) return id;
-  return OperonxTraceId(text);
+  return ingest::operonx::OperonxTraceId(text);
 }
 
 std::string OperonxTraceJson(const schema::Trace& t) {
@@ -138,7 +138,7 @@ std::string OperonxTraceJson(const schema::Trace& t) {
   w.BeginArray();
   for (const auto& e : t.events) {
     std::string event;
-    schema::operonx::AppendEvent(t.external_id, e, &event);
+    ingest::operonx::AppendEvent(t.external_id, e, &event);
     w.Raw(event);
   }
   w.EndArray();
@@ -152,7 +152,7 @@ ApiResponse GetTrace(std::string_view id_text, engine::Engine* engine) {
   if (!trace->has_value()) return ErrorResponse(Status::NotFound("no trace " + std::string(id_text)));
   const schema::Trace& t = **trace;
   if (t.source == schema::Source::kOperonx) return Json(OperonxTraceJson(t));
-  return Json(schema::reflow::PrintTrace(t));
+  return Json(ingest::reflow::PrintTrace(t));
 }
 
 ApiResponse FlowVersions(std::string_view flow, engine::Engine* engine) {
@@ -167,7 +167,7 @@ ApiResponse FlowVersions(std::string_view flow, engine::Engine* engine) {
   w.BeginArray();
   for (const auto& v : *versions) {
     std::string version;
-    schema::reflow::AppendFlowVersion(v, &version);
+    ingest::reflow::AppendFlowVersion(v, &version);
     w.Raw(version);
   }
   w.EndArray();
@@ -179,7 +179,7 @@ ApiResponse OperonxView(std::string_view request_id, std::string_view view,
                         const std::vector<std::pair<std::string, std::string>>& params, engine::Engine* engine) {
   auto k = SizeParam(Param(params, "k"), "k", 10, kMaxLimit);
   if (!k.ok()) return ErrorResponse(k.status());
-  auto trace = engine->GetTrace(OperonxTraceId(request_id));
+  auto trace = engine->GetTrace(ingest::operonx::OperonxTraceId(request_id));
   if (!trace.ok()) return ErrorResponse(trace.status());
   if (!trace->has_value() || (*trace)->source != schema::Source::kOperonx) {
     return ErrorResponse(Status::NotFound("no operonx request " + std::string(request_id)));

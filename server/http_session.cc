@@ -22,7 +22,7 @@
 #include <boost/beast/websocket/rfc6455.hpp>
 #include <fmt/format.h>
 
-#include "server/decompress.h"
+#include "ingest/pipeline/decompress.h"
 #include "server/http_api.h"
 #include "server/http_ingest.h"
 #include "server/listener.h"

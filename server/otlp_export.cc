@@ -80,7 +80,7 @@ std::string OtlpStatusBody(OtlpEncoding encoding, int http_status, std::string_v
 OtlpExportOutcome RunOtlpExport(const OtlpExportSpec& spec, BodyPipe* pipe, const CommitFn& commit) {
   // Decompress the whole body (a request is one message), capped.
   std::string body;
-  auto decoder = StreamDecoder::Create(spec.codec);
+  auto decoder = ingest::StreamDecoder::Create(spec.codec);
   const uint64_t limit = spec.max_request_bytes;
   bool too_large = false;
   Status decode_status;

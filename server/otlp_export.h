@@ -24,7 +24,6 @@
 #include <string_view>
 
 #include "common/result.h"
-#include "server/decompress.h"
 #include "server/http_ingest.h"
 
 namespace tracedb::server {

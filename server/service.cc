@@ -2,18 +2,23 @@
 
 #include <unistd.h>
 
+#include <condition_variable>
 #include <cstdio>
+#include <deque>
+#include <mutex>
+#include <thread>
 #include <variant>
+#include <vector>
 
 #include <fmt/format.h>
 
-#include "schema/reflow_json.h"
-#include "server/bulk_ingest.h"
+#include "ingest/reflow/reflow_json.h"
+#include "ingest/reflow/reflow_mapping.h"
 #include "server/trace_query.h"
 
 namespace tracedb::server {
 
-namespace reflow = schema::reflow;
+namespace reflow = ingest::reflow;
 using Clock = std::chrono::steady_clock;
 
 namespace {
@@ -67,22 +72,103 @@ reflow::ErrorCode CodeFor(const Status& s) {
 
 }  // namespace
 
-struct Service::WriteItem {
-  enum class Kind { kStart, kRecord, kEnd, kStore, kFinalize, kExternal };
-  Kind kind = Kind::kRecord;
-  std::shared_ptr<Peer> peer;  // null for kFinalize
-  uint64_t seq = 0;
-  RequestType type = RequestType::kRecordEvent;
-  Clock::time_point received;
+// A Reflow write (StartTrace, RecordEvent, EndTrace, StoreTrace): merged
+// with the other pending writes into one engine batch, answered after it.
+class Service::WriteItem final : public ingest::WriteRequest {
+ public:
+  enum class Kind { kStart, kRecord, kEnd, kStore };
+
+  WriteItem(Service* service, Kind kind, std::shared_ptr<Peer> peer, uint64_t seq, RequestType type,
+            Clock::time_point received, uint64_t bytes)
+      : WriteRequest(Grouping::kMerge, bytes),
+        kind(kind),
+        peer(std::move(peer)),
+        seq(seq),
+        type(type),
+        received(received),
+        service_(service) {}
+
+  void AddTo(engine::WriteBatch* batch) override {
+    switch (kind) {
+      case Kind::kStart: batch->StartTrace(trace, engine::StartMode::kUpsertHeader); break;
+      case Kind::kRecord: batch->AppendEvent(trace_id, std::move(event)); break;
+      case Kind::kEnd: batch->EndTrace(trace_id, status, NowNs(), engine::EndReason::kEnded); break;
+      case Kind::kStore: batch->StoreTrace(std::move(trace)); break;
+    }
+    // The header changes: the notifications of this batch, sent after the
+    // write, must read it again.
+    if (kind != Kind::kRecord) service_->trace_cache_.erase(trace_id);
+  }
+
+  void TakeBack(const engine::WriteBatch& batch, size_t first_op) override {
+    if (kind == Kind::kRecord) event = batch.ops()[first_op].event;
+    if (kind == Kind::kStore) trace = *batch.ops()[first_op].trace;
+  }
+
+  void Complete(const Status& status, const engine::WriteBatch& batch, size_t first_op) override {
+    if (status.ok()) {
+      if (kind == Kind::kRecord && !service_->subscriptions_.empty()) {
+        const schema::Event& stored = batch.ops()[first_op].event;
+        service_->subscriptions_.Notify(trace_id, stored, [&] { return service_->LookupTrace(trace_id); });
+      }
+      if (kind == Kind::kEnd || kind == Kind::kStore) {
+        service_->metrics_.traces_stored.fetch_add(1, std::memory_order_relaxed);
+      }
+    }
+    service_->CompleteWrite(*this, status);
+  }
+
+  void Refused() override { service_->CompleteWrite(*this, Status::Unavailable("server is shutting down")); }
+
+  const Kind kind;
+  const std::shared_ptr<Peer> peer;
+  const uint64_t seq;
+  const RequestType type;
+  const Clock::time_point received;
   schema::Id128 trace_id{};
   schema::Trace trace;             // kStart header, kStore whole trace
   schema::Event event;             // kRecord
   schema::ExecutionStatus status;  // kEnd
-  std::vector<schema::Id128> finalize;
-  uint64_t bytes = 0;
-  size_t op_index = 0;  // position of its op in the engine batch
-  const engine::WriteBatch* external = nullptr;                  // kExternal
-  std::promise<Result<engine::WriteResult>>* done = nullptr;     // kExternal
+
+ private:
+  Service* const service_;
+};
+
+// Ends the still-open traces a closed connection started or recorded into.
+// Runs alone so that it sees every earlier write.
+class Service::FinalizeItem final : public ingest::WriteRequest {
+ public:
+  FinalizeItem(Service* service, std::vector<schema::Id128> traces)
+      : WriteRequest(Grouping::kAlone, 0), service_(service), traces_(std::move(traces)) {}
+
+  void Run(const ingest::BatchWriter& write) override {
+    engine::WriteBatch batch;
+    engine::ReadOptions header_only;
+    header_only.include_events = false;
+    schema::TimestampNs now = NowNs();
+    for (const auto& id : traces_) {
+      auto t = service_->engine_->GetTrace(id, header_only);
+      if (!t.ok()) {
+        std::fprintf(stderr, "tracedb: finalize: reading trace failed: %s\n", t.status().ToString().c_str());
+        continue;
+      }
+      if (!t->has_value() || (*t)->end_ns.has_value()) continue;  // gone, or ended by someone
+      batch.EndTrace(id, service_->finalize_status_, now, engine::EndReason::kFinalized);
+      service_->trace_cache_.erase(id);
+    }
+    if (batch.empty()) return;
+    auto result = write(batch);
+    if (!result.ok()) {
+      std::fprintf(stderr, "tracedb: finalize: write failed: %s\n", result.status().ToString().c_str());
+      return;
+    }
+    service_->metrics_.traces_finalized.fetch_add(batch.size(), std::memory_order_relaxed);
+    service_->metrics_.traces_stored.fetch_add(batch.size(), std::memory_order_relaxed);
+  }
+
+ private:
+  Service* const service_;
+  const std::vector<schema::Id128> traces_;
 };
 
 // A fixed set of threads running read tasks from one bounded queue.
@@ -154,7 +240,7 @@ class Service::ReadPool {
 };
 
 Result<std::unique_ptr<Service>> Service::Create(const Config& config, engine::Engine* engine) {
-  auto algo = CodecFromName(config.compression_algorithm);
+  auto algo = ingest::CodecFromName(config.compression_algorithm);
   if (!algo.ok()) return algo.status();
   std::unique_ptr<Service> s(new Service(config, engine));
   s->algorithm_ = *algo;
@@ -165,7 +251,25 @@ Result<std::unique_ptr<Service>> Service::Create(const Config& config, engine::E
   } else {
     s->finalize_status_.code = schema::StatusCode::kCompleted;
   }
-  s->writer_ = std::thread([p = s.get()] { p->WriterLoop(); });
+  ingest::GroupCommitOptions options;
+  options.queue_capacity = config.ingest_queue_capacity;
+  options.queue_bytes = config.ingest_queue_bytes;
+  options.max_batch = config.ingest_max_batch;
+  ingest::GroupCommitHooks hooks;
+  Metrics* m = &s->metrics_;
+  hooks.on_queue_depth = [m](int64_t delta) { m->ingest_queue_depth.fetch_add(delta, std::memory_order_relaxed); };
+  hooks.on_write = [m](double seconds, const Result<engine::WriteResult>& result, size_t requests) {
+    m->write_batch_latency.Observe(seconds);
+    if (!result.ok()) {
+      m->write_errors.fetch_add(1, std::memory_order_relaxed);
+      return;
+    }
+    m->write_batches.fetch_add(1, std::memory_order_relaxed);
+    m->write_batch_requests.fetch_add(requests, std::memory_order_relaxed);
+    m->events_ingested.fetch_add(result->events_written, std::memory_order_relaxed);
+    m->events_duplicate.fetch_add(result->duplicates, std::memory_order_relaxed);
+  };
+  s->writes_ = std::make_unique<ingest::GroupCommit>(engine, options, std::move(hooks));
   s->reads_ = std::make_unique<ReadPool>(config.read_threads, config.read_queue_capacity, &s->metrics_);
   return s;
 }
@@ -175,28 +279,17 @@ Service::Service(const Config& config, engine::Engine* engine)
 
 Service::~Service() { Shutdown(); }
 
-bool Service::ready() const {
-  std::lock_guard lock(mu_);
-  return !stopping_;
-}
+bool Service::ready() const { return writes_->accepting(); }
 
 void Service::Shutdown() {
-  {
-    std::lock_guard lock(mu_);
-    if (stopped_) return;
-    stopping_ = true;
-  }
-  cv_.notify_all();
-  if (writer_.joinable()) writer_.join();
+  if (writes_) writes_->Shutdown();
   if (reads_) reads_->Shutdown();
-  std::lock_guard lock(mu_);
-  stopped_ = true;
 }
 
 Outgoing Service::MakeReply(std::string json) const {
   Outgoing out;
   if (config_.compression_enabled && json.size() > config_.compression_threshold) {
-    out.payload = CompressMessage(json, algorithm_, static_cast<int>(config_.compression_level));
+    out.payload = ingest::CompressMessage(json, algorithm_, static_cast<int>(config_.compression_level));
     out.binary = true;
   } else {
     out.payload = std::move(json);
@@ -226,14 +319,10 @@ void Service::HandleInvalid(const std::shared_ptr<Peer>& peer, uint64_t seq, std
 }
 
 bool Service::MustWait(const std::shared_ptr<Peer>& peer) {
-  {
-    std::lock_guard lock(mu_);
-    if (queue_.size() >= config_.ingest_queue_capacity || queue_bytes_ >= config_.ingest_queue_bytes) {
-      waiters_.push_back(peer);
-      return true;
-    }
-  }
-  return reads_->WaitIfFull(peer);
+  bool full = writes_->WaitIfFull([weak = std::weak_ptr<Peer>(peer)] {
+    if (auto p = weak.lock()) p->Wake();
+  });
+  return full || reads_->WaitIfFull(peer);
 }
 
 void Service::Handle(const std::shared_ptr<Peer>& peer, uint64_t seq, std::string_view json,
@@ -244,14 +333,7 @@ void Service::Handle(const std::shared_ptr<Peer>& peer, uint64_t seq, std::strin
     return;
   }
   auto write = [&](WriteItem::Kind kind, RequestType type) {
-    WriteItem item;
-    item.kind = kind;
-    item.peer = peer;
-    item.seq = seq;
-    item.type = type;
-    item.received = received;
-    item.bytes = json.size();
-    return item;
+    return std::make_unique<WriteItem>(this, kind, peer, seq, type, received, json.size());
   };
   auto own = [&](const schema::Id128& id) {
     auto& owned = peer->owned_traces();
@@ -285,23 +367,23 @@ void Service::Handle(const std::shared_ptr<Peer>& peer, uint64_t seq, std::strin
   };
   auto modern = Overloaded{
       [&](reflow::StartTrace& s) {
-        WriteItem item = write(WriteItem::Kind::kStart, RequestType::kStartTrace);
-        item.trace_id = s.trace_id.value_or(RandomUuidV4());
-        item.trace = ReflowStartHeader(s, item.trace_id, NowNs());
-        own(item.trace_id);
+        auto item = write(WriteItem::Kind::kStart, RequestType::kStartTrace);
+        item->trace_id = s.trace_id.value_or(reflow::RandomUuidV4());
+        item->trace = reflow::ReflowStartHeader(s, item->trace_id, NowNs());
+        own(item->trace_id);
         SubmitWrite(std::move(item));
       },
       [&](reflow::RecordEvent& r) {
-        WriteItem item = write(WriteItem::Kind::kRecord, RequestType::kRecordEvent);
-        item.trace_id = r.trace_id;
-        item.event = std::move(r.event);
-        own(item.trace_id);
+        auto item = write(WriteItem::Kind::kRecord, RequestType::kRecordEvent);
+        item->trace_id = r.trace_id;
+        item->event = std::move(r.event);
+        own(item->trace_id);
         SubmitWrite(std::move(item));
       },
       [&](reflow::EndTrace& e) {
-        WriteItem item = write(WriteItem::Kind::kEnd, RequestType::kEndTrace);
-        item.trace_id = e.trace_id;
-        item.status = std::move(e.status);
+        auto item = write(WriteItem::Kind::kEnd, RequestType::kEndTrace);
+        item->trace_id = e.trace_id;
+        item->status = std::move(e.status);
         peer->owned_traces().erase(e.trace_id);
         SubmitWrite(std::move(item));
       },
@@ -330,10 +412,10 @@ void Service::Handle(const std::shared_ptr<Peer>& peer, uint64_t seq, std::strin
   };
   auto legacy = Overloaded{
       [&](reflow::StoreTrace& s) {
-        WriteItem item = write(WriteItem::Kind::kStore, RequestType::kStoreTrace);
-        item.trace_id = s.trace.trace_id;
-        item.trace = std::move(s.trace);
-        item.trace.source = schema::Source::kReflow;
+        auto item = write(WriteItem::Kind::kStore, RequestType::kStoreTrace);
+        item->trace_id = s.trace.trace_id;
+        item->trace = std::move(s.trace);
+        item->trace.source = schema::Source::kReflow;
         SubmitWrite(std::move(item));
       },
       [&](reflow::QueryTraces& q) { query(q); },
@@ -378,35 +460,11 @@ void Service::SubmitRead(const std::shared_ptr<Peer>& peer, uint64_t seq, Reques
   }
 }
 
-void Service::SubmitWrite(WriteItem item) {
-  {
-    std::lock_guard lock(mu_);
-    if (!stopping_ || item.kind == WriteItem::Kind::kFinalize) {
-      if (!stopped_) {
-        queue_bytes_ += item.bytes;
-        queue_.push_back(std::move(item));
-        metrics_.ingest_queue_depth.fetch_add(1, std::memory_order_relaxed);
-        cv_.notify_one();
-        return;
-      }
-    }
-  }
-  if (item.kind == WriteItem::Kind::kExternal) {
-    item.done->set_value(Status::Unavailable("server is shutting down"));
-  } else if (item.peer) {
-    CompleteWrite(item, Status::Unavailable("server is shutting down"));
-  }
-}
+void Service::SubmitWrite(std::unique_ptr<WriteItem> item) { writes_->Submit(std::move(item)); }
 
 Result<engine::WriteResult> Service::CommitBatch(const engine::WriteBatch& batch) {
-  std::promise<Result<engine::WriteResult>> done;
-  auto future = done.get_future();
-  WriteItem item;
-  item.kind = WriteItem::Kind::kExternal;
-  item.external = &batch;
-  item.done = &done;
-  SubmitWrite(std::move(item));
-  return future.get();
+  // The batch may have changed any trace: the notification cache starts over.
+  return writes_->CommitAlone(batch, [this] { trace_cache_.clear(); });
 }
 
 void Service::OnClose(const std::shared_ptr<Peer>& peer) {
@@ -414,60 +472,10 @@ void Service::OnClose(const std::shared_ptr<Peer>& peer) {
   metrics_.connections_open.fetch_sub(1, std::memory_order_relaxed);
   auto& owned = peer->owned_traces();
   if (owned.empty()) return;
-  WriteItem item;
-  item.kind = WriteItem::Kind::kFinalize;
-  item.finalize.assign(owned.begin(), owned.end());
+  std::vector<schema::Id128> traces(owned.begin(), owned.end());
   owned.clear();
-  SubmitWrite(std::move(item));
-}
-
-void Service::WriterLoop() {
-  std::vector<WriteItem> items;
-  while (true) {
-    std::vector<std::weak_ptr<Peer>> wake;
-    {
-      std::unique_lock lock(mu_);
-      cv_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
-      if (queue_.empty()) return;  // stopping and drained
-      // A finalization runs alone so that it sees every earlier write; an
-      // external batch runs alone as given.
-      auto alone = [](const WriteItem& i) {
-        return i.kind == WriteItem::Kind::kFinalize || i.kind == WriteItem::Kind::kExternal;
-      };
-      bool finalize = alone(queue_.front());
-      while (!queue_.empty() && items.size() < config_.ingest_max_batch) {
-        bool is_finalize = alone(queue_.front());
-        if (is_finalize != finalize || (finalize && !items.empty())) break;
-        queue_bytes_ -= queue_.front().bytes;
-        items.push_back(std::move(queue_.front()));
-        queue_.pop_front();
-      }
-      metrics_.ingest_queue_depth.fetch_sub(static_cast<int64_t>(items.size()), std::memory_order_relaxed);
-      wake.swap(waiters_);
-    }
-    for (auto& w : wake) {
-      if (auto p = w.lock()) p->Wake();
-    }
-    if (items.front().kind == WriteItem::Kind::kFinalize) {
-      FinalizeItem(items.front());
-    } else if (items.front().kind == WriteItem::Kind::kExternal) {
-      auto start = Clock::now();
-      auto result = engine_->Write(*items.front().external);
-      metrics_.write_batch_latency.Observe(std::chrono::duration<double>(Clock::now() - start).count());
-      if (result.ok()) {
-        metrics_.write_batches.fetch_add(1, std::memory_order_relaxed);
-        metrics_.events_ingested.fetch_add(result->events_written, std::memory_order_relaxed);
-        metrics_.events_duplicate.fetch_add(result->duplicates, std::memory_order_relaxed);
-        trace_cache_.clear();
-      } else {
-        metrics_.write_errors.fetch_add(1, std::memory_order_relaxed);
-      }
-      items.front().done->set_value(std::move(result));
-    } else {
-      CommitItems(items);
-    }
-    items.clear();
-  }
+  writes_->Submit(std::make_unique<FinalizeItem>(this, std::move(traces)),
+                  ingest::GroupCommit::Admission::kWhileDraining);
 }
 
 const TraceInfo* Service::LookupTrace(const schema::Id128& trace_id) {
@@ -482,69 +490,7 @@ const TraceInfo* Service::LookupTrace(const schema::Id128& trace_id) {
   return &trace_cache_.emplace(trace_id, std::move(info)).first->second;
 }
 
-void Service::CommitItems(std::vector<WriteItem>& items) {
-  engine::WriteBatch batch;
-  batch.Reserve(items.size());
-  for (auto& item : items) {
-    item.op_index = batch.size();
-    switch (item.kind) {
-      case WriteItem::Kind::kStart:
-        batch.StartTrace(item.trace, engine::StartMode::kUpsertHeader);
-        break;
-      case WriteItem::Kind::kRecord:
-        batch.AppendEvent(item.trace_id, std::move(item.event));
-        break;
-      case WriteItem::Kind::kEnd:
-        batch.EndTrace(item.trace_id, item.status, NowNs(), engine::EndReason::kEnded);
-        break;
-      case WriteItem::Kind::kStore:
-        batch.StoreTrace(std::move(item.trace));
-        break;
-      case WriteItem::Kind::kFinalize:
-      case WriteItem::Kind::kExternal:
-        break;
-    }
-  }
-  auto start = Clock::now();
-  auto result = engine_->Write(batch);
-  metrics_.write_batch_latency.Observe(std::chrono::duration<double>(Clock::now() - start).count());
-  if (!result.ok()) {
-    metrics_.write_errors.fetch_add(1, std::memory_order_relaxed);
-    if (items.size() > 1) {
-      // Isolate the failing request: the others may well succeed alone.
-      for (auto& item : items) {
-        std::vector<WriteItem> one;
-        one.push_back(std::move(item));
-        if (one[0].kind == WriteItem::Kind::kRecord) one[0].event = batch.ops()[one[0].op_index].event;
-        if (one[0].kind == WriteItem::Kind::kStore) one[0].trace = *batch.ops()[one[0].op_index].trace;
-        CommitItems(one);
-      }
-      return;
-    }
-    CompleteWrite(items[0], result.status());
-    return;
-  }
-  metrics_.write_batches.fetch_add(1, std::memory_order_relaxed);
-  metrics_.write_batch_requests.fetch_add(items.size(), std::memory_order_relaxed);
-  metrics_.events_ingested.fetch_add(result->events_written, std::memory_order_relaxed);
-  metrics_.events_duplicate.fetch_add(result->duplicates, std::memory_order_relaxed);
-  for (const auto& item : items) {
-    if (item.kind != WriteItem::Kind::kRecord) trace_cache_.erase(item.trace_id);
-  }
-  for (auto& item : items) {
-    if (item.kind == WriteItem::Kind::kRecord && !subscriptions_.empty()) {
-      const schema::Event& event = batch.ops()[item.op_index].event;
-      subscriptions_.Notify(item.trace_id, event, [&] { return LookupTrace(item.trace_id); });
-    }
-    if (item.kind == WriteItem::Kind::kEnd || item.kind == WriteItem::Kind::kStore) {
-      metrics_.traces_stored.fetch_add(1, std::memory_order_relaxed);
-    }
-    CompleteWrite(item, Status::OK());
-  }
-}
-
 void Service::CompleteWrite(WriteItem& item, const Status& status) {
-  if (!item.peer) return;
   std::string json;
   bool is_error = !status.ok();
   switch (item.kind) {
@@ -561,40 +507,8 @@ void Service::CompleteWrite(WriteItem& item, const Status& status) {
       json = is_error ? PrintLegacy(reflow::LegacyError{"Processing error: " + status.message()})
                       : PrintLegacy(reflow::TraceStored{item.trace_id});
       break;
-    case WriteItem::Kind::kFinalize:
-    case WriteItem::Kind::kExternal:
-      return;
   }
   Reply(item.peer, item.seq, item.type, item.received, std::move(json), is_error);
-}
-
-void Service::FinalizeItem(WriteItem& item) {
-  engine::WriteBatch batch;
-  engine::ReadOptions header_only;
-  header_only.include_events = false;
-  schema::TimestampNs now = NowNs();
-  for (const auto& id : item.finalize) {
-    auto t = engine_->GetTrace(id, header_only);
-    if (!t.ok()) {
-      std::fprintf(stderr, "tracedb: finalize: reading trace failed: %s\n", t.status().ToString().c_str());
-      continue;
-    }
-    if (!t->has_value() || (*t)->end_ns.has_value()) continue;  // gone, or ended by someone
-    batch.EndTrace(id, finalize_status_, now, engine::EndReason::kFinalized);
-    trace_cache_.erase(id);
-  }
-  if (batch.empty()) return;
-  auto start = Clock::now();
-  auto result = engine_->Write(batch);
-  metrics_.write_batch_latency.Observe(std::chrono::duration<double>(Clock::now() - start).count());
-  if (!result.ok()) {
-    metrics_.write_errors.fetch_add(1, std::memory_order_relaxed);
-    std::fprintf(stderr, "tracedb: finalize: write failed: %s\n", result.status().ToString().c_str());
-    return;
-  }
-  metrics_.write_batches.fetch_add(1, std::memory_order_relaxed);
-  metrics_.traces_finalized.fetch_add(batch.size(), std::memory_order_relaxed);
-  metrics_.traces_stored.fetch_add(batch.size(), std::memory_order_relaxed);
 }
 
 std::string Service::RenderMetrics() {

@@ -8,11 +8,12 @@
 //     strand. Cheap requests (Ping, Subscribe, GetMetrics, errors) are
 //     answered there.
 //   - Writes (StartTrace, RecordEvent, EndTrace, StoreTrace, finalization)
-//     go to the ingest queue (bounded: ingest.queue_capacity requests and
-//     ingest.queue_bytes bytes) drained by ONE writer thread, which merges up
-//     to ingest.max_batch pending requests of all connections into one
-//     engine WriteBatch (group commit), calls Engine::Write, then pushes
-//     notifications and completes each request. A RecordEvent is
+//     go to the group commit (ingest/pipeline/group_commit.h; bounded:
+//     ingest.queue_capacity requests and ingest.queue_bytes bytes) drained
+//     by ONE writer thread, which merges up to ingest.max_batch pending
+//     requests of all connections into one engine WriteBatch, calls
+//     Engine::Write, then pushes notifications and completes each request
+//     (the callbacks of the requests this file defines). A RecordEvent is
 //     acknowledged only after Write returned.
 //   - Reads (GetTrace, QueryTraces, GetFlowVersions) go to the read queue
 //     (bounded: ingest.read_queue_capacity) served by server.read_threads
@@ -26,21 +27,17 @@
 // must come from that connection's strand, in order.
 
 #include <chrono>
-#include <condition_variable>
-#include <deque>
 #include <functional>
-#include <future>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <string_view>
-#include <thread>
-#include <vector>
+#include <unordered_map>
 
 #include "common/result.h"
 #include "engine/engine.h"
-#include "schema/reflow_protocol.h"
-#include "server/decompress.h"
+#include "ingest/reflow/reflow_protocol.h"
+#include "ingest/pipeline/decompress.h"
+#include "ingest/pipeline/group_commit.h"
 #include "server/config.h"
 #include "server/metrics.h"
 #include "server/peer.h"
@@ -104,43 +101,34 @@ class Service {
   Outgoing MakeReply(std::string json) const;
 
  private:
-  struct WriteItem;
+  class WriteItem;
+  class FinalizeItem;
   class ReadPool;
 
   Service(const Config& config, engine::Engine* engine);
 
   void Reply(const std::shared_ptr<Peer>& peer, uint64_t seq, RequestType type,
              std::chrono::steady_clock::time_point received, std::string json, bool is_error = false);
-  void SubmitWrite(WriteItem item);
+  void SubmitWrite(std::unique_ptr<WriteItem> item);
   void SubmitRead(const std::shared_ptr<Peer>& peer, uint64_t seq, RequestType type,
                   std::chrono::steady_clock::time_point received, std::function<std::string(bool*)> task);
-  void WriterLoop();
-  void CommitItems(std::vector<WriteItem>& items);
-  void FinalizeItem(WriteItem& item);
   void CompleteWrite(WriteItem& item, const Status& status);
   const TraceInfo* LookupTrace(const schema::Id128& trace_id);
 
   const Config config_;
   engine::Engine* const engine_;
-  Codec algorithm_ = Codec::kZstd;
+  ingest::Codec algorithm_ = ingest::Codec::kZstd;
   schema::ExecutionStatus finalize_status_;
   Metrics metrics_;
   Subscriptions subscriptions_;
 
-  mutable std::mutex mu_;
-  std::condition_variable cv_;
-  std::deque<WriteItem> queue_;                  // GUARDED_BY(mu_)
-  uint64_t queue_bytes_ = 0;                     // GUARDED_BY(mu_)
-  std::vector<std::weak_ptr<Peer>> waiters_;     // GUARDED_BY(mu_)
-  bool stopping_ = false;                        // GUARDED_BY(mu_)
-  bool stopped_ = false;                         // GUARDED_BY(mu_)
-  std::thread writer_;
-
-  std::unique_ptr<ReadPool> reads_;
-
   // Writer-thread-only cache of trace flow / status for subscription
   // filters. Cleared when it exceeds kTraceCacheMax entries.
   std::unordered_map<schema::Id128, TraceInfo, Id128Hash> trace_cache_;
+
+  // Declared after what the writer's callbacks use (destroyed first).
+  std::unique_ptr<ingest::GroupCommit> writes_;
+  std::unique_ptr<ReadPool> reads_;
 };
 
 }  // namespace tracedb::server

@@ -4,11 +4,11 @@
 #include <mutex>
 #include <vector>
 
-#include "schema/reflow_json.h"
+#include "ingest/reflow/reflow_json.h"
 
 namespace tracedb::server {
 
-namespace reflow = schema::reflow;
+namespace reflow = ingest::reflow;
 
 bool FiltersNeedTrace(const reflow::SubscriptionFilters& filters) {
   return filters.flow_ids.has_value() || filters.status_filter.has_value();

@@ -20,7 +20,7 @@
 #include <string>
 
 #include "schema/model.h"
-#include "schema/reflow_protocol.h"
+#include "ingest/reflow/reflow_protocol.h"
 #include "server/metrics.h"
 #include "server/peer.h"
 
@@ -34,18 +34,18 @@ struct TraceInfo {
 
 // True when `filters` select `event` of a trace described by `info`
 // (`info` may be null when the filters have no flow_ids / status_filter).
-bool FiltersMatch(const schema::reflow::SubscriptionFilters& filters, const schema::Event& event,
+bool FiltersMatch(const ingest::reflow::SubscriptionFilters& filters, const schema::Event& event,
                   const TraceInfo* info);
 
 // True when `filters` test the trace (flow_ids or status_filter set).
-bool FiltersNeedTrace(const schema::reflow::SubscriptionFilters& filters);
+bool FiltersNeedTrace(const ingest::reflow::SubscriptionFilters& filters);
 
 class Subscriptions {
  public:
   explicit Subscriptions(Metrics* metrics) : metrics_(metrics) {}
 
   // Registers or replaces the subscription of `peer` (one per connection).
-  void Set(const std::shared_ptr<Peer>& peer, schema::reflow::SubscriptionFilters filters);
+  void Set(const std::shared_ptr<Peer>& peer, ingest::reflow::SubscriptionFilters filters);
   // Removes the subscription of connection `peer_id`; false when none.
   bool Remove(uint64_t peer_id);
 
@@ -63,7 +63,7 @@ class Subscriptions {
  private:
   struct Entry {
     std::weak_ptr<Peer> peer;
-    schema::reflow::SubscriptionFilters filters;
+    ingest::reflow::SubscriptionFilters filters;
   };
 
   Metrics* metrics_;

@@ -9,7 +9,7 @@
 
 namespace tracedb::server {
 
-Result<TraceQueryResult> RunTraceQuery(engine::Engine* engine, const schema::reflow::TraceQuery& q) {
+Result<TraceQueryResult> RunTraceQuery(engine::Engine* engine, const ingest::reflow::TraceQuery& q) {
   query::TraceQueryFilter f;
   f.flow_id = q.flow_id;
   f.execution_id = q.execution_id;

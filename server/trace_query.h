@@ -12,7 +12,7 @@
 
 #include "common/result.h"
 #include "engine/engine.h"
-#include "schema/reflow_protocol.h"
+#include "ingest/reflow/reflow_protocol.h"
 
 namespace tracedb::server {
 
@@ -23,6 +23,6 @@ struct TraceQueryResult {
 
 // Runs `query` against `engine`. Errors: InvalidArgument (actor_filter
 // matches too many actors), storage errors as returned by the engine.
-Result<TraceQueryResult> RunTraceQuery(engine::Engine* engine, const schema::reflow::TraceQuery& query);
+Result<TraceQueryResult> RunTraceQuery(engine::Engine* engine, const ingest::reflow::TraceQuery& query);
 
 }  // namespace tracedb::server

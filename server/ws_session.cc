@@ -16,7 +16,7 @@
 #include <boost/beast/websocket.hpp>
 #include <fmt/format.h>
 
-#include "server/decompress.h"
+#include "ingest/pipeline/decompress.h"
 
 namespace tracedb::server {
 

@@ -1,5 +1,5 @@
-// Micro-benchmarks of the JSON codecs (schema/reflow_json.h,
-// schema/operonx_json.h) and the evidence for the parser choice recorded in
+// Micro-benchmarks of the JSON codecs (ingest/reflow/reflow_json.h,
+// ingest/operonx/operonx_json.h) and the evidence for the parser choice recorded in
 // docs/json.md: the hot ingest path parses RecordEvent messages, measured
 // here with simdjson on-demand (the shipped codec) against a Boost.JSON DOM
 // parse plus conversion into the same schema::Event.
@@ -19,13 +19,16 @@
 #include <string>
 
 #include "schema/json_writer.h"
-#include "schema/operonx_json.h"
-#include "schema/reflow_json.h"
+#include "ingest/operonx/operonx_json.h"
+#include "ingest/reflow/reflow_json.h"
 #include "schema/rfc3339.h"
 #include "schema/uuid.h"
 
 namespace tracedb::schema {
 namespace {
+
+namespace reflow = ::tracedb::ingest::reflow;
+namespace operonx = ::tracedb::ingest::operonx;
 
 // A ~1 KiB RecordEvent as the Reflow client sends it (DataFlow with a
 // message snapshot, metrics, nested custom attributes, a causality chain).

@@ -3,7 +3,7 @@
 #include <cstring>
 
 #include "bench/peers/peer.h"
-#include "schema/reflow_json.h"
+#include "ingest/reflow/reflow_json.h"
 #include "schema/rfc3339.h"
 #include "schema/uuid.h"
 
@@ -244,7 +244,7 @@ Result<schema::Trace> TraceFromRows(const schema::Id128& trace_id, const std::st
   if (t.status.code == schema::StatusCode::kFailed) t.status.error = error;
   t.events.reserve(event_jsons.size());
   for (const std::string& j : event_jsons) {
-    TRACEDB_ASSIGN_OR_RETURN(schema::Event e, schema::reflow::ParseEvent(j));
+    TRACEDB_ASSIGN_OR_RETURN(schema::Event e, ingest::reflow::ParseEvent(j));
     t.events.push_back(std::move(e));
   }
   return t;

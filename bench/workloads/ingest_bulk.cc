@@ -4,7 +4,7 @@
 // The ingest data set is printed once as NDJSON request bodies of
 // RunConfig::batch_events events each (StartTrace / RecordEvent / EndTrace
 // lines, exactly as a Reflow client sends them on the WebSocket, printed by
-// schema/reflow_json.h). Every system parses those bytes, stores every
+// ingest/reflow/reflow_json.h). Every system parses those bytes, stores every
 // event, maintains its indexes and commits each body durably (WAL; fsync
 // with --sync) before answering:
 //
@@ -41,12 +41,12 @@
 
 #include "bench/net.h"
 #include "bench/runner.h"
-#include "schema/reflow_json.h"
+#include "ingest/reflow/reflow_json.h"
 #include "schema/uuid.h"
 
 namespace tracedb::bench {
 
-namespace reflow = schema::reflow;
+namespace reflow = ingest::reflow;
 
 namespace {
 

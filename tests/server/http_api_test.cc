@@ -2,11 +2,15 @@
 
 #include <gtest/gtest.h>
 
-#include "schema/reflow_json.h"
-#include "server/bulk_ingest.h"
+#include "ingest/reflow/reflow_json.h"
+#include "ingest/pipeline/bulk_ingest.h"
 
 namespace tracedb::server {
 namespace {
+
+using ingest::BulkIngestor;
+using ingest::IngestFormat;
+using ingest::IngestOptions;
 
 constexpr char kTrace[] = "5e1ec7ed-0000-4000-8000-000000000001";
 constexpr schema::TimestampNs kNow = 1'752'148'800'000'000'000;  // 2025-07-10T12:00:00Z
@@ -90,7 +94,7 @@ TEST_F(HttpApiTest, AggregatesAndTheirEndpoint) {
 TEST_F(HttpApiTest, TraceByIdIsTheReflowFlowTraceShape) {
   ApiResponse r = Get(std::string("/v1/traces/") + kTrace);
   ASSERT_EQ(r.status, 200);
-  auto trace = schema::reflow::ParseTrace(r.body);
+  auto trace = ingest::reflow::ParseTrace(r.body);
   ASSERT_TRUE(trace.ok()) << trace.status().ToString();
   EXPECT_EQ(trace->flow_id, "checkout");
   EXPECT_EQ(trace->events.size(), 3u);

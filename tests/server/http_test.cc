@@ -11,9 +11,9 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-#include "schema/reflow_json.h"
+#include "ingest/reflow/reflow_json.h"
 #include "schema/uuid.h"
-#include "server/decompress.h"
+#include "ingest/pipeline/decompress.h"
 #include "server/http_ingest.h"
 #include "server/http_support.h"
 #include "tests/server/server_test_util.h"
@@ -22,6 +22,8 @@ namespace tracedb::server::testing {
 namespace {
 
 using ::testing::HasSubstr;
+using ingest::CodecName;
+using ingest::CompressBody;
 
 class HttpTest : public ::testing::Test {
  protected:
@@ -184,7 +186,7 @@ TEST_F(HttpTest, ReadApiOverHttp) {
   ASSERT_EQ(Post("/v1/ingest/reflow", ReflowBody(id, 4)).status, 200);
   HttpResult t = Get("/v1/traces/" + id);
   ASSERT_EQ(t.status, 200);
-  auto trace = schema::reflow::ParseTrace(t.body);
+  auto trace = ingest::reflow::ParseTrace(t.body);
   ASSERT_TRUE(trace.ok()) << trace.status().ToString();
   EXPECT_EQ(trace->events.size(), 4u);
   HttpResult s = Get("/v1/traces?q=flow%20%3D%20%22bulk%22&limit=5&count=1");
@@ -532,29 +534,6 @@ TEST(HttpSupport, AccessControl) {
   EXPECT_TRUE(with_file->IsValidKey("fromfile"));
   EXPECT_TRUE(with_file->IsValidKey("abc"));
   EXPECT_FALSE(with_file->IsValidKey("# keys"));
-}
-
-TEST(HttpSupport, BodyPipeBlocksTheProducerAtItsBound) {
-  BodyPipe pipe(10);
-  std::atomic<int> rooms{0};
-  pipe.SetOnRoom([&] { rooms.fetch_add(1); });
-  EXPECT_TRUE(pipe.Push("12345"));
-  EXPECT_FALSE(pipe.Push("67890"));  // full: wait for on_room
-  std::string chunk;
-  bool aborted = true;
-  ASSERT_TRUE(pipe.Pop(&chunk, &aborted));
-  EXPECT_EQ(chunk, "12345");
-  EXPECT_EQ(rooms.load(), 1);
-  pipe.Close();
-  ASSERT_TRUE(pipe.Pop(&chunk, &aborted));
-  EXPECT_EQ(chunk, "67890");
-  EXPECT_FALSE(pipe.Pop(&chunk, &aborted));
-  EXPECT_FALSE(aborted);
-  BodyPipe cut(10);
-  cut.Push("abc");
-  cut.Abort();
-  EXPECT_FALSE(cut.Pop(&chunk, &aborted));
-  EXPECT_TRUE(aborted);
 }
 
 }  // namespace

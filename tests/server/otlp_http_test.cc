@@ -14,7 +14,7 @@
 #include <gtest/gtest.h>
 
 #include "otlp_oracle.pb.h"
-#include "server/decompress.h"
+#include "ingest/pipeline/decompress.h"
 #include "tests/server/server_test_util.h"
 
 namespace tracedb::server::testing {
@@ -22,6 +22,8 @@ namespace {
 
 using ::testing::HasSubstr;
 namespace pb = ::tracedb::otlp_oracle;
+using ingest::Codec;
+using ingest::CompressBody;
 
 constexpr char kProto[] = "application/x-protobuf";
 constexpr char kJson[] = "application/json";

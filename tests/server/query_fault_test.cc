@@ -11,7 +11,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-#include "schema/reflow_json.h"
+#include "ingest/reflow/reflow_json.h"
 #include "server/server.h"
 #include "tests/server/server_test_util.h"
 
@@ -20,7 +20,7 @@ namespace {
 
 using ::testing::HasSubstr;
 using engine::Id128;
-namespace reflow = schema::reflow;
+namespace reflow = ingest::reflow;
 
 HttpResult Get(uint16_t port, const std::string& target) {
   HttpRequestSpec spec;

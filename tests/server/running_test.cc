@@ -18,10 +18,10 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-#include "schema/reflow_json.h"
+#include "ingest/reflow/reflow_json.h"
 #include "schema/rfc3339.h"
 #include "schema/uuid.h"
-#include "server/decompress.h"
+#include "ingest/pipeline/decompress.h"
 #include "server/metrics.h"
 #include "tests/server/server_test_util.h"
 
@@ -29,6 +29,7 @@ namespace tracedb::server::testing {
 namespace {
 
 using ::testing::HasSubstr;
+using ingest::DecompressFrame;
 using ::testing::StartsWith;
 
 constexpr int64_t kMs = 1'000'000;
@@ -161,7 +162,7 @@ class RunningTest : public ::testing::Test {
     HttpResult r = Get("/v1/traces/" + trace);
     if (r.status == 404) return -1;
     EXPECT_EQ(r.status, 200) << r.body;
-    auto t = schema::reflow::ParseTrace(r.body);
+    auto t = ingest::reflow::ParseTrace(r.body);
     EXPECT_TRUE(t.ok()) << t.status().ToString();
     return t.ok() ? static_cast<int64_t>(t->events.size()) : -2;
   }

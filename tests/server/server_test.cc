@@ -9,16 +9,18 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-#include "schema/reflow_json.h"
+#include "ingest/reflow/reflow_json.h"
 #include "schema/uuid.h"
-#include "server/decompress.h"
+#include "ingest/pipeline/decompress.h"
 #include "tests/server/server_test_util.h"
 
 namespace tracedb::server::testing {
 namespace {
 
-namespace reflow = schema::reflow;
+namespace reflow = ingest::reflow;
 using ::testing::HasSubstr;
+using ingest::Codec;
+using ingest::CompressMessage;
 using ::testing::StartsWith;
 
 class ServerTest : public ::testing::Test {
@@ -353,7 +355,7 @@ TEST_F(ServerTest, LargeRepliesAreBinaryZstdSmallOnesText) {
   ASSERT_TRUE(m.ok());
   EXPECT_TRUE(m->binary);
   EXPECT_EQ(static_cast<uint8_t>(m->data[0]), 0x28);  // zstd magic
-  auto json = DecompressFrame(m->data, 1 << 30);
+  auto json = ingest::DecompressFrame(m->data, 1 << 30);
   ASSERT_TRUE(json.ok());
   EXPECT_THAT(*json, StartsWith(R"({"TraceData":{"trace":{)"));
   ASSERT_TRUE(c->SendText(R"("Ping")").ok());

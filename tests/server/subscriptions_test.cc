@@ -5,7 +5,7 @@
 namespace tracedb::server {
 namespace {
 
-namespace reflow = schema::reflow;
+namespace reflow = ingest::reflow;
 
 schema::Event Ev(std::string actor, schema::EventType type, std::string to_actor = "", std::string to_port = "") {
   schema::Event e;

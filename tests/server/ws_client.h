@@ -83,7 +83,7 @@ class WsClient {
   // The next message (reply or push).
   virtual Result<WsMessage> Receive(std::chrono::milliseconds timeout = std::chrono::seconds(20)) = 0;
   // The next message as JSON text: Binary frames are decompressed
-  // (zstd / lz4 / gzip, server/decompress.h).
+  // (zstd / lz4 / gzip, ingest/pipeline/decompress.h).
   Result<std::string> ReceiveJson(std::chrono::milliseconds timeout = std::chrono::seconds(20));
   // Sends every text of `texts` (Text frames) while concurrently reading,
   // as a pipelining client does, until `replies` messages arrived. Returns

@@ -11,7 +11,7 @@
 
 #include <fmt/format.h>
 
-#include "server/decompress.h"
+#include "ingest/pipeline/decompress.h"
 
 namespace tracedb::server::testing {
 
@@ -20,6 +20,7 @@ namespace beast = boost::beast;
 namespace http = beast::http;
 namespace websocket = beast::websocket;
 using tcp = asio::ip::tcp;
+using ingest::DecompressFrame;
 
 namespace {
 

@@ -1,4 +1,4 @@
-#include "server/decompress.h"
+#include "ingest/pipeline/decompress.h"
 
 #include <gtest/gtest.h>
 
@@ -7,7 +7,7 @@
 #include <algorithm>
 #include <random>
 
-namespace tracedb::server {
+namespace tracedb::ingest {
 namespace {
 
 std::string Sample(size_t n) {
@@ -194,4 +194,4 @@ TEST(Decompress, ContentEncodingIsCaseInsensitive) {
 }
 
 }  // namespace
-}  // namespace tracedb::server
+}  // namespace tracedb::ingest

@@ -1,4 +1,4 @@
-#include "schema/reflow_json.h"
+#include "ingest/reflow/reflow_json.h"
 
 #include <gtest/gtest.h>
 
@@ -13,8 +13,20 @@
 #include "schema/uuid.h"
 #include "tests/schema/json_value_util.h"
 
-namespace tracedb::schema::reflow {
+namespace tracedb::ingest::reflow {
 namespace {
+
+using schema::AppendJsonF64;
+using schema::AppendJsonString;
+using schema::FormatUuid;
+using schema::kJsonPadding;
+using schema::PerformanceMetrics;
+using schema::ReflowEventData;
+using schema::Source;
+using schema::StateDiff;
+using schema::StateDiffType;
+using schema::StatusCode;
+namespace testing = schema::testing;
 
 using testing::JsonEqual;
 
@@ -737,4 +749,4 @@ TEST(ReflowJsonProperty, TracesAndEventsRoundTrip) {
 }
 
 }  // namespace
-}  // namespace tracedb::schema::reflow
+}  // namespace tracedb::ingest::reflow

@@ -1,4 +1,4 @@
-#include "schema/reflow_json.h"
+#include "ingest/reflow/reflow_json.h"
 
 #include <cstring>
 #include <initializer_list>
@@ -8,7 +8,22 @@
 #include "schema/rfc3339.h"
 #include "schema/uuid.h"
 
-namespace tracedb::schema::reflow {
+namespace tracedb::ingest::reflow {
+
+using schema::Causality;
+using schema::FormatRfc3339;
+using schema::FormatUuid;
+using schema::JsonWriter;
+using schema::kMaxRfc3339Length;
+using schema::PerformanceMetrics;
+using schema::ReflowEventData;
+using schema::Source;
+using schema::StateDiff;
+using schema::StateDiffType;
+using schema::StatusCode;
+using schema::TraceMetadata;
+namespace json_internal = schema::json_internal;
+
 namespace {
 
 using json_internal::Document;
@@ -1447,4 +1462,4 @@ void AppendFlowVersion(const FlowVersion& version, std::string* out) {
   WriteVersion(w, version);
 }
 
-}  // namespace tracedb::schema::reflow
+}  // namespace tracedb::ingest::reflow

@@ -1,4 +1,4 @@
-#include "server/operonx_ingest.h"
+#include "ingest/operonx/operonx_mapping.h"
 
 #include <xxhash.h>
 
@@ -7,9 +7,8 @@
 #include "schema/json_writer.h"
 #include "schema/uuid.h"
 
-namespace tracedb::server {
+namespace tracedb::ingest::operonx {
 
-namespace operonx = schema::operonx;
 
 schema::Id128 OperonxTraceId(std::string_view request_id) {
   schema::Id128 id;
@@ -119,4 +118,4 @@ Status OperonxBatchBuilder::AddArray(std::string_view body, uint64_t* events_add
   return Status::OK();
 }
 
-}  // namespace tracedb::server
+}  // namespace tracedb::ingest::operonx

@@ -37,7 +37,11 @@
 #include "schema/json_input.h"
 #include "schema/model.h"
 
-namespace tracedb::schema::operonx {
+namespace tracedb::ingest::operonx {
+
+using schema::Event;
+using schema::EventType;
+using schema::InputPadding;
 
 // One decoded event with the request it belongs to (each event's own
 // request_id is authoritative, never the batch's).
@@ -90,4 +94,4 @@ void AppendEventArray(const std::vector<ParsedEvent>& events, std::string* out);
 void AppendBatch(const Batch& batch, std::string* out);
 std::string PrintBatch(const Batch& batch);
 
-}  // namespace tracedb::schema::operonx
+}  // namespace tracedb::ingest::operonx

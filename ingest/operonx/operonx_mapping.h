@@ -16,9 +16,9 @@
 
 #include "common/result.h"
 #include "engine/engine.h"
-#include "schema/operonx_json.h"
+#include "ingest/operonx/operonx_json.h"
 
-namespace tracedb::server {
+namespace tracedb::ingest::operonx {
 
 // The trace id of an operonx request id.
 schema::Id128 OperonxTraceId(std::string_view request_id);
@@ -34,8 +34,8 @@ class OperonxBatchBuilder {
   // input is one error for the whole array.
   Status AddArray(std::string_view body, uint64_t* events_added);
 
-  void AddEvent(const schema::operonx::ParsedEvent& event);
-  void AddBatch(const schema::operonx::Batch& batch);
+  void AddEvent(const operonx::ParsedEvent& event);
+  void AddBatch(const operonx::Batch& batch);
 
   // Call after the engine batch was committed and cleared.
   void Reset() { started_.clear(); }
@@ -50,4 +50,4 @@ class OperonxBatchBuilder {
   std::unordered_set<schema::Id128, IdHash> started_;  // StartTrace added to batch_
 };
 
-}  // namespace tracedb::server
+}  // namespace tracedb::ingest::operonx

@@ -26,10 +26,10 @@
 
 #include "common/result.h"
 #include "engine/engine.h"
-#include "schema/reflow_protocol.h"
-#include "server/operonx_ingest.h"
+#include "ingest/reflow/reflow_protocol.h"
+#include "ingest/operonx/operonx_mapping.h"
 
-namespace tracedb::server {
+namespace tracedb::ingest {
 
 enum class IngestFormat : uint8_t {
   kReflow,   // each line a Reflow request: StartTrace, RecordEvent, EndTrace, StoreTrace
@@ -109,7 +109,7 @@ class BulkIngestor {
   size_t batch_lines_ = 0;
   uint64_t batch_accepted_ = 0;
   engine::WriteBatch batch_;
-  OperonxBatchBuilder operonx_{&batch_};
+  operonx::OperonxBatchBuilder operonx_{&batch_};
   IngestReport report_;
   // The batch being committed and the lines it carries. Declared last:
   // the future (std::async) is destroyed first and waits for the thread.
@@ -118,22 +118,4 @@ class BulkIngestor {
   std::future<Result<engine::WriteResult>> inflight_;
 };
 
-// Adds the engine operations of one Reflow ingest request to `batch`:
-// StartTrace, RecordEvent, EndTrace (TracingRequest) and StoreTrace (legacy).
-// Any other request is InvalidArgument ("not an ingest request"). A
-// StartTrace without trace_id gets a random v4 id, returned in *trace_id.
-// Shared by the WebSocket and the bulk paths, so both store the same thing.
-Status AddReflowRequest(const schema::reflow::Request& request, schema::TimestampNs now,
-                        engine::WriteBatch* batch, schema::Id128* trace_id = nullptr);
-
-// A random RFC 4122 version-4 id.
-schema::Id128 RandomUuidV4();
-
-// The trace header a Reflow StartTrace creates (G2 semantics: server time,
-// a fresh execution id, placeholder metadata because the protocol carries
-// none: environment and hostname "unknown", this process's pid). Shared by
-// the WebSocket and the bulk paths.
-schema::Trace ReflowStartHeader(const schema::reflow::StartTrace& start, const schema::Id128& trace_id,
-                                schema::TimestampNs now);
-
-}  // namespace tracedb::server
+}  // namespace tracedb::ingest

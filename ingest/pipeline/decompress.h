@@ -36,7 +36,7 @@
 #include "common/result.h"
 #include "common/status.h"
 
-namespace tracedb::server {
+namespace tracedb::ingest {
 
 enum class Codec : uint8_t { kNone, kGzip, kZstd, kLz4 };
 
@@ -96,4 +96,4 @@ std::string CompressBody(std::string_view in, Codec codec, int level = 3);
 // corrupt, or when the output exceeds `max_bytes`.
 Result<std::string> DecompressFrame(std::string_view data, size_t max_bytes);
 
-}  // namespace tracedb::server
+}  // namespace tracedb::ingest

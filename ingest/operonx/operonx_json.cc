@@ -1,10 +1,16 @@
-#include "schema/operonx_json.h"
+#include "ingest/operonx/operonx_json.h"
 
 #include "schema/json_reader.h"
 #include "schema/json_writer.h"
 #include "schema/rfc3339.h"
 
-namespace tracedb::schema::operonx {
+namespace tracedb::ingest::operonx {
+
+using schema::AppendRfc3339Micros;
+using schema::JsonWriter;
+using schema::OperonxEvent;
+namespace json_internal = schema::json_internal;
+
 namespace {
 
 using json_internal::Document;
@@ -292,4 +298,4 @@ std::string PrintBatch(const Batch& batch) {
   return s;
 }
 
-}  // namespace tracedb::schema::operonx
+}  // namespace tracedb::ingest::operonx

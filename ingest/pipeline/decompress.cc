@@ -1,4 +1,4 @@
-#include "server/decompress.h"
+#include "ingest/pipeline/decompress.h"
 
 #include <lz4.h>
 #include <lz4frame.h>
@@ -12,7 +12,7 @@
 
 #include <fmt/format.h>
 
-namespace tracedb::server {
+namespace tracedb::ingest {
 
 namespace {
 
@@ -336,4 +336,4 @@ Result<std::string> DecompressFrame(std::string_view data, size_t max_bytes) {
   return std::string(data);
 }
 
-}  // namespace tracedb::server
+}  // namespace tracedb::ingest

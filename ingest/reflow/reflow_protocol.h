@@ -5,7 +5,7 @@
 //   TracingRequest  (client -> server, modern)   TracingResponse (server -> client)
 //   TraceMessage    (client -> server, legacy)   TraceResponse   (server -> client, legacy)
 // Model objects (FlowTrace, TraceEvent, FlowVersion, ExecutionStatus, ...) are
-// the schema/model.h types; the JSON codec is schema/reflow_json.h.
+// the schema/model.h types; the JSON codec is ingest/reflow/reflow_json.h.
 //
 // Representation rules:
 //  - Ids are Id128 (UUID bytes); a Reflow event's EventId is Event::event_id
@@ -26,7 +26,16 @@
 
 #include "schema/model.h"
 
-namespace tracedb::schema::reflow {
+namespace tracedb::ingest::reflow {
+
+// The model types the protocol carries (schema/model.h).
+using schema::Event;
+using schema::EventType;
+using schema::ExecutionStatus;
+using schema::FlowVersion;
+using schema::Id128;
+using schema::TimestampNs;
+using schema::Trace;
 
 // Reflow ErrorCode. Not persisted.
 enum class ErrorCode : uint8_t {
@@ -216,4 +225,4 @@ using Response = std::variant<TracingResponse, TraceResponse>;
 // The wire name of an ErrorCode ("NotFound", ...).
 std::string_view ErrorCodeName(ErrorCode code);
 
-}  // namespace tracedb::schema::reflow
+}  // namespace tracedb::ingest::reflow

@@ -28,9 +28,12 @@
 #include "common/result.h"
 #include "schema/json_input.h"
 #include "schema/model.h"
-#include "schema/reflow_protocol.h"
+#include "ingest/reflow/reflow_protocol.h"
 
-namespace tracedb::schema::reflow {
+namespace tracedb::ingest::reflow {
+
+using schema::InputPadding;
+using schema::MessageSnapshot;
 
 // ---- server side ----
 
@@ -85,4 +88,4 @@ void AppendEvent(const Event& event, std::string* out);
 std::string PrintTrace(const Trace& trace);
 std::string PrintEvent(const Event& event);
 
-}  // namespace tracedb::schema::reflow
+}  // namespace tracedb::ingest::reflow

@@ -1,4 +1,4 @@
-#include "schema/operonx_json.h"
+#include "ingest/operonx/operonx_json.h"
 
 #include <gtest/gtest.h>
 
@@ -8,8 +8,12 @@
 #include "schema/rfc3339.h"
 #include "tests/schema/json_value_util.h"
 
-namespace tracedb::schema::operonx {
+namespace tracedb::ingest::operonx {
 namespace {
+
+using schema::OperonxEvent;
+using schema::ParseRfc3339;
+using schema::TimestampNs;
 
 constexpr char kStart[] =
     R"({"event_id":"r1-0","request_id":"r1","kind":"op_start","op_name":"g.d","ctx":["main"],"timestamp":"2026-05-10T09:00:00Z","seq":0,"payload":{"inputs":{"x":5},"media_refs":[]}})";
@@ -160,4 +164,4 @@ TEST(OperonxJson, RandomEventsRoundTrip) {
 }
 
 }  // namespace
-}  // namespace tracedb::schema::operonx
+}  // namespace tracedb::ingest::operonx

@@ -1,14 +1,16 @@
-#include "server/bulk_ingest.h"
+#include "ingest/pipeline/bulk_ingest.h"
 
 #include <gtest/gtest.h>
 
 #include <atomic>
 
 #include "schema/uuid.h"
-#include "server/decompress.h"
+#include "ingest/pipeline/decompress.h"
 
-namespace tracedb::server {
+namespace tracedb::ingest {
 namespace {
+
+using operonx::OperonxTraceId;
 
 constexpr char kTrace[] = "5e1ec7ed-0000-4000-8000-000000000001";
 
@@ -273,4 +275,4 @@ TEST_F(BulkIngestTest, OperonxUuidRequestIdsKeepTheirBytes) {
 }
 
 }  // namespace
-}  // namespace tracedb::server
+}  // namespace tracedb::ingest

@@ -1,0 +1,151 @@
+#include "ingest/pipeline/group_commit.h"
+
+#include <chrono>
+#include <future>
+#include <utility>
+
+namespace tracedb::ingest {
+
+namespace {
+
+// A batch written as given, for a caller blocked on the result.
+class AloneBatch final : public WriteRequest {
+ public:
+  AloneBatch(const engine::WriteBatch* batch, std::function<void()> on_written,
+             std::promise<Result<engine::WriteResult>>* done)
+      : WriteRequest(Grouping::kAlone, 0), batch_(batch), on_written_(std::move(on_written)), done_(done) {}
+
+  void Run(const BatchWriter& write) override {
+    auto result = write(*batch_);
+    if (result.ok() && on_written_) on_written_();
+    done_->set_value(std::move(result));
+  }
+  void Refused() override { done_->set_value(Status::Unavailable("server is shutting down")); }
+
+ private:
+  const engine::WriteBatch* batch_;
+  std::function<void()> on_written_;
+  std::promise<Result<engine::WriteResult>>* done_;
+};
+
+}  // namespace
+
+GroupCommit::GroupCommit(engine::Engine* engine, GroupCommitOptions options, GroupCommitHooks hooks)
+    : engine_(engine),
+      options_(options),
+      hooks_(std::move(hooks)),
+      alone_writer_([this](const engine::WriteBatch& batch) { return Write(batch, 0); }) {
+  writer_ = std::thread([this] { WriterLoop(); });
+}
+
+GroupCommit::~GroupCommit() { Shutdown(); }
+
+bool GroupCommit::accepting() const {
+  std::lock_guard lock(mu_);
+  return !stopping_;
+}
+
+void GroupCommit::Shutdown() {
+  {
+    std::lock_guard lock(mu_);
+    if (stopped_) return;
+    stopping_ = true;
+  }
+  cv_.notify_all();
+  if (writer_.joinable()) writer_.join();
+  std::lock_guard lock(mu_);
+  stopped_ = true;
+}
+
+void GroupCommit::Submit(std::unique_ptr<WriteRequest> request, Admission admission) {
+  {
+    std::lock_guard lock(mu_);
+    if ((!stopping_ || admission == Admission::kWhileDraining) && !stopped_) {
+      queue_bytes_ += request->bytes();
+      queue_.push_back(std::move(request));
+      if (hooks_.on_queue_depth) hooks_.on_queue_depth(1);
+      cv_.notify_one();
+      return;
+    }
+  }
+  request->Refused();
+}
+
+Result<engine::WriteResult> GroupCommit::CommitAlone(const engine::WriteBatch& batch,
+                                                     std::function<void()> on_written) {
+  std::promise<Result<engine::WriteResult>> done;
+  auto future = done.get_future();
+  Submit(std::make_unique<AloneBatch>(&batch, std::move(on_written), &done));
+  return future.get();
+}
+
+bool GroupCommit::WaitIfFull(std::function<void()> wake) {
+  std::lock_guard lock(mu_);
+  if (queue_.size() < options_.queue_capacity && queue_bytes_ < options_.queue_bytes) return false;
+  waiters_.push_back(std::move(wake));
+  return true;
+}
+
+void GroupCommit::WriterLoop() {
+  std::vector<std::unique_ptr<WriteRequest>> requests;
+  while (true) {
+    std::vector<std::function<void()>> wake;
+    {
+      std::unique_lock lock(mu_);
+      cv_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
+      if (queue_.empty()) return;  // stopping and drained
+      // A kAlone request runs by itself so that it sees every earlier write.
+      auto alone = [](const WriteRequest& r) { return r.grouping() == WriteRequest::Grouping::kAlone; };
+      bool front_alone = alone(*queue_.front());
+      while (!queue_.empty() && requests.size() < options_.max_batch) {
+        if (alone(*queue_.front()) != front_alone || (front_alone && !requests.empty())) break;
+        queue_bytes_ -= queue_.front()->bytes();
+        requests.push_back(std::move(queue_.front()));
+        queue_.pop_front();
+      }
+      if (hooks_.on_queue_depth) hooks_.on_queue_depth(-static_cast<int64_t>(requests.size()));
+      wake.swap(waiters_);
+    }
+    for (auto& w : wake) w();
+    if (requests.front()->grouping() == WriteRequest::Grouping::kAlone) {
+      requests.front()->Run(alone_writer_);
+    } else {
+      WriteMerged(requests);
+    }
+    requests.clear();
+  }
+}
+
+void GroupCommit::WriteMerged(std::vector<std::unique_ptr<WriteRequest>>& requests) {
+  engine::WriteBatch batch;
+  batch.Reserve(requests.size());
+  std::vector<size_t> first_ops(requests.size());
+  for (size_t i = 0; i < requests.size(); ++i) {
+    first_ops[i] = batch.size();
+    requests[i]->AddTo(&batch);
+  }
+  auto result = Write(batch, requests.size());
+  if (!result.ok() && requests.size() > 1) {
+    // Isolate the failing request: the others may well succeed alone.
+    for (size_t i = 0; i < requests.size(); ++i) {
+      std::vector<std::unique_ptr<WriteRequest>> one;
+      one.push_back(std::move(requests[i]));
+      one[0]->TakeBack(batch, first_ops[i]);
+      WriteMerged(one);
+    }
+    return;
+  }
+  for (size_t i = 0; i < requests.size(); ++i) requests[i]->Complete(result.status(), batch, first_ops[i]);
+}
+
+Result<engine::WriteResult> GroupCommit::Write(const engine::WriteBatch& batch, size_t requests) {
+  auto start = std::chrono::steady_clock::now();
+  auto result = engine_->Write(batch);
+  if (hooks_.on_write) {
+    hooks_.on_write(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(), result,
+                    requests);
+  }
+  return result;
+}
+
+}  // namespace tracedb::ingest
