@@ -64,7 +64,13 @@ constexpr FieldSpec kFields[] = {
     {"op_name", FieldId::kOpName, Scope::kEvent, ValueType::kString, true, false},
     {"ctx", FieldId::kCtx, Scope::kEvent, ValueType::kString, false, false},
     {"payload", FieldId::kPayload, Scope::kEvent, ValueType::kJson, false, true},
+    {"service", FieldId::kService, Scope::kTrace, ValueType::kString, false, false},
+    {"name", FieldId::kActor, Scope::kEvent, ValueType::kString, true, false},
+    {"resource", FieldId::kResource, Scope::kEvent, ValueType::kJson, false, true},
 };
+
+// The OTLP SpanKind names, by code (`kind = server`, `kind = 2`).
+constexpr std::string_view kSpanKinds[] = {"unspecified", "internal", "server", "client", "producer", "consumer"};
 
 std::string Lower(std::string_view s) {
   std::string out(s);
@@ -103,15 +109,25 @@ class Binder {
     if (q.filter) {
       TRACEDB_ASSIGN_OR_RETURN(out.filter, Expr(*q.filter, /*in_event=*/false));
     }
+    // Rows are events as soon as one field is an event field read in the
+    // trace context; then every name is bound again in the event context,
+    // so that `p99(duration) by (name)` is the spans' duration.
     bool event_level = false;
     for (const auto& call : q.aggregates) {
-      TRACEDB_ASSIGN_OR_RETURN(Aggregate agg, Agg(call));
+      TRACEDB_ASSIGN_OR_RETURN(Aggregate agg, Agg(call, FieldContext::kTrace));
       if (agg.field && agg.field->scope == Scope::kEvent) event_level = true;
-      out.aggregates.push_back(std::move(agg));
     }
     for (const auto& ref : q.group_by) {
       TRACEDB_ASSIGN_OR_RETURN(Field f, FieldOf(ref));
       if (f.scope == Scope::kEvent) event_level = true;
+    }
+    FieldContext context = event_level ? FieldContext::kEvent : FieldContext::kTrace;
+    for (const auto& call : q.aggregates) {
+      TRACEDB_ASSIGN_OR_RETURN(Aggregate agg, Agg(call, context));
+      out.aggregates.push_back(std::move(agg));
+    }
+    for (const auto& ref : q.group_by) {
+      TRACEDB_ASSIGN_OR_RETURN(Field f, FieldOf(ref, context));
       out.group_by.push_back(std::move(f));
     }
     out.level = event_level ? AggLevel::kEvent : AggLevel::kTrace;
@@ -121,8 +137,8 @@ class Binder {
  private:
   Status Error(size_t pos, std::string_view msg) const { return SyntaxError(text_, pos, msg); }
 
-  Result<Field> FieldOf(const ast::FieldRef& ref) {
-    std::optional<Field> f = ResolveField(ref.path);
+  Result<Field> FieldOf(const ast::FieldRef& ref, FieldContext context = FieldContext::kTrace) {
+    std::optional<Field> f = ResolveField(ref.path, context);
     if (!f) {
       std::string name = ref.path.empty() ? "" : ref.path[0];
       for (const auto& spec : kFields) {
@@ -164,7 +180,7 @@ class Binder {
         return n;
       }
       case ast::Expr::Kind::kCompare: {
-        TRACEDB_ASSIGN_OR_RETURN(Predicate p, Compare(e));
+        TRACEDB_ASSIGN_OR_RETURN(Predicate p, Compare(e, in_event ? FieldContext::kEvent : FieldContext::kTrace));
         n.kind = Node::Kind::kPredicate;
         bool event_field = p.field.scope == Scope::kEvent;
         n.pred = std::move(p);
@@ -180,9 +196,9 @@ class Binder {
     return Status::Internal("unreachable");
   }
 
-  Result<Predicate> Compare(const ast::Expr& e) {
+  Result<Predicate> Compare(const ast::Expr& e, FieldContext context) {
     Predicate p;
-    TRACEDB_ASSIGN_OR_RETURN(p.field, FieldOf(e.field));
+    TRACEDB_ASSIGN_OR_RETURN(p.field, FieldOf(e.field, context));
     using C = ast::CompareOp;
     switch (e.op) {
       case C::kEq: p.op = Op::kEq; break;
@@ -253,6 +269,7 @@ class Binder {
     if (p.op == Op::kRegex || p.op == Op::kGlob || p.op == Op::kContains || p.op == Op::kPrefix) {
       return Value::String(lit.s);
     }
+    if (p.field.id == FieldId::kKind) return KindValue(lit);
     switch (p.field.type) {
       case ValueType::kString:
         if (lit.kind == K::kString) return Value::String(lit.s);
@@ -339,11 +356,31 @@ class Binder {
   Result<Value> EventStatusValue(const ast::Literal& lit) {
     if (IsName(lit)) {
       std::string n = Lower(lit.s);
+      if (n == "unset" || n == "none") return Value::Int(0);  // an OTel span without a status
       for (uint8_t c = 1; c <= 4; ++c) {
         if (n == EventStatusName(c)) return Value::Int(c);
       }
     }
-    return Error(lit.pos, "expected an event status: ok, error, cancelled or truncated");
+    return Error(lit.pos, "expected an event status: unset, ok, error, cancelled or truncated");
+  }
+
+  // `kind` is the operonx kind text or the OTel span kind name: strings are
+  // taken as they are; bare words as well (lowercased, a "span_kind_" prefix
+  // dropped: `kind = SPAN_KIND_SERVER`); integers are span kind codes.
+  Result<Value> KindValue(const ast::Literal& lit) {
+    using K = ast::Literal::Kind;
+    if (lit.kind == K::kString) return Value::String(lit.s);
+    if (lit.kind == K::kWord) {
+      std::string n = Lower(lit.s);
+      if (n.starts_with("span_kind_")) n.erase(0, 10);
+      return Value::String(n);
+    }
+    if (lit.kind == K::kInt && lit.i >= 0 && lit.i <= 255) {
+      size_t code = static_cast<size_t>(lit.i);
+      return Value::String(code < std::size(kSpanKinds) ? std::string(kSpanKinds[code]) : std::to_string(code));
+    }
+    return Error(lit.pos, "expected a kind: a span kind (server, client, internal, producer, consumer, "
+                          "unspecified or 0-5) or an operonx kind string");
   }
 
   Result<Value> VersionValue(const ast::Literal& lit) {
@@ -376,7 +413,7 @@ class Binder {
     return Error(lit.pos, "expected a version string such as \"1.2.3\"");
   }
 
-  Result<Aggregate> Agg(const ast::AggCall& call) {
+  Result<Aggregate> Agg(const ast::AggCall& call, FieldContext context) {
     static constexpr std::pair<std::string_view, AggFunc> kFuncs[] = {
         {"count", AggFunc::kCount}, {"sum", AggFunc::kSum}, {"avg", AggFunc::kAvg},
         {"min", AggFunc::kMin},     {"max", AggFunc::kMax}, {"p50", AggFunc::kP50},
@@ -398,7 +435,7 @@ class Binder {
       return agg;
     }
     if (!call.arg) return Error(call.pos, fn + "() needs a numeric field");
-    TRACEDB_ASSIGN_OR_RETURN(Field f, FieldOf(*call.arg));
+    TRACEDB_ASSIGN_OR_RETURN(Field f, FieldOf(*call.arg, context));
     ValueType t = f.type;
     if (t != ValueType::kInt && t != ValueType::kFloat && t != ValueType::kDuration && t != ValueType::kTime &&
         t != ValueType::kJson) {
@@ -415,12 +452,41 @@ class Binder {
 
 }  // namespace
 
-std::optional<Field> ResolveField(const std::vector<std::string>& path) {
+namespace {
+
+// A field whose meaning follows the context, bound in the event context:
+// the event's value under the name the user wrote.
+std::optional<Field> EventContextField(const std::string& head) {
+  std::optional<Field> f;
+  if (head == "duration") f = ResolveField({"execution_time_ns"});
+  if (head == "status") f = ResolveField({"event_status"});
+  if (head == "service") {
+    f = ResolveField({"service"});
+    f->scope = Scope::kEvent;
+  }
+  if (f) f->name = head;
+  return f;
+}
+
+}  // namespace
+
+std::optional<Field> ResolveField(const std::vector<std::string>& path, FieldContext context) {
   if (path.empty()) return std::nullopt;
   std::string head = Lower(path[0]);
   // "status.error" and "event.status" read naturally; accept both spellings.
   if (path.size() == 2 && head == "status" && Lower(path[1]) == "error") return ResolveField({"status_error"});
   if (path.size() == 2 && head == "event" && Lower(path[1]) == "status") return ResolveField({"event_status"});
+  // trace.duration, trace.status, trace.service: the trace's, in any context.
+  if (path.size() == 2 && head == "trace") {
+    std::string tail = Lower(path[1]);
+    if (tail != "duration" && tail != "status" && tail != "service") return std::nullopt;
+    std::optional<Field> f = ResolveField({tail});
+    f->name = "trace." + tail;
+    return f;
+  }
+  if (path.size() == 1 && context == FieldContext::kEvent) {
+    if (std::optional<Field> f = EventContextField(head)) return f;
+  }
   if (head == "time") head = "timestamp";
   for (const auto& spec : kFields) {
     if (spec.name != head) continue;

@@ -18,7 +18,14 @@ namespace tracedb::query {
 // instant `now` stands for.
 Result<BoundQuery> Bind(std::string_view text, const ast::Query& query, schema::TimestampNs now_ns);
 
+// Where a field name is read. Some names mean the trace outside an event
+// context and the event (span) inside one (docs/query-language.md,
+// "Fields that follow the context"): `duration`, `status`, `service`.
+// kEvent: inside `event{...}`, or an aggregate whose rows are events.
+enum class FieldContext : uint8_t { kTrace, kEvent };
+
 // Resolves a field name path ("payload", "status") to a Field, or nullopt.
-std::optional<Field> ResolveField(const std::vector<std::string>& path);
+std::optional<Field> ResolveField(const std::vector<std::string>& path,
+                                  FieldContext context = FieldContext::kTrace);
 
 }  // namespace tracedb::query

@@ -53,7 +53,7 @@ std::string_view EventStatusName(uint8_t code) {
     case 2: return "error";
     case 3: return "cancelled";
     case 4: return "truncated";
-    default: return "none";
+    default: return "unset";
   }
 }
 

@@ -74,6 +74,9 @@ enum class FieldId : uint8_t {
   kOpName,
   kCtx,
   kPayload,  // path = JSON keys
+  // OpenTelemetry
+  kService,   // trace scope: every service of the trace; event scope: the span's
+  kResource,  // span resource attributes; path = key (then kvlist keys / array indexes)
 };
 
 // The type literals are converted to.
@@ -88,7 +91,7 @@ enum class ValueType : uint8_t {
   kEventType,  // schema::EventType
   kEventStatus,  // schema::EventStatusCode
   kVersion,    // major.minor.patch
-  kJson,       // dynamic: string, number or bool, from a JSON document
+  kJson,       // dynamic: string, number or bool, from a JSON document or a typed OTel attribute
 };
 
 struct Field {
@@ -180,7 +183,8 @@ std::string ToString(const Predicate& pred);
 std::string_view EventTypeName(schema::EventType type);
 // The canonical name of a trace status ("running", ...).
 std::string_view StatusName(schema::StatusCode code);
-// The canonical name of an event status ("ok", ...; "none" for kNone).
+// The canonical name of an event status ("ok", ...; "unset" for kNone, the
+// OTLP name of a span without a status).
 std::string_view EventStatusName(uint8_t code);
 
 }  // namespace tracedb::query

@@ -198,13 +198,77 @@ std::string_view SourceName(schema::Source s) {
 
 class FullEventView final : public EventView {
  public:
-  FullEventView(const schema::Event& e, const schema::HotFields& hot) : e_(e), hot_(hot) {}
-  Datum Get(const Field& field) const override { return EventField(field, e_, hot_); }
+  FullEventView(const schema::Event& e, const schema::HotFields& hot, const schema::Trace& trace)
+      : e_(e), hot_(hot), trace_(trace) {}
+  Datum Get(const Field& field) const override { return EventField(field, e_, hot_, &trace_); }
 
  private:
   const schema::Event& e_;
   const schema::HotFields& hot_;
+  const schema::Trace& trace_;
 };
+
+// A typed OTel attribute as a datum: strings, ints, doubles and bools
+// compare; bytes, arrays, key-value lists and empty values only exist.
+Datum AttributeDatum(const schema::AttributeValue& v) {
+  using K = schema::AttributeValue::Kind;
+  switch (v.kind) {
+    case K::kString: return Str(v.str);
+    case K::kInt: return Int(v.i);
+    case K::kDouble: return Float(v.d);
+    case K::kBool: {
+      Datum d;
+      d.kind = Datum::Kind::kBool;
+      d.b = v.i != 0;
+      return d;
+    }
+    default: {
+      Datum d;
+      d.kind = Datum::Kind::kOther;
+      return d;
+    }
+  }
+}
+
+// The last value of `key` (OTLP keys should be unique; when repeated the
+// last wins, as in a map built in order).
+const schema::AttributeValue* FindAttribute(const schema::Attributes& attrs, std::string_view key) {
+  const schema::AttributeValue* found = nullptr;
+  for (const auto& [k, v] : attrs) {
+    if (k == key) found = &v;
+  }
+  return found;
+}
+
+// `path` in OTel attributes: the whole path joined with '.' as one key
+// (`attr.http.route` is the key "http.route"), else the first segment as the
+// key and the rest descending into key-value lists (by key) and arrays (by
+// index).
+Datum OtelAttribute(const schema::Attributes& attrs, const std::vector<std::string>& path) {
+  if (const schema::AttributeValue* v = FindAttribute(attrs, JoinPath(path))) return AttributeDatum(*v);
+  const schema::AttributeValue* v = FindAttribute(attrs, path[0]);
+  for (size_t i = 1; v && i < path.size(); ++i) {
+    const std::string& seg = path[i];
+    if (v->kind == schema::AttributeValue::Kind::kKvList) {
+      v = FindAttribute(v->kvlist, seg);
+    } else if (v->kind == schema::AttributeValue::Kind::kArray) {
+      char* end = nullptr;
+      unsigned long idx = std::strtoul(seg.c_str(), &end, 10);
+      v = !seg.empty() && *end == '\0' && idx < v->array.size() ? &v->array[idx] : nullptr;
+    } else {
+      v = nullptr;
+    }
+  }
+  return v ? AttributeDatum(*v) : Datum();
+}
+
+constexpr std::string_view kSpanKindNames[] = {"unspecified", "internal", "server", "client", "producer", "consumer"};
+
+std::string SpanKindName(uint8_t kind) {
+  return kind < std::size(kSpanKindNames) ? std::string(kSpanKindNames[kind]) : std::to_string(kind);
+}
+
+bool IsSpan(uint8_t type) { return type == static_cast<uint8_t>(schema::EventType::kSpan); }
 
 class ColumnEventView final : public EventView {
  public:
@@ -256,7 +320,8 @@ std::string Datum::ToText(const Field& field) const {
 }
 
 Needs NeedsOf(const Field& field) {
-  if (field.scope == Scope::kTrace) return Needs::kHeader;
+  // The services of an OTel trace are its spans' (TracePredicate).
+  if (field.scope == Scope::kTrace) return field.id == FieldId::kService ? Needs::kFullTrace : Needs::kHeader;
   return field.hot ? Needs::kColumns : Needs::kFullTrace;
 }
 
@@ -272,7 +337,8 @@ Datum TraceField(const Field& field, const schema::Trace& t) {
   switch (field.id) {
     case FieldId::kTraceId: return IdDatum(t.trace_id);
     case FieldId::kRequestId: return Str(t.external_id.empty() ? schema::FormatUuid(t.trace_id) : t.external_id);
-    case FieldId::kFlow: return Str(t.flow_id);
+    case FieldId::kFlow:
+    case FieldId::kService: return Str(t.flow_id);
     case FieldId::kExecutionId: return IdDatum(t.execution_id);
     case FieldId::kSource: return Str(std::string(SourceName(t.source)));
     case FieldId::kStatus: return Int(static_cast<int64_t>(t.status.code));
@@ -302,9 +368,11 @@ Datum TraceField(const Field& field, const schema::Trace& t) {
   }
 }
 
-Datum EventField(const Field& field, const schema::Event& e, const schema::HotFields& hot) {
+Datum EventField(const Field& field, const schema::Event& e, const schema::HotFields& hot,
+                 const schema::Trace* trace) {
   const schema::ReflowEventData* r = e.reflow ? &*e.reflow : nullptr;
   const schema::OperonxEvent* o = e.operonx ? &*e.operonx : nullptr;
+  const schema::OtelSpan* span = e.otel ? &*e.otel : nullptr;
   switch (field.id) {
     case FieldId::kEventId:
       if (r && e.event_id.size() == 16) {
@@ -317,7 +385,9 @@ Datum EventField(const Field& field, const schema::Event& e, const schema::HotFi
     case FieldId::kType: return Int(static_cast<int64_t>(e.type));
     case FieldId::kActor: return e.actor.empty() ? Datum() : Str(e.actor);
     case FieldId::kEventStatus:
-      return hot.status == schema::EventStatusCode::kNone ? Datum() : Int(static_cast<int64_t>(hot.status));
+      // A span always has a status: OTLP's "unset" is code 0.
+      if (hot.status == schema::EventStatusCode::kNone && !span) return Datum();
+      return Int(static_cast<int64_t>(hot.status));
     case FieldId::kSizeBytes: return OptU64(hot.size_bytes);
     case FieldId::kExecutionTimeNs: return OptU64(hot.duration_ns);
     case FieldId::kPort: return r && r->port ? Str(*r->port) : Datum();
@@ -337,10 +407,22 @@ Datum EventField(const Field& field, const schema::Event& e, const schema::HotFi
         return d.kind == Datum::Kind::kString ? d : Datum();
       }
       return Datum();
-    case FieldId::kAttr: return r ? JsonPath(r->custom_attributes_json, field.path) : Datum();
+    case FieldId::kAttr:
+      if (span) return OtelAttribute(span->attributes, field.path);
+      return r ? JsonPath(r->custom_attributes_json, field.path) : Datum();
+    case FieldId::kResource:
+      return span && span->resource ? OtelAttribute(span->resource->attributes, field.path) : Datum();
+    case FieldId::kService:
+      if (span) {
+        static const schema::OtelResource kEmpty;
+        return Str(std::string(schema::OtelServiceName(span->resource ? *span->resource : kEmpty)));
+      }
+      return trace ? Str(trace->flow_id) : Datum();
     case FieldId::kParentEventId: return r && r->causality.parent_event_id ? IdDatum(*r->causality.parent_event_id) : Datum();
     case FieldId::kRootCauseEventId: return r ? IdDatum(r->causality.root_cause_event_id) : Datum();
-    case FieldId::kKind: return o ? Str(o->kind) : Datum();
+    case FieldId::kKind:
+      if (span) return Str(SpanKindName(span->kind));
+      return o ? Str(o->kind) : Datum();
     case FieldId::kOpName: return o && !e.actor.empty() ? Str(e.actor) : Datum();
     case FieldId::kCtx: return o ? Str(JoinCtx(o->ctx)) : Datum();
     case FieldId::kPayload: return o ? JsonPath(o->payload_json, field.path) : Datum();
@@ -360,7 +442,7 @@ Datum ColumnField(const Field& field, const engine::ColumnChunk& c, size_t row) 
       const std::string& a = c.actors[c.actor[row]];
       return IsOperonxType(c.type[row]) && !a.empty() ? Str(a) : Datum();
     }
-    case FieldId::kEventStatus: return c.status[row] == 0 ? Datum() : Int(c.status[row]);
+    case FieldId::kEventStatus: return c.status[row] == 0 && !IsSpan(c.type[row]) ? Datum() : Int(c.status[row]);
     case FieldId::kSizeBytes: return U64Column(c.size_bytes[row]);
     case FieldId::kExecutionTimeNs: return U64Column(c.duration_ns[row]);
     default: return Datum();
@@ -379,6 +461,20 @@ bool Matches(const Predicate& p, const Datum& d) {
   return p.negated ? !positive : positive;
 }
 
+bool TracePredicate(const Predicate& pred, const TraceView& trace) {
+  const schema::Trace& header = trace.header();
+  if (Matches(pred, TraceField(pred.field, header))) return true;
+  if (pred.field.id != FieldId::kService || header.source != schema::Source::kOtel) return false;
+  Field span_service = pred.field;
+  span_service.scope = Scope::kEvent;
+  bool found = false;
+  trace.ForEachEvent([&](const EventView& ev) {
+    found = Matches(pred, ev.Get(span_service));
+    return !found;
+  });
+  return found;
+}
+
 FullTraceView::FullTraceView(const schema::Trace& trace) : trace_(trace) {
   hot_.reserve(trace.events.size());
   for (const auto& e : trace.events) hot_.push_back(schema::ExtractHotFields(e));
@@ -386,7 +482,7 @@ FullTraceView::FullTraceView(const schema::Trace& trace) : trace_(trace) {
 
 void FullTraceView::ForEachEvent(const std::function<bool(const EventView&)>& fn) const {
   for (size_t i = 0; i < trace_.events.size(); ++i) {
-    if (!fn(FullEventView(trace_.events[i], hot_[i]))) return;
+    if (!fn(FullEventView(trace_.events[i], hot_[i], trace_))) return;
   }
 }
 
@@ -413,7 +509,7 @@ bool EvaluateOnEvent(const Node& node, const TraceView& trace, const EventView& 
       return false;
     case Node::Kind::kNot: return !EvaluateOnEvent(node.children[0], trace, event);
     case Node::Kind::kPredicate:
-      if (node.pred.field.scope == Scope::kTrace) return Matches(node.pred, TraceField(node.pred.field, trace.header()));
+      if (node.pred.field.scope == Scope::kTrace) return TracePredicate(node.pred, trace);
       return Matches(node.pred, event.Get(node.pred.field));
     case Node::Kind::kAnyEvent: return Evaluate(node, trace);
   }
@@ -445,7 +541,7 @@ bool Evaluate(const Node& node, const TraceView& trace) {
         });
         return found;
       }
-      return Matches(node.pred, TraceField(node.pred.field, trace.header()));
+      return TracePredicate(node.pred, trace);
     case Node::Kind::kAnyEvent: {
       bool found = false;
       trace.ForEachEvent([&](const EventView& ev) {

@@ -89,12 +89,23 @@ enum class Needs : uint8_t { kHeader = 0, kColumns = 1, kFullTrace = 2 };
 Needs NeedsOf(const Node& node);
 Needs NeedsOf(const Field& field);
 
+// A trace field's value. `service` reads the header's flow (the root span's
+// service); a predicate on the trace's `service` tests every service of the
+// trace instead (TracePredicate).
 Datum TraceField(const Field& field, const schema::Trace& trace);
-Datum EventField(const Field& field, const schema::Event& event, const schema::HotFields& hot);
+// An event field's value. `trace` is the event's trace: the service of an
+// event that is not an OTel span is its trace's flow (absent when null).
+Datum EventField(const Field& field, const schema::Event& event, const schema::HotFields& hot,
+                 const schema::Trace* trace = nullptr);
 Datum ColumnField(const Field& field, const engine::ColumnChunk& chunk, size_t row);
 
 // True when the predicate holds for `value` (see bound.h for absent values).
 bool Matches(const Predicate& pred, const Datum& value);
+
+// A trace-scope predicate. On `service` it holds when some service of the
+// trace satisfies it (the flow, and every span's service): the values the
+// flow index lists for the trace.
+bool TracePredicate(const Predicate& pred, const TraceView& trace);
 
 // The filter over a whole trace.
 bool Evaluate(const Node& node, const TraceView& trace);

@@ -247,7 +247,10 @@ Result<Plan> MakePlan(engine::Engine* engine, const BoundQuery& query, const Pla
         covered[i] = true;
         continue;
       }
-      if (p.field.id == FieldId::kFlow) {
+      if (p.field.id == FieldId::kFlow || p.field.id == FieldId::kService) {
+        // The flow index lists every service of a trace (OTel: each span's
+        // service.name; other sources: the flow), which is what a trace's
+        // `service` predicate tests (TracePredicate).
         TRACEDB_ASSIGN_OR_RETURN(access, AccessFor(engine, p, IndexKind::kFlow, true, options));
       } else if (p.field.id == FieldId::kStatus) {
         TRACEDB_ASSIGN_OR_RETURN(access, AccessFor(engine, p, IndexKind::kStatus, true, options));

@@ -6,8 +6,9 @@
 // ones an index can answer into index accesses:
 //   start <, <=, >, >=, =        -> the start window of every cursor (exact)
 //   trace_id = / in              -> point reads (exact)
-//   flow = / in / like / =~ /
-//     contains / prefix          -> flow index, values expanded (exact)
+//   flow, service = / in / like /
+//     =~ / contains / prefix     -> flow index, values expanded (exact; the
+//                                   index lists every service of a trace)
 //   status = / in                -> status index (exact)
 //   execution_id = / in          -> execution index (exact)
 //   a positive actor / op_name predicate inside a "some event" conjunct

@@ -119,4 +119,21 @@ enum class OutputFormat : uint8_t { kTable, kJson, kNdjson };
 // {"columns":[...],"rows":[[...]...]}; kNdjson one object per line.
 std::string RenderResult(const QueryResult& result, OutputFormat format);
 
+// A trace id as tracedb prints it: 32 lowercase hex digits for an OTel trace
+// (the W3C / OTLP form), the hyphenated UUID for every other source.
+std::string TraceIdText(const schema::Trace& trace);
+
+// The JSON of an OTel trace and every span, lossless but for NaN payloads:
+// {"trace_id","source","service","name","status",["error"],
+//  "start_time_unix_nano","end_time_unix_nano","start","spans":[{
+//    "trace_id","span_id","parent_span_id"|null,"name","kind","kind_code",
+//    "start_time_unix_nano","end_time_unix_nano","duration_ns",
+//    "status":{"code","code_value","message"},"trace_state","flags",
+//    "attributes","dropped_attributes_count","events","dropped_events_count",
+//    "links","dropped_links_count","resource","scope"}]}
+// Ids are lowercase hex; attributes are OTLP/JSON KeyValue arrays with typed
+// AnyValue objects (intValue and 64-bit times as strings, bytesValue in
+// base64, NaN / Infinity as strings). Events without an OtelSpan are skipped.
+std::string RenderOtelTraceJson(const schema::Trace& trace);
+
 }  // namespace tracedb::query

@@ -67,7 +67,7 @@ void Table(const std::vector<std::string>& header, const std::vector<std::vector
 void TraceJson(const schema::Trace& t, schema::JsonWriter* w) {
   w->BeginObject();
   w->PlainKey("trace_id");
-  w->String(schema::FormatUuid(t.trace_id));
+  w->String(TraceIdText(t));
   w->PlainKey("flow");
   w->String(t.flow_id);
   w->PlainKey("execution_id");
@@ -134,7 +134,7 @@ std::string RenderTable(const QueryResult& r) {
   }
   std::vector<std::vector<std::string>> rows;
   for (const auto& t : r.traces) {
-    rows.push_back({schema::FormatUuid(t.trace_id), t.flow_id, std::string(StatusName(t.status.code)),
+    rows.push_back({TraceIdText(t), t.flow_id, std::string(StatusName(t.status.code)),
                     schema::FormatRfc3339(t.start_ns), DurationText(t), std::string(SourceText(t.source))});
   }
   Table({"TRACE_ID", "FLOW", "STATUS", "START", "DURATION", "SOURCE"}, rows, &out);

@@ -96,7 +96,8 @@ ApiResponse Search(const std::vector<std::pair<std::string, std::string>>& param
   return ApiResponse{200, std::string(ContentTypeFor(*format)), query::RenderResult(*result, *format)};
 }
 
-// A trace id in a URL: a UUID, else an operonx request id.
+// A trace id in a URL: a UUID or 32 hex digits (the OTel form; ParseUuid
+// reads both), else an operonx request id.
 schema::Id128 TraceIdFromPath(std::string_view text) {
   schema::Id128 id;
   if (schema::ParseUuid(text, &id)) return id;
@@ -152,6 +153,7 @@ ApiResponse GetTrace(std::string_view id_text, engine::Engine* engine) {
   if (!trace->has_value()) return ErrorResponse(Status::NotFound("no trace " + std::string(id_text)));
   const schema::Trace& t = **trace;
   if (t.source == schema::Source::kOperonx) return Json(OperonxTraceJson(t));
+  if (t.source == schema::Source::kOtel) return Json(query::RenderOtelTraceJson(t));
   return Json(ingest::reflow::PrintTrace(t));
 }
 

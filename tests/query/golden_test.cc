@@ -14,6 +14,8 @@
 //   rows     the aggregate table (RenderResult kTable)
 //   explain  the plan text
 //   error    the error message
+// Files named otel*.test run over the OTel data set of otel_data_util.h,
+// every other file over the data set of query_test_util.h.
 // TRACEDB_UPDATE_GOLDEN=1 rewrites the files with the actual output.
 
 #include <gtest/gtest.h>
@@ -23,6 +25,7 @@
 #include <sstream>
 
 #include "query/query.h"
+#include "tests/query/otel_data_util.h"
 #include "tests/query/query_test_util.h"
 
 namespace tracedb::query {
@@ -91,10 +94,15 @@ class Golden : public ::testing::Test {
     engine_ = testing::OpenMemoryEngine().release();
     ASSERT_NE(engine_, nullptr);
     ASSERT_TRUE(testing::WriteDataset(engine_, testing::DatasetOptions{}).ok());
+    otel_engine_ = testing::OpenMemoryEngine().release();
+    ASSERT_NE(otel_engine_, nullptr);
+    ASSERT_TRUE(testing::WriteOtelDataset(otel_engine_).ok());
   }
   static void TearDownTestSuite() {
     delete engine_;
     engine_ = nullptr;
+    delete otel_engine_;
+    otel_engine_ = nullptr;
   }
 
   // The actual output of one case.
@@ -109,7 +117,7 @@ class Golden : public ::testing::Test {
       if (opt.rfind("offset=", 0) == 0) options.offset = std::stoul(opt.substr(7));
     }
     if (directive == "query") options.count_total = true;
-    auto r = RunQuery(engine_, c.query, options);
+    auto r = RunQuery(current_, c.query, options);
     if (!r.ok()) return (directive == "error" ? "" : "unexpected error: ") + r.status().message() + "\n";
     if (directive == "error") return "unexpectedly OK\n";
     if (directive == "explain") return r->plan;
@@ -126,7 +134,7 @@ class Golden : public ::testing::Test {
         out += Ids(r->traces) + "\n";
         if (r->next_cursor.empty()) break;
         options.cursor = r->next_cursor;
-        r = RunQuery(engine_, c.query, options);
+        r = RunQuery(current_, c.query, options);
         if (!r.ok()) return out + "unexpected error: " + r.status().message() + "\n";
       }
       return out;
@@ -137,7 +145,7 @@ class Golden : public ::testing::Test {
   void CheckAgainstBruteForce(const Case& c, const QueryResult& r, const QueryOptions& options) {
     auto bound = ParseAndBind(c.query, kNow);
     ASSERT_TRUE(bound.ok());
-    auto want = testing::BruteForce(engine_, bound->filter);
+    auto want = testing::BruteForce(current_, bound->filter);
     ASSERT_TRUE(want.ok());
     EXPECT_EQ(r.total_count.value_or(~0ULL), want->size()) << "line " << c.line << ": " << c.query;
     std::string expect;
@@ -149,9 +157,12 @@ class Golden : public ::testing::Test {
   }
 
   static engine::Engine* engine_;
+  static engine::Engine* otel_engine_;
+  engine::Engine* current_ = nullptr;  // the data set of the file being run
 };
 
 engine::Engine* Golden::engine_ = nullptr;
+engine::Engine* Golden::otel_engine_ = nullptr;
 
 TEST_F(Golden, AllFilesMatch) {
   std::filesystem::path dir = std::filesystem::path(TRACEDB_SOURCE_DIR) / "tests" / "query";
@@ -164,6 +175,7 @@ TEST_F(Golden, AllFilesMatch) {
     std::stringstream ss;
     ss << in.rdbuf();
     File f = ParseFile(ss.str());
+    current_ = entry.path().filename().string().starts_with("otel") ? otel_engine_ : engine_;
     std::string rewritten;
     for (size_t i = 0; i < f.cases.size(); ++i) {
       Case& c = f.cases[i];

@@ -393,7 +393,7 @@ Lit Generator::Pattern(const FieldDef& f, Op op) {
 
 const FieldDef* Generator::AnyField(bool event) {
   // Indexed and hot fields more often: they take the planner's special paths.
-  static const char* const kTraceFavourites[] = {"flow", "status", "start", "execution_id", "trace_id"};
+  static const char* const kTraceFavourites[] = {"flow", "trace.status", "start", "execution_id", "trace_id"};
   static const char* const kEventFavourites[] = {"actor", "op_name", "type", "execution_time_ns", "event_status",
                                                  "size_bytes"};
   if (Chance(35)) {

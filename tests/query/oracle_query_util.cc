@@ -68,11 +68,14 @@ std::vector<FieldDef> MakeFields() {
   v.push_back(With(Alias(Trace("flow", Kind::kString, "t.flow"), "workflow"), true, false));
   v.push_back(Trace("execution_id", Kind::kId, "t.execution_id"));
   v.push_back(With(Trace("source", Kind::kString, "t.source"), true, false));
-  v.push_back(With(Trace("status", Kind::kStatus, "t.status"), true, false));
+  // `status` and `duration` follow the context (the event's inside event{}
+  // and in event aggregates); `trace.status` / `trace.duration` are the
+  // trace's everywhere, which is what this column holds.
+  v.push_back(With(Trace("trace.status", Kind::kStatus, "t.status"), true, false));
   v.push_back(With(Alias(Trace("status_error", Kind::kString, "t.status_error"), "status.error"), true, false));
   v.push_back(With(Trace("start", Kind::kTime, "t.start_ns"), false, true));
   v.push_back(With(Trace("end", Kind::kTime, "t.end_ns"), false, true));
-  v.push_back(With(Trace("duration", Kind::kDuration, "t.duration"), false, true));
+  v.push_back(With(Trace("trace.duration", Kind::kDuration, "t.duration"), false, true));
   v.push_back(With(Trace("version", Kind::kVersion, "t.vmaj"), true, false));
   v.push_back(With(Trace("environment", Kind::kString, "t.environment"), true, false));
   v.push_back(With(Trace("hostname", Kind::kString, "t.hostname"), true, false));

@@ -103,6 +103,122 @@ TEST_F(HttpApiTest, TraceByIdIsTheReflowFlowTraceShape) {
   EXPECT_NE(missing.body.find("NotFound"), std::string::npos);
 }
 
+// An OTel trace written as the OTLP mapping writes it (a merged header, one
+// span event), with every OtelSpan field set.
+void WriteOtelTrace(engine::Engine* engine) {
+  schema::Id128 id{};
+  for (size_t i = 0; i < id.size(); ++i) id[i] = static_cast<uint8_t>(0xa0 + i);
+  schema::Trace header;
+  header.trace_id = id;
+  header.source = schema::Source::kOtel;
+  header.flow_id = "checkout";
+  header.name = "GET /cart";
+  header.start_ns = kNow;
+  header.end_ns = kNow + 5'000'000;
+  header.status.code = schema::StatusCode::kCompleted;
+
+  auto value = [](schema::AttributeValue::Kind kind) {
+    schema::AttributeValue v;
+    v.kind = kind;
+    return v;
+  };
+  schema::OtelSpan span;
+  span.span_id = {1, 2, 3, 4, 5, 6, 7, 8};
+  span.parent_span_id = schema::SpanId{9, 9, 9, 9, 9, 9, 9, 9};
+  span.name = "GET /cart";
+  span.kind = 2;
+  span.status_code = 2;
+  span.status_message = "deadline";
+  span.end_ns = kNow + 5'000'000;
+  schema::AttributeValue s = value(schema::AttributeValue::Kind::kString);
+  s.str = "/cart";
+  schema::AttributeValue i = value(schema::AttributeValue::Kind::kInt);
+  i.i = -9007199254740993;  // not a double: must print as a string
+  schema::AttributeValue d = value(schema::AttributeValue::Kind::kDouble);
+  d.d = 0.25;
+  schema::AttributeValue b = value(schema::AttributeValue::Kind::kBool);
+  b.i = 1;
+  schema::AttributeValue bytes = value(schema::AttributeValue::Kind::kBytes);
+  bytes.str = std::string("\x00\xff", 2);
+  schema::AttributeValue arr = value(schema::AttributeValue::Kind::kArray);
+  arr.array = {i, s};
+  schema::AttributeValue kv = value(schema::AttributeValue::Kind::kKvList);
+  kv.kvlist = {{"inner", b}};
+  span.attributes = {{"http.route", s}, {"big", i}, {"ratio", d}, {"ok", b}, {"raw", bytes},
+                     {"list", arr},     {"map", kv}, {"nothing", value(schema::AttributeValue::Kind::kEmpty)}};
+  span.trace_state = "k=v";
+  span.flags = 0x101;
+  span.dropped_attributes_count = 3;
+  span.events = {{kNow + 1, "retry", {{"n", i}}, 4}};
+  span.dropped_events_count = 5;
+  span.links = {{std::string(16, '\x11'), std::string(8, '\x22'), "lk=1", {{"why", s}}, 6, 1}};
+  span.dropped_links_count = 7;
+  auto resource = std::make_shared<schema::OtelResource>();
+  resource->attributes = {{"service.name", s}};
+  resource->dropped_attributes_count = 8;
+  resource->schema_url = "https://r";
+  span.resource = resource;
+  auto scope = std::make_shared<schema::OtelScope>();
+  scope->name = "lib";
+  scope->version = "2.0";
+  scope->dropped_attributes_count = 9;
+  scope->schema_url = "https://s";
+  span.scope = scope;
+
+  schema::Event event;
+  event.event_id.assign(reinterpret_cast<const char*>(span.span_id.data()), 8);
+  event.timestamp_ns = kNow;
+  event.type = schema::EventType::kSpan;
+  event.actor = span.name;
+  event.otel = std::move(span);
+  engine::WriteBatch batch;
+  batch.MergeTrace(header, engine::HeaderRole::kRoot, {"checkout"});
+  batch.AppendEvent(id, std::move(event));
+  ASSERT_TRUE(engine->Write(batch).ok());
+}
+
+TEST_F(HttpApiTest, OtelTraceByHexIdRendersEverySpanField) {
+  WriteOtelTrace(engine_.get());
+  const std::string hex = "a0a1a2a3a4a5a6a7a8a9aaabacadaeaf";
+  ApiResponse r = Get("/v1/traces/" + hex);
+  ASSERT_EQ(r.status, 200) << r.body;
+  // The UUID spelling of the same 16 bytes reads the same trace.
+  EXPECT_EQ(Get("/v1/traces/a0a1a2a3-a4a5-a6a7-a8a9-aaabacadaeaf").body, r.body);
+  EXPECT_EQ(Get("/v1/traces/A0A1A2A3A4A5A6A7A8A9AAABACADAEAF").body, r.body);
+  const char* expected[] = {
+      R"("trace_id":"a0a1a2a3a4a5a6a7a8a9aaabacadaeaf","source":"otel","service":"checkout","name":"GET /cart")",
+      R"("span_id":"0102030405060708","parent_span_id":"0909090909090909")",
+      R"("kind":"server","kind_code":2)",
+      R"("start_time_unix_nano":"1752148800000000000","end_time_unix_nano":"1752148800005000000","duration_ns":"5000000")",
+      R"("status":{"code":"error","code_value":2,"message":"deadline"})",
+      R"("trace_state":"k=v","flags":257)",
+      R"({"key":"http.route","value":{"stringValue":"/cart"}})",
+      R"({"key":"big","value":{"intValue":"-9007199254740993"}})",
+      R"({"key":"ratio","value":{"doubleValue":0.25}})",
+      R"({"key":"ok","value":{"boolValue":true}})",
+      R"({"key":"raw","value":{"bytesValue":"AP8="}})",
+      R"({"key":"list","value":{"arrayValue":{"values":[{"intValue":"-9007199254740993"},{"stringValue":"/cart"}]}}})",
+      R"({"key":"map","value":{"kvlistValue":{"values":[{"key":"inner","value":{"boolValue":true}}]}}})",
+      R"({"key":"nothing","value":{}})",
+      R"("dropped_attributes_count":3)",
+      R"("events":[{"time_unix_nano":"1752148800000000001","name":"retry","attributes":[{"key":"n","value":{"intValue":"-9007199254740993"}}],"dropped_attributes_count":4}],"dropped_events_count":5)",
+      R"("links":[{"trace_id":"11111111111111111111111111111111","span_id":"2222222222222222","trace_state":"lk=1","attributes":[{"key":"why","value":{"stringValue":"/cart"}}],"dropped_attributes_count":6,"flags":1}],"dropped_links_count":7)",
+      R"("resource":{"attributes":[{"key":"service.name","value":{"stringValue":"/cart"}}],"dropped_attributes_count":8,"schema_url":"https://r"})",
+      R"("scope":{"name":"lib","version":"2.0","attributes":[],"dropped_attributes_count":9,"schema_url":"https://s"})",
+  };
+  for (const char* part : expected) EXPECT_NE(r.body.find(part), std::string::npos) << part << "\nin " << r.body;
+}
+
+TEST_F(HttpApiTest, OtelTraceIdsAreHexInSearchResults) {
+  WriteOtelTrace(engine_.get());
+  ApiResponse r = Get("/v1/traces?q=service%20%3D%20%22checkout%22%20and%20source%20%3D%20%22otel%22");
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_NE(r.body.find(R"("trace_id":"a0a1a2a3a4a5a6a7a8a9aaabacadaeaf")"), std::string::npos) << r.body;
+  // Reflow traces keep the UUID form.
+  ApiResponse reflow = Get("/v1/traces?q=flow%20%3D%20%22checkout%22%20and%20source%20%3D%20%22reflow%22");
+  EXPECT_NE(reflow.body.find(std::string(R"("trace_id":")") + kTrace + "\""), std::string::npos) << reflow.body;
+}
+
 TEST_F(HttpApiTest, OperonxRequestsAndViews) {
   ApiResponse r = Get("/v1/traces/req-1");
   ASSERT_EQ(r.status, 200);
