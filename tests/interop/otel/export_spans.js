@@ -23,6 +23,8 @@
 //    parent_span_id (null on roots), name, kind, status_code,
 //    status_message, attributes, events: [{name, attributes}]}],
 //    "exports": [{"code": 0|1, "error": ...}], "elapsed_ms": ...}
+// ("elapsed_ms": from just before the first export to the end), and the line
+// "export_spans: exporting" on stderr just before the first export attempt.
 // and exits 1 when any export did not succeed (ExportResultCode.SUCCESS = 0).
 'use strict';
 
@@ -129,7 +131,6 @@ function exportAgain(spans) {
 }
 
 async function main() {
-  const started = Date.now();
   const recorder = new Recorder();
   const provider = new NodeTracerProvider({
     resource: resourceFromAttributes({ 'service.name': service, 'deployment.environment': 'interop-test' }),
@@ -138,6 +139,9 @@ async function main() {
   const tracer = provider.getTracer('tracedb-interop', '1.0.0');
   const traceIds = [];
   for (let i = 0; i < TRACES; ++i) traceIds.push(makeTrace(tracer, i));
+  // The driver's cue: the first export attempt follows at once.
+  process.stderr.write('export_spans: exporting\n');
+  const started = Date.now();
   await provider.shutdown();  // flushes: every span is exported once
   for (let r = 1; r < repeat; ++r) await exportAgain(recorder.spans);
   const out = {
