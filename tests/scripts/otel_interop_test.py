@@ -141,7 +141,9 @@ def run_exporter(server, encoding, compression, service, repeat, on_exporting=No
     if not out.strip():
         fatal(f"{service}: the exporter printed nothing (exit {proc.returncode}):\n{err}")
     report = json.loads(out)
-    check(proc.returncode == 0, f"{service}: an export failed: {report['exports']}")
+    if not check(proc.returncode == 0, f"{service}: an export failed: {report['exports']} "
+                                       f"(shutdown: {report.get('shutdown_error')})"):
+        fatal(f"{service}: the exporter could not deliver its spans; nothing further to check")
     check(len(report["exports"]) == repeat, f"{service}: {len(report['exports'])} exports, wanted {repeat}")
     check(len(report["spans"]) == 4 * len(report["trace_ids"]) and len(report["trace_ids"]) == 2,
           f"{service}: the script made {len(report['spans'])} spans in {len(report['trace_ids'])} traces")

@@ -22,7 +22,8 @@
 //   {"service": ..., "trace_ids": [32 hex], "spans": [{trace_id, span_id,
 //    parent_span_id (null on roots), name, kind, status_code,
 //    status_message, attributes, events: [{name, attributes}]}],
-//    "exports": [{"code": 0|1, "error": ...}], "elapsed_ms": ...}
+//    "exports": [{"code": 0|1, "error": ...}], "shutdown_error": null | ...,
+//    "elapsed_ms": ...}
 // ("elapsed_ms": from just before the first export to the end), and the line
 // "export_spans: exporting" on stderr just before the first export attempt.
 // and exits 1 when any export did not succeed (ExportResultCode.SUCCESS = 0).
@@ -142,8 +143,11 @@ async function main() {
   // The driver's cue: the first export attempt follows at once.
   process.stderr.write('export_spans: exporting\n');
   const started = Date.now();
-  await provider.shutdown();  // flushes: every span is exported once
-  for (let r = 1; r < repeat; ++r) await exportAgain(recorder.spans);
+  // Flushes: every span is exported once. A failed export rejects the
+  // shutdown; the report still follows, with the failure in "exports".
+  let shutdownError = null;
+  await provider.shutdown().catch((err) => { shutdownError = String(err); });
+  for (let r = 1; r < repeat && !shutdownError; ++r) await exportAgain(recorder.spans);
   const out = {
     service,
     encoding,
@@ -151,10 +155,11 @@ async function main() {
     trace_ids: traceIds,
     spans: recorder.spans.map(describe),
     exports: exports_,
+    shutdown_error: shutdownError,
     elapsed_ms: Date.now() - started,
   };
   process.stdout.write(JSON.stringify(out) + '\n');
-  process.exit(exports_.length > 0 && exports_.every((e) => e.code === 0) ? 0 : 1);
+  process.exit(!shutdownError && exports_.length > 0 && exports_.every((e) => e.code === 0) ? 0 : 1);
 }
 
 main().catch((err) => {
