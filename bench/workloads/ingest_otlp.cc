@@ -15,18 +15,23 @@
 // checked to decode with tracedb's own decoder (ingest/otel/otlp_proto.h)
 // to the same span count.
 //
-//   tracedb   `tracedb serve --data DIR` as a child process on a free
-//             127.0.0.1 port; RunConfig::clients keep-alive HTTP clients
-//             POST the bodies to /v1/traces (application/x-protobuf), each
-//             waiting for the 200 reply (sent once the spans are durable).
+//   tracedb         `tracedb serve --data DIR` as a child process on a free
+//                   127.0.0.1 port; RunConfig::clients keep-alive HTTP
+//                   clients POST the bodies to /v1/traces
+//                   (application/x-protobuf), each waiting for the 200 reply
+//                   (sent once the spans are durable).
+//   tracedb-inproc  the same bodies decoded in this process
+//                   (ingest::otel::DecodeProto), mapped
+//                   (AppendExportRequest) into one engine::WriteBatch per
+//                   body and Engine::Write: tracedb's cost without HTTP.
 //
 // Timed: from the first body to the last reply. Latency: per request.
 // Throughput: spans/s end to end. Bytes per span: the store after the
 // server's clean exit, reopened and compacted, over the spans sent.
-// Verified: every reply is 200 with an ExportTraceServiceResponse without
-// partial_success; the server exits 0 on SIGTERM; the reopened store holds
-// exactly the generated traces, each with exactly its spans (span ids, names,
-// parent ids). A server without POST /v1/traces is "unavailable", which the
+// Verified (both): the store holds exactly the generated traces, each with
+// exactly its spans (span ids, names, parent ids); over HTTP also: every
+// reply is 200 with an ExportTraceServiceResponse without
+// partial_success and the server exits 0 on SIGTERM. A server without POST /v1/traces is "unavailable", which the
 // runner counts as a failure (bench/main.cc).
 
 #include <atomic>
@@ -40,6 +45,7 @@
 
 #include "bench/net.h"
 #include "bench/runner.h"
+#include "ingest/otel/otlp_mapping.h"
 #include "ingest/otel/otlp_proto.h"
 #include "otlp_oracle.pb.h"
 
@@ -289,39 +295,85 @@ std::string CheckReply(const HttpResponse& r) {
   return "";
 }
 
-}  // namespace
+Figures RunInproc(Context& ctx, const OtlpDataset& data) {
+  Figures f;
+  f.workload = "ingest_otlp";
+  f.system = "tracedb-inproc";
+  f.unit = "spans/s";
+  auto opened = engine::Engine::Open(BenchEngineOptions(ctx, ctx.NewDir("otlp-inproc")));
+  if (!opened.ok()) {
+    f.status = "FAILED: " + opened.status().ToString();
+    return f;
+  }
+  auto eng = std::move(opened).value();
+  ResetPeakRss();
+  double rss0 = CurrentRssMb();
+  LatencyRecorder lat;
+  uint64_t written = 0;
+  std::string problem;
+  std::optional<ProfileSection> profile(std::in_place);
+  auto start = Clock::now();
+  for (const std::string& body : data.bodies) {
+    auto t0 = Clock::now();
+    auto req = ingest::otel::DecodeProto(body);
+    if (!req.ok()) {
+      problem = req.status().ToString();
+      break;
+    }
+    engine::WriteBatch batch;
+    ingest::otel::MapResult mapped = ingest::otel::AppendExportRequest(std::move(req).value(), &batch);
+    if (!mapped.partial_success.empty()) {
+      problem = mapped.partial_success.error_message;
+      break;
+    }
+    auto r = eng->Write(batch);
+    if (!r.ok()) {
+      problem = r.status().ToString();
+      break;
+    }
+    lat.AddSince(t0);
+    written += r->events_written;
+  }
+  f.seconds = SecondsSince(start);
+  profile.reset();
+  RecordTiming(&f, PeakRssMb() - rss0, data.spans, lat);
+  f.note = fmt::format("decode + mapping + engine, no HTTP; {:.0f} MB/s of protobuf",
+                       static_cast<double>(data.bytes) / f.seconds / 1e6);
+  if (problem.empty() && written != data.spans)
+    problem = fmt::format("{} spans written, {} sent", written, data.spans);
+  if (problem.empty()) {
+    Status cs = eng->CompactAll();
+    f.bytes_per_event = static_cast<double>(eng->DiskUsageBytes()) / static_cast<double>(data.spans);
+    problem = cs.ok() ? VerifyStore(data, eng.get()) : cs.ToString();
+  }
+  RecordVerification(&f, problem);
+  return f;
+}
 
-void RunIngestOtlp(Context& ctx, std::vector<Figures>* out) {
+Figures RunServer(Context& ctx, const OtlpDataset& data) {
   Figures f;
   f.workload = "ingest_otlp";
   f.system = "tracedb";
   f.unit = "spans/s";
-  ctx.Log("ingest_otlp: generating protobuf bodies (untimed)");
-  const OtlpDataset data = Generate(ctx.config().ingest_events, ctx.config().seed);
-  if (std::string problem = CheckBodies(data); !problem.empty()) {
-    f.status = "FAILED: " + problem;
-    out->push_back(f);
-    return;
-  }
   std::string dir = ctx.NewDir("otlp");
   ServerProcess server;
   Status s = server.Start(ctx.config().tracedb_binary, {"--data", dir + "/data"});
   if (!s.ok()) {
     f.status = "unavailable: " + s.message();
-    out->push_back(f);
-    return;
+    return f;
   }
   {
-    // An empty request is a full success (OTLP/HTTP spec); anything else
-    // but 200 means the server has no OTLP receiver.
+    // A request of one empty ResourceSpans (field 1, length 0) holds no
+    // span: a full success. Anything but 200 means no OTLP receiver. (Not an
+    // empty body: HttpClient sends no Content-Type with one.)
     HttpClient probe;
     s = probe.Connect("127.0.0.1", server.port());
-    auto r = s.ok() ? probe.Request("POST", "/v1/traces", "", kContentType) : Result<HttpResponse>(s);
+    auto r = s.ok() ? probe.Request("POST", "/v1/traces", std::string_view("\x0a\x00", 2), kContentType)
+                    : Result<HttpResponse>(s);
     if (!r.ok() || r->status != 200) {
       f.status = "unavailable: server has no POST /v1/traces" +
                  (r.ok() ? fmt::format(" (HTTP {})", r->status) : " (" + r.status().ToString() + ")");
-      out->push_back(f);
-      return;
+      return f;
     }
   }
   const uint32_t clients = std::max<uint32_t>(1, ctx.config().clients);
@@ -363,8 +415,7 @@ void RunIngestOtlp(Context& ctx, std::vector<Figures>* out) {
   for (const std::string& e : errors) {
     if (!e.empty()) {
       f.status = "FAILED: " + e;
-      out->push_back(f);
-      return;
+      return f;
     }
   }
   int st = server.Stop();
@@ -378,7 +429,24 @@ void RunIngestOtlp(Context& ctx, std::vector<Figures>* out) {
     problem = cs.ok() ? VerifyStore(data, eng.get()) : cs.ToString();
   }
   RecordVerification(&f, problem);
-  out->push_back(f);
+  return f;
+}
+
+}  // namespace
+
+void RunIngestOtlp(Context& ctx, std::vector<Figures>* out) {
+  ctx.Log("ingest_otlp: generating protobuf bodies (untimed)");
+  const OtlpDataset data = Generate(ctx.config().ingest_events, ctx.config().seed);
+  if (std::string problem = CheckBodies(data); !problem.empty()) {
+    Figures f;
+    f.workload = "ingest_otlp";
+    f.system = "tracedb";
+    f.status = "FAILED: " + problem;
+    out->push_back(f);
+    return;
+  }
+  out->push_back(RunServer(ctx, data));
+  out->push_back(RunInproc(ctx, data));
 }
 
 }  // namespace tracedb::bench
