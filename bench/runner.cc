@@ -146,7 +146,8 @@ Result<engine::Engine*> Context::ReadStore(uint64_t* traces) {
 const std::vector<Workload>& Workloads() {
   static const std::vector<Workload> kAll = {
       {"ingest_engine", RunIngestEngine},       {"ingest_bulk", RunIngestBulk},
-      {"ingest_ws", RunIngestWs},               {"get_trace", RunGetTrace},
+      {"ingest_ws", RunIngestWs},               {"ingest_otlp", RunIngestOtlp},
+      {"get_trace", RunGetTrace},
       {"query_selective", RunQuerySelective},   {"query_time_window", RunQueryTimeWindow},
       {"aggregate_by_actor", RunAggregateByActor},
   };

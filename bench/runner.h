@@ -34,7 +34,8 @@ struct RunConfig {
   uint32_t batch_events = 2000;
   // Traces open at once in the interleaved stream. Default: 32.
   uint32_t concurrency = 32;
-  // Concurrent HTTP clients (ingest_bulk) / WebSocket connections (ingest_ws).
+  // Concurrent HTTP clients (ingest_bulk, ingest_otlp) / WebSocket connections
+  // (ingest_ws).
   // Default: 2.
   uint32_t clients = 2;
   // fsync every commit (tracedb sync, SQLite synchronous=FULL, PostgreSQL
@@ -48,7 +49,8 @@ struct RunConfig {
   // Workloads to run (empty = all) and peers to include (empty = all).
   std::vector<std::string> workloads;
   std::vector<std::string> peers;
-  // build/tracedb (ingest_bulk, ingest_ws start it as a child process).
+  // build/tracedb (ingest_bulk, ingest_ws, ingest_otlp start it as a child
+  // process).
   std::string tracedb_binary;
   // PostgreSQL binaries. Default: /usr/lib/postgresql/15/bin.
   std::string pg_bin = "/usr/lib/postgresql/15/bin";
@@ -124,6 +126,7 @@ const std::vector<Workload>& Workloads();
 void RunIngestEngine(Context& ctx, std::vector<Figures>* out);
 void RunIngestBulk(Context& ctx, std::vector<Figures>* out);
 void RunIngestWs(Context& ctx, std::vector<Figures>* out);
+void RunIngestOtlp(Context& ctx, std::vector<Figures>* out);
 void RunGetTrace(Context& ctx, std::vector<Figures>* out);
 void RunQuerySelective(Context& ctx, std::vector<Figures>* out);
 void RunQueryTimeWindow(Context& ctx, std::vector<Figures>* out);

@@ -20,6 +20,9 @@ PACKAGES=(
   # Script tests (tests/scripts): HTTP, compressed bodies, TLS, Prometheus
   # exposition, an independent WebSocket client (/usr/bin/python3 only).
   curl gzip zstd lz4 openssl prometheus python3 python3-websockets
+  # The OpenTelemetry interop test (tests/interop/otel): the real JS SDK and
+  # exporters, installed by `npm ci` from a pinned lockfile at test time.
+  nodejs
   # Benchmark peers (bench_quick runs them all).
   postgresql
 )
@@ -28,8 +31,11 @@ missing=()
 for p in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
+# Debian ships npm apart from nodejs; NodeSource's nodejs bundles it (and
+# conflicts with Debian's npm), so npm is installed only when absent.
+command -v npm > /dev/null || missing+=(npm)
 if [ ${#missing[@]} -eq 0 ]; then
-  echo "setup: all ${#PACKAGES[@]} packages present"
+  echo "setup: all ${#PACKAGES[@]} packages and npm present"
   exit 0
 fi
 echo "setup: installing ${missing[*]}"

@@ -12,6 +12,7 @@ package() {
     promtool) echo prometheus ;;
     /usr/bin/python3) echo python3 ;;
     python3:*) echo "python3-${1#python3:}" ;;
+    node) echo nodejs ;;
     *) echo "$1" ;;
   esac
 }

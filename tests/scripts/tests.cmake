@@ -33,6 +33,16 @@ if(TARGET tracedb)
            COMMAND ${_require} /usr/bin/python3
                    -- /usr/bin/python3 ${_scripts}/operonx_exporter_test.py $<TARGET_FILE:tracedb> ${CMAKE_SOURCE_DIR})
   set_tests_properties(scripts.operonx_exporter PROPERTIES TIMEOUT 120)
+
+  # The real OpenTelemetry JS SDK and OTLP/HTTP exporters (pinned in
+  # tests/interop/otel/package-lock.json, `npm ci` into the build tree):
+  # JSON and protobuf, plain and gzip, read back typed; a re-export stored
+  # once; a 503 + Retry-After from server.max_connections retried.
+  add_test(NAME scripts.otel_interop
+           COMMAND ${_require} node npm /usr/bin/python3
+                   -- /usr/bin/python3 ${_scripts}/otel_interop_test.py $<TARGET_FILE:tracedb> ${CMAKE_SOURCE_DIR}
+                   ${CMAKE_BINARY_DIR})
+  set_tests_properties(scripts.otel_interop PROPERTIES TIMEOUT 300 LABELS scripts)
 endif()
 
 # SIGKILL of a live `tracedb serve` in the middle of a chunked bulk upload and
