@@ -234,7 +234,8 @@ def find_spans(doc, service=None, out=None):
 def status_of(span):
     st = span.get("status")
     if isinstance(st, dict):
-        return int(st.get("code", 0)), st.get("message", "")
+        # tracedb's trace JSON: "code" is the name, "code_value" the OTLP number.
+        return int(st.get("code_value", st.get("code", 0))), st.get("message", "")
     return int(first(span, "status_code", "statusCode") or 0), first(span, "status_message", "statusMessage") or ""
 
 
@@ -296,8 +297,8 @@ def verify_trace(server, report, index):
         parent = norm_id(first(span, "parentSpanId", "parent_span_id", "parent_id")) or None
         check(parent == expected["parent_span_id"],
               f"{what}: {name} parent {parent!r}, sent {expected['parent_span_id']!r}")
-        kind = first(span, "kind")
-        check(kind is None or int(kind) == expected["kind"] + 1,  # SDK SpanKind 0-based, OTLP 1-based
+        kind = span.get("kind_code")  # tracedb's trace JSON: "kind" is the name, "kind_code" the OTLP number
+        check(kind is not None and int(kind) == expected["kind"] + 1,  # SDK SpanKind 0-based, OTLP 1-based
               f"{what}: {name} kind {kind!r}, sent SDK kind {expected['kind']}")
         code, message = status_of(span)
         check(code == expected["status_code"] and message == expected["status_message"],
