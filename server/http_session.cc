@@ -17,7 +17,6 @@
 #include <vector>
 
 #include <boost/asio/post.hpp>
-#include <boost/asio/read.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/websocket/rfc6455.hpp>
 #include <fmt/format.h>
@@ -566,13 +565,27 @@ awaitable<Next> HttpSession::ServeStreamed(HeaderParser& hp, Request& r, std::st
       co_await PushBody(*job, std::move(chunk));
     }
     while (remaining > 0 && !job->done.set) {
+      // Fill at least a quarter of a chunk before handing it on (few
+      // wakeups of the worker), but give every read its own deadline: the
+      // idle timeout is time without bytes, not time per chunk, so a slow
+      // upload that keeps sending is never cut.
       std::string chunk(static_cast<size_t>(std::min<uint64_t>(remaining, kBodyChunk)), '\0');
-      stream_.next_layer().expires_after(std::chrono::seconds(config.idle_timeout_seconds));
-      auto [ec, n] = co_await asio::async_read(
-          stream_, asio::buffer(chunk), asio::transfer_at_least(std::min(chunk.size(), kBodyChunk / 4)), kTuple);
-      chunk.resize(n);
-      remaining -= n;
-      if (n > 0) co_await PushBody(*job, std::move(chunk));
+      const size_t want = std::min(chunk.size(), kBodyChunk / 4);
+      size_t filled = 0;
+      beast::error_code ec;
+      while (filled < want) {
+        stream_.next_layer().expires_after(std::chrono::seconds(config.idle_timeout_seconds));
+        auto [rec, n] = co_await stream_.async_read_some(asio::buffer(chunk.data() + filled, chunk.size() - filled),
+                                                         kTuple);
+        filled += n;
+        if (rec) {
+          ec = rec;
+          break;
+        }
+      }
+      chunk.resize(filled);
+      remaining -= filled;
+      if (filled > 0) co_await PushBody(*job, std::move(chunk));
       if (ec) {
         end = BodyEnd::kFailed;
         break;
@@ -588,15 +601,24 @@ awaitable<Next> HttpSession::ServeStreamed(HeaderParser& hp, Request& r, std::st
   } else {
     bp.body_limit(boost::none);
   }
+  // Each read has its own deadline (time without bytes, as above); the
+  // body is handed on when the block is full or the body ends.
   std::vector<char> buf(kReadChunk);
+  size_t got = 0;
+  bp.get().body().data = buf.data();
+  bp.get().body().size = buf.size();
   while (!bp.is_done()) {
-    bp.get().body().data = buf.data();
-    bp.get().body().size = buf.size();
     stream_.next_layer().expires_after(std::chrono::seconds(config.idle_timeout_seconds));
-    auto [ec, n] = co_await http::async_read(stream_, buffer_, bp, kTuple);
+    auto [ec, n] = co_await http::async_read_some(stream_, buffer_, bp, kTuple);
     if (ec == http::error::need_buffer) ec = {};
-    size_t got = buf.size() - bp.get().body().size;
-    if (got > 0) co_await PushBody(*job, std::string(buf.data(), got));
+    got = buf.size() - bp.get().body().size;
+    bool full = bp.get().body().size == 0;
+    if (got > 0 && (full || bp.is_done() || ec)) {
+      co_await PushBody(*job, std::string(buf.data(), got));
+      got = 0;
+      bp.get().body().data = buf.data();
+      bp.get().body().size = buf.size();
+    }
     if (ec) {
       end = ec == http::error::body_limit ? BodyEnd::kTooLarge : BodyEnd::kFailed;
       break;

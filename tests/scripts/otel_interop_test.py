@@ -391,8 +391,23 @@ with tempfile.TemporaryDirectory(prefix="tracedb-otel-interop-") as tmp:
     server = Server(tmp, "overload", "server.max_connections=1")
     try:
         refused_before = metric(server, "tracedb_http_refusals_total", '{reason="connection_limit"}') or 0
-        held = socket.create_connection(("127.0.0.1", server.port))
-        time.sleep(0.2)  # the server has accepted and counted it
+        # The held connection must be the admitted one: it gets 200 on a
+        # keep-alive request. (The metric request above may still hold the
+        # only slot for a moment while it closes; then it gets 503: retry.)
+        held = None
+        probe_refusals = 0  # our own probes refused while the slot was taken
+        deadline = time.monotonic() + 10
+        while held is None and time.monotonic() < deadline:
+            sock = socket.create_connection(("127.0.0.1", server.port))
+            sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+            head = sock.recv(4096)
+            if head.startswith(b"HTTP/1.1 200"):
+                held = sock
+            else:
+                probe_refusals += 1
+                sock.close()
+                time.sleep(0.05)
+        check(held is not None, "overload: no connection was admitted to hold")
 
         def release_later(proc):
             # The script prints its marker just before the first export
@@ -409,7 +424,8 @@ with tempfile.TemporaryDirectory(prefix="tracedb-otel-interop-") as tmp:
         elapsed = time.monotonic() - started
         check(report["exports"] and report["exports"][0]["code"] == 0,
               f"overload: the export did not succeed after retrying: {report['exports']}")
-        refused = (metric(server, "tracedb_http_refusals_total", '{reason="connection_limit"}') or 0) - refused_before
+        refused = ((metric(server, "tracedb_http_refusals_total", '{reason="connection_limit"}') or 0)
+                   - refused_before - probe_refusals)
         check(refused >= 1, f"overload: {refused} connection_limit refusals counted, wanted >= 1 (the exporter was "
                             "never refused, so the retry was not exercised)")
         check(report["elapsed_ms"] >= 995,  # Retry-After: 1 s, give or take the ms clock

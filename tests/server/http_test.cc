@@ -450,6 +450,50 @@ TEST_F(HttpTest, IngestOverloadIs503AndNothingIsLost) {
               HasSubstr(fmt::format("tracedb_http_refusals_total{{reason=\"ingest_overload\"}} {}\n", refused)));
 }
 
+// The idle timeout is time without bytes: an upload that keeps sending,
+// however slowly, is not cut (both body framings), while a stalled one is.
+TEST_F(HttpTest, SlowButSteadyUploadsOutliveTheIdleTimeout) {
+  Config cfg = TestServer::DefaultConfig();
+  cfg.idle_timeout_seconds = 1;
+  StartWith(cfg);
+  for (bool chunked : {true, false}) {
+    std::string id = Uuid(chunked ? 21 : 22);
+    std::string body = ReflowBody(id, 20);
+    HttpRequestSpec spec;
+    spec.method = "POST";
+    spec.target = "/v1/ingest/reflow";
+    spec.chunked = chunked;
+    spec.body = body;  // sizes the Content-Length; the bytes go out below
+    auto c = RawHttpConnection::Connect(ts_.port());
+    ASSERT_TRUE(c.ok());
+    ASSERT_TRUE((*c)->Send(BuildHttpHead(spec)).ok());
+    // About 2.4 s in all, never more than 0.2 s without a byte.
+    const size_t piece = body.size() / 12 + 1;
+    for (size_t off = 0; off < body.size(); off += piece) {
+      std::string part = body.substr(off, piece);
+      ASSERT_TRUE((*c)->Send(chunked ? HttpChunk(part) : part).ok());
+      std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    }
+    if (chunked) {
+      ASSERT_TRUE((*c)->Send(HttpChunk("")).ok());
+    }
+    auto done = (*c)->ReadResponse();
+    ASSERT_TRUE(done.ok()) << (chunked ? "chunked: " : "content-length: ") << done.status().ToString();
+    EXPECT_EQ(done->status, 200) << done->body;
+    EXPECT_EQ(ts_.EventCount(id), 20u);
+  }
+  // A body that stops is still cut after the timeout: no reply, closed.
+  HttpRequestSpec stalled;
+  stalled.method = "POST";
+  stalled.target = "/v1/ingest/reflow";
+  stalled.chunked = true;
+  auto c = RawHttpConnection::Connect(ts_.port());
+  ASSERT_TRUE(c.ok());
+  ASSERT_TRUE((*c)->Send(BuildHttpHead(stalled) + HttpChunk(ReflowBody(Uuid(23), 2).substr(0, 50))).ok());
+  auto cut = (*c)->ReadResponse(std::chrono::seconds(5));
+  EXPECT_FALSE(cut.ok());
+}
+
 TEST_F(HttpTest, StopFinishesAnInFlightIngestFirst) {
   TempDir dir;
   Config cfg = TestServer::DefaultConfig();

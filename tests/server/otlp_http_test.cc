@@ -223,13 +223,21 @@ TEST_F(OtlpHttpTest, RefusalsCarryAStatusAndRetryAfter) {
   EXPECT_EQ(ProtoStatus(r).first, 16);  // UNAUTHENTICATED
   // One connection held open: the next is over server.max_connections and
   // gets 503 + Retry-After, which the exporters retry.
-  auto held = RawHttpConnection::Connect(ts_.port());
-  ASSERT_TRUE(held.ok());
-  std::unique_ptr<RawHttpConnection> conn = std::move(held).value();
-  // Once the server accepted it, even /healthz is over the limit.
+  // The held connection must be the admitted one: it gets a 200 on a
+  // keep-alive request (a connection still closing from the request above
+  // may hold the slot for a moment; then it gets 503 and we retry).
+  std::unique_ptr<RawHttpConnection> conn;
   ASSERT_TRUE(WaitUntil([&] {
-    auto h = HttpGet(ts_.port(), "/healthz");
-    return h.ok() && h->status == 503;
+    auto held = RawHttpConnection::Connect(ts_.port());
+    if (!held.ok()) return false;
+    HttpRequestSpec probe;
+    probe.target = "/healthz";
+    probe.close = false;
+    if (!(*held)->Send(BuildHttpRequest(probe)).ok()) return false;
+    auto reply = (*held)->ReadResponse();
+    if (!reply.ok() || reply->status != 200) return false;
+    conn = std::move(held).value();
+    return true;
   }));
   r = Export(ReadGolden("js_exporter.binpb"), kProto, "", false, auth);
   EXPECT_EQ(r.status, 503);
