@@ -176,6 +176,10 @@ const std::vector<KeySpec>& Specs() {
                      "Largest OTLP/HTTP export request (POST /v1/traces) after decompression; larger ones get 413. "
                      "0: no limit."));
 
+    v.push_back(Str("otlp.listen", &Config::otlp_listen,
+                    "A second listener HOST:PORT (e.g. 127.0.0.1:4318, OTLP's default) serving the same endpoints. "
+                    "Empty: none."));
+
     v.push_back(Uint("http.max_body_bytes", &Config::max_body_bytes,
                      "Largest request body (as sent, before decompression); larger ones get 413. 0: no limit."));
     v.push_back(Uint("http.max_concurrent_ingests", &Config::max_concurrent_ingests,
@@ -451,6 +455,11 @@ Status ConfigLoader::Validate() const {
     return Status::InvalidArgument(fmt::format("config key {} ({}): {}", key, origins_.at(key), why));
   };
   if (c.host.empty()) return bad("server.host", "must not be empty");
+  if (!c.otlp_listen.empty()) {
+    std::string host;
+    uint32_t port = 0;
+    if (Status s = ParseListen(c.otlp_listen, &host, &port); !s.ok()) return bad("otlp.listen", s.message());
+  }
   if (c.max_connections == 0) return bad("server.max_connections", "must be at least 1");
   if (c.io_threads == 0) return bad("server.io_threads", "must be at least 1");
   if (c.read_threads == 0) return bad("server.read_threads", "must be at least 1");

@@ -62,6 +62,11 @@ struct Config {
   // answered 413. 0: no limit. Default: 64 MiB (the OTLP specification's
   // recommendation).
   uint64_t otlp_max_request_bytes = uint64_t{64} << 20;
+  // A second listener, "host:port" (e.g. "127.0.0.1:4318", the OTLP/HTTP
+  // default port), serving the same endpoints as the main one, so that
+  // exporters configured with the OTLP default reach tracedb. Port 0 picks a
+  // free one. Empty: none. Default: "".
+  std::string otlp_listen;
 
   // [http]
   // Largest request body (as sent, before decompression) accepted; larger

@@ -24,7 +24,6 @@ Server::Impl::Impl(const Config& config, engine::Engine* engine)
       routes_(RouteTable::For(config)),
       limiter_(static_cast<double>(config.rate_limit_per_second), static_cast<double>(config.rate_limit_burst)),
       listener_strand_(asio::make_strand(ioc_)),
-      acceptor_(listener_strand_),
       accept_wake_(listener_strand_) {}
 
 Status Server::Impl::Setup() {
@@ -53,39 +52,50 @@ Status Server::Impl::Setup() {
   return Status::OK();
 }
 
-Status Server::Impl::Listen() {
+Status Server::Impl::Bind(const std::string& host, uint32_t port, std::string_view key, uint16_t* bound) {
   beast::error_code ec;
-  auto addr = asio::ip::make_address(config_.host, ec);
+  auto addr = asio::ip::make_address(host, ec);
   tcp::endpoint endpoint;
   if (ec) {
     tcp::resolver resolver(ioc_);
-    auto results = resolver.resolve(config_.host, std::to_string(config_.port), ec);
+    auto results = resolver.resolve(host, std::to_string(port), ec);
     if (ec || results.empty()) {
-      return Status::InvalidArgument(fmt::format("cannot resolve listen host '{}': {}", config_.host, ec.message()));
+      return Status::InvalidArgument(fmt::format("{}: cannot resolve listen host '{}': {}", key, host, ec.message()));
     }
     endpoint = results.begin()->endpoint();
   } else {
-    endpoint = tcp::endpoint(addr, static_cast<uint16_t>(config_.port));
+    endpoint = tcp::endpoint(addr, static_cast<uint16_t>(port));
   }
-  acceptor_.open(endpoint.protocol(), ec);
-  if (!ec) acceptor_.set_option(asio::socket_base::reuse_address(true), ec);
-  if (!ec) acceptor_.bind(endpoint, ec);
-  if (!ec) acceptor_.listen(asio::socket_base::max_listen_connections, ec);
-  if (ec) {
-    return Status::IoError(fmt::format("cannot listen on {}:{}: {}", config_.host, config_.port, ec.message()));
+  auto acceptor = std::make_unique<tcp::acceptor>(listener_strand_);
+  acceptor->open(endpoint.protocol(), ec);
+  if (!ec) acceptor->set_option(asio::socket_base::reuse_address(true), ec);
+  if (!ec) acceptor->bind(endpoint, ec);
+  if (!ec) acceptor->listen(asio::socket_base::max_listen_connections, ec);
+  if (ec) return Status::IoError(fmt::format("{}: cannot listen on {}:{}: {}", key, host, port, ec.message()));
+  *bound = acceptor->local_endpoint().port();
+  acceptors_.push_back(std::move(acceptor));
+  return Status::OK();
+}
+
+Status Server::Impl::Listen() {
+  TRACEDB_RETURN_IF_ERROR(Bind(config_.host, config_.port, "server.host/server.port", &port_));
+  if (!config_.otlp_listen.empty()) {
+    std::string host;
+    uint32_t port = 0;
+    TRACEDB_RETURN_IF_ERROR(ParseListen(config_.otlp_listen, &host, &port));
+    TRACEDB_RETURN_IF_ERROR(Bind(host, port, "otlp.listen", &otlp_port_));
   }
-  port_ = acceptor_.local_endpoint().port();
   return Status::OK();
 }
 
 void Server::Impl::RunThreads() {
-  asio::co_spawn(listener_strand_, AcceptLoop(), asio::detached);
+  for (auto& acceptor : acceptors_) asio::co_spawn(listener_strand_, AcceptLoop(*acceptor), asio::detached);
   for (uint32_t i = 0; i < config_.io_threads; ++i) {
     threads_.emplace_back([this] { ioc_.run(); });
   }
 }
 
-awaitable<void> Server::Impl::AcceptLoop() {
+awaitable<void> Server::Impl::AcceptLoop(tcp::acceptor& acceptor) {
   while (true) {
     while (sockets_->open.load() + sockets_->rejecting.load() >= size_t{config_.max_connections} + kRejectSlots &&
            !stopping_) {
@@ -93,7 +103,7 @@ awaitable<void> Server::Impl::AcceptLoop() {
       co_await accept_wake_.async_wait(kTuple);
     }
     if (stopping_) co_return;
-    auto [ec, socket] = co_await acceptor_.async_accept(asio::make_strand(ioc_), kTuple);
+    auto [ec, socket] = co_await acceptor.async_accept(asio::make_strand(ioc_), kTuple);
     if (ec) {
       if (ec == asio::error::operation_aborted || stopping_) co_return;
       continue;  // e.g. EMFILE: try again
@@ -158,7 +168,7 @@ void Server::Impl::Stop(double drain_seconds) {
   stopping_ = true;
   asio::post(listener_strand_, [this] {
     beast::error_code ignored;
-    acceptor_.close(ignored);
+    for (auto& acceptor : acceptors_) acceptor->close(ignored);
     accept_wake_.cancel();
   });
   std::vector<std::shared_ptr<SessionControl>> live;
@@ -219,6 +229,8 @@ Result<std::unique_ptr<Server>> Server::Start(const Config& config, engine::Engi
 void Server::Stop(double drain_seconds) { impl_->Stop(drain_seconds); }
 
 uint16_t Server::port() const { return impl_->port_; }
+
+uint16_t Server::otlp_port() const { return impl_->otlp_port_; }
 
 std::string Server::address() const { return fmt::format("{}:{}", impl_->config_.host, impl_->port_); }
 

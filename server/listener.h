@@ -90,12 +90,18 @@ class Server::Impl {
   std::unique_ptr<WorkerPool> ingest_pool_;
   std::shared_ptr<SocketCount> sockets_ = std::make_shared<SocketCount>();
   uint16_t port_ = 0;
+  uint16_t otlp_port_ = 0;  // the otlp.listen listener's port; 0: none
 
  private:
-  awaitable<void> AcceptLoop();
+  // Binds `host`:`port` (port 0: a free one) into a new acceptor; *bound
+  // gets the port.
+  Status Bind(const std::string& host, uint32_t port, std::string_view key, uint16_t* bound);
+  awaitable<void> AcceptLoop(tcp::acceptor& acceptor);
 
   asio::strand<asio::io_context::executor_type> listener_strand_;
-  tcp::acceptor acceptor_;
+  // The main listener, then otlp.listen's when configured. Every acceptor
+  // serves the same routes; the connection cap counts them together.
+  std::vector<std::unique_ptr<tcp::acceptor>> acceptors_;
   asio::steady_timer accept_wake_;  // on listener_strand_
   std::vector<std::thread> threads_;
   std::atomic<bool> stopping_{false};

@@ -2,8 +2,8 @@
 
 // tracedb's network server: the one front door of server/.
 //
-// One TCP port (plain, or TLS when tls.cert_file / tls.key_file are set)
-// speaks both protocols: a request carrying a WebSocket upgrade (any path)
+// One TCP port (plain, or TLS when tls.cert_file / tls.key_file are set;
+// otlp.listen adds a second one serving the same) speaks both protocols: a request carrying a WebSocket upgrade (any path)
 // becomes a Reflow tracing session (server/service.h for the semantics);
 // any other HTTP request is served as
 //   GET /healthz          200 {"status":"ok"} while the process runs
@@ -11,8 +11,10 @@
 //   GET <metrics.endpoint> Prometheus text format 0.0.4 (default /metrics)
 //   POST /v1/ingest/{reflow|operonx}[?atomic=1]  bulk ingest, body streamed
 //                         (server/http_ingest.h)
+//   POST /v1/traces       OTLP/HTTP export (server/otlp_export.h)
 //   GET /v1/...           the query API (server/http_api.h)
 //   anything else         404 {"error":{"code":"NotFound","message":...}}
+// (the rows of server/routes.h, the one route table)
 // Access control and limits (API keys, Origin allow-list, body cap,
 // connection cap, per-client rate limit, ingest overload) answer 401, 403,
 // 413, 503, 429, 503 with JSON errors. docs/server.md describes the threads,
@@ -59,6 +61,8 @@ class Server {
 
   // The bound port (useful with port 0).
   uint16_t port() const;
+  // The port of the otlp.listen listener; 0 when there is none.
+  uint16_t otlp_port() const;
   // "host:port" as bound.
   std::string address() const;
 

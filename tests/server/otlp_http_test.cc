@@ -252,6 +252,33 @@ TEST_F(OtlpHttpTest, RefusalsCarryAStatusAndRetryAfter) {
   EXPECT_EQ(ts_.EventCount(kGoldenTrace), 3u);
 }
 
+TEST_F(OtlpHttpTest, ASecondListenerServesTheSameEndpoints) {
+  Config c = TestServer::DefaultConfig();
+  c.otlp_listen = "127.0.0.1:0";
+  StartWith(c);
+  const uint16_t otlp = ts_.server->otlp_port();
+  ASSERT_NE(otlp, 0);
+  EXPECT_NE(otlp, ts_.port());
+  HttpRequestSpec spec;
+  spec.method = "POST";
+  spec.target = "/v1/traces";
+  spec.body = ReadGolden("js_exporter.binpb");
+  spec.headers = {{"Content-Type", kProto}};
+  auto r = HttpRequest(otlp, spec);
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->status, 200) << r->body;
+  EXPECT_EQ(ts_.EventCount(kGoldenTrace), 3u);
+  // Without it there is no second port; a malformed one fails the start.
+  StartWith(TestServer::DefaultConfig());
+  EXPECT_EQ(ts_.server->otlp_port(), 0);
+  ts_.Stop();
+  c.otlp_listen = "no-port-here";
+  Status bad = ts_.Start(c);
+  EXPECT_FALSE(bad.ok());
+  EXPECT_THAT(bad.message(), HasSubstr("HOST:PORT"));
+  StartWith(TestServer::DefaultConfig());  // for TearDown
+}
+
 TEST_F(OtlpHttpTest, GetOnTheSamePathIsStillTheSearch) {
   ASSERT_EQ(Export(ReadGolden("js_exporter.binpb"), kProto).status, 200);
   auto r = HttpGet(ts_.port(), "/v1/traces?q=service%20%3D%20%22checkout%22");
