@@ -165,6 +165,9 @@ const std::vector<KeySpec>& Specs() {
 
     v.push_back(Bool("compression.enabled", &Config::compression_enabled,
                      "Send replies above compression.threshold as compressed Binary frames."));
+    v.push_back(Str("compression.replies", &Config::compression_replies,
+                    "opt-in: compress replies only for connections that sent a Binary frame or connected with "
+                    "?compress=1 (the G1 client drops Binary frames); always: every connection (upstream)."));
     v.push_back(Str("compression.algorithm", &Config::compression_algorithm, "zstd, lz4 or gzip."));
     v.push_back(Int("compression.level", &Config::compression_level, "Compression level."));
     v.push_back(Uint("compression.threshold", &Config::compression_threshold,
@@ -455,6 +458,9 @@ Status ConfigLoader::Validate() const {
     return Status::InvalidArgument(fmt::format("config key {} ({}): {}", key, origins_.at(key), why));
   };
   if (c.host.empty()) return bad("server.host", "must not be empty");
+  if (c.compression_replies != "opt-in" && c.compression_replies != "always") {
+    return bad("compression.replies", fmt::format("'{}' is not opt-in or always", c.compression_replies));
+  }
   if (!c.otlp_listen.empty()) {
     std::string host;
     uint32_t port = 0;

@@ -143,6 +143,11 @@ struct Config {
   // [compression]
   // Compress replies larger than compression_threshold. Default: true.
   bool compression_enabled = true;
+  // Which connections get compressed replies: "opt-in" (those that sent a
+  // Binary frame or connected with ?compress=1; the G1 client drops Binary
+  // frames, so it never opts in) or "always" (every connection, upstream's
+  // behaviour). Default: "opt-in".
+  std::string compression_replies = "opt-in";
   // zstd, lz4 or gzip. Default: "zstd".
   std::string compression_algorithm = "zstd";
   // Compression level. Default: 3.

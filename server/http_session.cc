@@ -397,7 +397,9 @@ awaitable<Next> HttpSession::ServeUpgrade(HeaderParser& hp, Request& r, std::str
   }
   http::request<http::string_body> wreq(std::move(hp.get().base()));
   stream_.next_layer().expires_never();
-  co_await RunWebSocket(impl_, std::move(stream_), std::move(wreq), std::move(subprotocol));
+  std::string compress = QueryParam(query, "compress");
+  bool opt_in = compress == "1" || compress == "true" || compress == "yes";
+  co_await RunWebSocket(impl_, std::move(stream_), std::move(wreq), std::move(subprotocol), opt_in);
   co_return Next::kUpgraded;
 }
 

@@ -4,6 +4,7 @@
 // The network layer (server/net.cc) implements it on a WebSocket session;
 // tests may implement it directly.
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -63,8 +64,15 @@ class Peer {
   // Set when owned_traces hit its cap (further traces are not tracked).
   bool owned_overflow = false;
 
+  // Whether this connection opted in to compressed replies (it sent a
+  // Binary frame, or connected with ?compress=1): compression.replies.
+  // Thread-safe.
+  bool compress_replies() const { return compress_replies_.load(std::memory_order_relaxed); }
+  void OptInToCompression() { compress_replies_.store(true, std::memory_order_relaxed); }
+
  private:
   const uint64_t id_;
+  std::atomic<bool> compress_replies_{false};
   std::unordered_set<schema::Id128, Id128Hash> owned_traces_;
 };
 

@@ -286,9 +286,10 @@ void Service::Shutdown() {
   if (reads_) reads_->Shutdown();
 }
 
-Outgoing Service::MakeReply(std::string json) const {
+Outgoing Service::MakeReply(std::string json, const Peer& peer) const {
   Outgoing out;
-  if (config_.compression_enabled && json.size() > config_.compression_threshold) {
+  bool wanted = config_.compression_replies == "always" || peer.compress_replies();
+  if (config_.compression_enabled && wanted && json.size() > config_.compression_threshold) {
     out.payload = ingest::CompressMessage(json, algorithm_, static_cast<int>(config_.compression_level));
     out.binary = true;
   } else {
@@ -300,7 +301,7 @@ Outgoing Service::MakeReply(std::string json) const {
 void Service::Reply(const std::shared_ptr<Peer>& peer, uint64_t seq, RequestType type, Clock::time_point received,
                     std::string json, bool is_error) {
   if (is_error) metrics_.errors_total.fetch_add(1, std::memory_order_relaxed);
-  Outgoing out = MakeReply(std::move(json));
+  Outgoing out = MakeReply(std::move(json), *peer);
   out.is_error = is_error;
   metrics_.CountRequest(type, received);
   peer->Complete(seq, std::move(out));

@@ -97,8 +97,10 @@ class Service {
   std::string RenderMetrics();
 
   // Turns a reply's JSON into what goes on the wire: a compressed Binary
-  // frame when compression.enabled and it is larger than the threshold.
-  Outgoing MakeReply(std::string json) const;
+  // frame when compression.enabled, `peer` gets compressed replies
+  // (compression.replies: it opted in, or "always") and the reply is larger
+  // than the threshold; else a Text frame.
+  Outgoing MakeReply(std::string json, const Peer& peer) const;
 
  private:
   class WriteItem;

@@ -189,6 +189,7 @@ class WsSession : public Peer, public SessionControl, public std::enable_shared_
         continue;
       }
       std::string_view data(static_cast<const char*>(buf.data().data()), buf.size());
+      if (!ws_.got_text()) OptInToCompression();  // a client that sends Binary frames reads them
       if (ws_.got_text()) {
         service_->Handle(self, seq, data, received);
         continue;
@@ -277,8 +278,9 @@ class WsSession : public Peer, public SessionControl, public std::enable_shared_
 }  // namespace
 
 awaitable<void> RunWebSocket(Server::Impl& impl, AnyStream stream, http::request<http::string_body> req,
-                             std::string subprotocol) {
+                             std::string subprotocol, bool compress) {
   auto session = std::make_shared<WsSession>(impl.next_id_.fetch_add(1), &impl, std::move(stream));
+  if (compress) session->OptInToCompression();
   impl.SessionStarted(session->id(), session);
   co_await session->Run(std::move(req), std::move(subprotocol));
   impl.SessionEnded(session->id());

@@ -18,7 +18,9 @@ namespace tracedb::server {
 // Accepts the upgrade `req` on `stream` (`subprotocol`, may be empty, is
 // echoed as the accepted Sec-WebSocket-Protocol) and serves the session
 // until it closes, registered with `impl` for a graceful Stop.
+// `compress`: the client asked for compressed replies (?compress=1).
 awaitable<void> RunWebSocket(Server::Impl& impl, AnyStream stream,
-                             beast::http::request<beast::http::string_body> req, std::string subprotocol);
+                             beast::http::request<beast::http::string_body> req, std::string subprotocol,
+                             bool compress);
 
 }  // namespace tracedb::server

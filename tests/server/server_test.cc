@@ -347,7 +347,12 @@ TEST_F(ServerTest, CompressedBinaryRequestsZstdLz4GzipAndRaw) {
   EXPECT_EQ(GetTrace(c.get(), Uuid(60))->events.size(), 3u);
 }
 
+// compression.replies = "always" (upstream's behaviour): every connection
+// gets large replies as zstd Binary frames.
 TEST_F(ServerTest, LargeRepliesAreBinaryZstdSmallOnesText) {
+  Config cfg = TestServer::DefaultConfig();
+  cfg.compression_replies = "always";
+  StartWith(cfg);
   auto c = ts_.Connect();
   for (int i = 0; i < 10; ++i) Call(c.get(), RecordEventJson(Uuid(70), EventJson(Uuid(i, 70), "big", R"("ActorCreated")")));
   ASSERT_TRUE(c->SendText(fmt::format(R"({{"GetTrace":{{"trace_id":"{}"}}}})", Uuid(70))).ok());
@@ -363,7 +368,8 @@ TEST_F(ServerTest, LargeRepliesAreBinaryZstdSmallOnesText) {
   // Closed, so that restarting the server need not wait out its drain.
   EXPECT_TRUE(c->Close().ok());
 
-  Config cfg = TestServer::DefaultConfig();
+  cfg = TestServer::DefaultConfig();
+  cfg.compression_replies = "always";
   cfg.compression_enabled = false;
   StartWith(cfg);
   auto c2 = ts_.Connect();
@@ -373,6 +379,40 @@ TEST_F(ServerTest, LargeRepliesAreBinaryZstdSmallOnesText) {
   ASSERT_TRUE(m.ok());
   EXPECT_FALSE(m->binary);
   EXPECT_GT(m->data.size(), 1024u);
+}
+
+// The default, compression.replies = "opt-in": the G1 client
+// (reflow_tracing_protocol 0.2.1) drops Binary frames, so a connection gets
+// compressed replies only once it asked: it sent a Binary frame, or
+// connected with ?compress=1.
+TEST_F(ServerTest, LargeRepliesAreTextUnlessTheClientOptedIn) {
+  auto g1 = ts_.Connect();
+  for (int i = 0; i < 10; ++i) Call(g1.get(), RecordEventJson(Uuid(71), EventJson(Uuid(i, 71), "big", R"("ActorCreated")")));
+  const std::string get = fmt::format(R"({{"GetTrace":{{"trace_id":"{}"}}}})", Uuid(71));
+  ASSERT_TRUE(g1->SendText(get).ok());
+  auto m = g1->Receive();
+  ASSERT_TRUE(m.ok());
+  EXPECT_FALSE(m->binary);  // a text-only client reads its large reply
+  EXPECT_GT(m->data.size(), 1024u);
+  EXPECT_THAT(m->data, StartsWith(R"({"TraceData":{"trace":{)"));
+  // The same client sends one Binary frame: from then on large replies are
+  // compressed (a client that writes Binary frames reads them).
+  ASSERT_TRUE(g1->SendBinary(get).ok());
+  m = g1->Receive();
+  ASSERT_TRUE(m.ok());
+  EXPECT_TRUE(m->binary);
+  EXPECT_EQ(static_cast<uint8_t>(m->data[0]), 0x28);  // zstd magic
+  EXPECT_TRUE(g1->Close().ok());
+  // Asked for in the URL.
+  auto asked = ts_.Connect(false, "/?compress=1");
+  ASSERT_TRUE(asked->SendText(get).ok());
+  m = asked->Receive();
+  ASSERT_TRUE(m.ok());
+  EXPECT_TRUE(m->binary);
+  auto json = ingest::DecompressFrame(m->data, 1 << 30);
+  ASSERT_TRUE(json.ok());
+  EXPECT_THAT(*json, StartsWith(R"({"TraceData":{"trace":{)"));
+  EXPECT_TRUE(asked->Close().ok());
 }
 
 TEST_F(ServerTest, PermessageDeflateIsNegotiated) {
