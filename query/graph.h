@@ -86,6 +86,14 @@ std::string GraphJson(Graph graph);
 // Graphviz DOT: one node per graph node, one labelled edge per edge.
 std::string GraphDot(Graph graph);
 
+// SVG laid out by Graphviz: runs `dot -Tsvg` (Debian's graphviz package) as
+// a child process on `dot_text`. A separate process rather than libgvc:
+// Graphviz's library keeps global state (not thread-safe on the read pool)
+// and a layout crash or runaway costs one child, killed after
+// kSvgTimeoutSeconds, never the server. Unavailable when dot is missing.
+inline constexpr int kSvgTimeoutSeconds = 20;
+Result<std::string> GraphSvg(const std::string& dot_text);
+
 // Jaeger's /api/dependencies data: [{"parent","child","callCount"}] summed
 // over ports.
 std::string DependenciesJson(const Graph& graph);
