@@ -3,6 +3,7 @@
 #include <charconv>
 
 #include "query/graph.h"
+#include "query/lineage.h"
 #include "query/operonx_views.h"
 #include "query/query.h"
 #include "schema/json_writer.h"
@@ -237,6 +238,34 @@ ApiResponse Graph(const std::vector<std::pair<std::string, std::string>>& params
   return ApiResponse{200, "image/svg+xml", std::move(*svg)};
 }
 
+// GET /v1/lineage?message_id=ID&start=&end= (query/lineage.h).
+ApiResponse Lineage(const std::vector<std::pair<std::string, std::string>>& params, engine::Engine* engine) {
+  std::string id = Param(params, "message_id");
+  if (id.empty()) return ErrorResponse(Status::InvalidArgument("parameter 'message_id' is required"));
+  query::LineageOptions o;
+  auto start = TimeParam(Param(params, "start"), "start");
+  if (!start.ok()) return ErrorResponse(start.status());
+  auto end = TimeParam(Param(params, "end"), "end");
+  if (!end.ok()) return ErrorResponse(end.status());
+  o.start_ns = *start;
+  o.end_ns = *end;
+  auto json = query::LineageJson(engine, id, o);
+  if (!json.ok()) return ErrorResponse(json.status());
+  return Json(std::move(*json));
+}
+
+// GET /v1/traces/{id}/critical_path and /v1/traces/{id}/events/{event_id}/causality.
+ApiResponse TraceView(std::string_view id_text, std::string_view view, std::string_view event_id,
+                      engine::Engine* engine) {
+  auto trace = engine->GetTrace(TraceIdFromPath(id_text));
+  if (!trace.ok()) return ErrorResponse(trace.status());
+  if (!trace->has_value()) return ErrorResponse(Status::NotFound("no trace " + std::string(id_text)));
+  if (view == "critical_path") return Json(query::CriticalPathJson(**trace));
+  auto json = query::CausalityJson(**trace, event_id);
+  if (!json.ok()) return ErrorResponse(json.status());
+  return Json(std::move(*json));
+}
+
 // Splits "/a/b/c" into {"a","b","c"} with each segment percent-decoded.
 std::vector<std::string> Segments(std::string_view path) {
   std::vector<std::string> out;
@@ -344,7 +373,8 @@ std::optional<ApiResponse> Dispatch(std::string_view method, std::string_view ta
   std::vector<std::string> seg = Segments(path);
   if (seg.empty() || seg[0] != "v1") return std::nullopt;
   bool known = (seg.size() >= 2 && (seg[1] == "traces" || seg[1] == "aggregate" || seg[1] == "flows" ||
-                                    seg[1] == "query" || seg[1] == "graph")) ||
+                                    seg[1] == "query" || seg[1] == "graph" ||
+                                    seg[1] == "lineage")) ||
                (seg.size() >= 2 && seg[1] == "operonx" && seg.size() >= 3 && seg[2] == "requests");
   if (!known) return std::nullopt;
   if (method != "GET" && method != "HEAD") {
@@ -357,7 +387,14 @@ std::optional<ApiResponse> Dispatch(std::string_view method, std::string_view ta
   if (seg.size() == 2 && seg[1] == "aggregate") return Search(params, engine, now_ns, Endpoint::kAggregate);
   if (seg.size() == 2 && seg[1] == "query") return Search(params, engine, now_ns, Endpoint::kAny);
   if (seg.size() == 2 && seg[1] == "graph") return Graph(params, engine, now_ns);
+  if (seg.size() == 2 && seg[1] == "lineage") return Lineage(params, engine);
   if (seg.size() == 3 && seg[1] == "traces") return GetTrace(seg[2], engine);
+  if (seg.size() == 4 && seg[1] == "traces" && seg[3] == "critical_path") {
+    return TraceView(seg[2], seg[3], "", engine);
+  }
+  if (seg.size() == 6 && seg[1] == "traces" && seg[3] == "events" && seg[5] == "causality") {
+    return TraceView(seg[2], seg[5], seg[4], engine);
+  }
   if (seg.size() == 4 && seg[1] == "flows" && seg[3] == "versions") return FlowVersions(seg[2], engine);
   if (seg.size() == 5 && seg[1] == "operonx") return OperonxView(seg[3], seg[4], params, engine);
   return ErrorResponse(Status::NotFound("no such endpoint: " + std::string(path)));
