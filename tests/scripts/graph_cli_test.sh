@@ -1,5 +1,5 @@
 #!/bin/bash
-# `tracedb graph` on a local store and against a server, in every format
+# `tracedb graph` and `tracedb lineage` on a local store and against a server, in every format
 # (SVG through Graphviz's dot), and the graph over HTTP: GET /v1/graph and
 # Jaeger's /api/dependencies, /api/services and /api/traces answered by a
 # real `tracedb serve`.
@@ -32,6 +32,10 @@ grep -q '"traces":0,"nodes":\[\],"edges":\[\]' "$TMP/empty.json" || fail "empty:
 "$TRACEDB" graph --data "$TMP/db" 'flow = and' 2> "$TMP/bad.err" && fail "a bad filter succeeded"
 grep -q '\^' "$TMP/bad.err" || fail "no caret: $(cat "$TMP/bad.err")"
 
+# Lineage of a message the samples carry (custom_attributes.message_id).
+"$TRACEDB" lineage --data "$TMP/db" msg_1 > "$TMP/lin.json" || fail "lineage"
+grep -q '"matched":true' "$TMP/lin.json" || fail "lineage hops: $(cat "$TMP/lin.json")"
+
 "$TRACEDB" serve --data "$TMP/db" --listen 127.0.0.1:0 --port-file "$TMP/port" 2> "$TMP/serve.log" &
 SERVER_PID=$!
 for _ in $(seq 100); do [ -s "$TMP/port" ] && break; sleep 0.1; done
@@ -44,6 +48,9 @@ curl -sf "$URL/v1/graph?format=svg" -o "$TMP/h.svg" -w '%{content_type}' > "$TMP
 grep -q 'image/svg+xml' "$TMP/ct" || fail "svg content type: $(cat "$TMP/ct")"
 code=$(curl -s -o "$TMP/bad.json" -w '%{http_code}' "$URL/v1/graph?format=png")
 [ "$code" = 400 ] || fail "format=png answered $code"
+
+"$TRACEDB" lineage --server "$URL" msg_1 > "$TMP/rlin.json" || fail "lineage --server"
+cmp -s "$TMP/lin.json" "$TMP/rlin.json" || fail "local and server lineage differ: $(cat "$TMP/rlin.json")"
 
 curl -sf "$URL/api/services" > "$TMP/services.json" || fail "/api/services"
 grep -q '"data":\["' "$TMP/services.json" || fail "services: $(cat "$TMP/services.json")"

@@ -297,3 +297,26 @@ TEST_F(HttpApiTest, GraphRefusesBadParameters) {
 
 }  // namespace
 }  // namespace tracedb::server
+
+namespace tracedb::server {
+namespace {
+
+TEST_F(HttpApiTest, LineageCausalityAndCriticalPath) {
+  EXPECT_EQ(Get("/v1/lineage").status, 400);
+  ApiResponse none = Get("/v1/lineage?message_id=m1");
+  EXPECT_EQ(none.status, 200);
+  EXPECT_EQ(none.body, R"({"message_id":"m1","traces":0,"hops":[]})");
+  EXPECT_EQ(Get("/v1/lineage?message_id=m1&start=soon").status, 400);
+  ApiResponse chain = Get(std::string("/v1/traces/") + kTrace + "/events/11111111-1111-4111-8111-000000000002/causality");
+  EXPECT_EQ(chain.status, 200) << chain.body;
+  EXPECT_NE(chain.body.find(R"("chain":[{"trace_id":")"), std::string::npos) << chain.body;
+  EXPECT_NE(chain.body.find(R"("actor":"validator")"), std::string::npos) << chain.body;
+  EXPECT_EQ(Get(std::string("/v1/traces/") + kTrace + "/events/nope/causality").status, 404);
+  ApiResponse path = Get(std::string("/v1/traces/") + kTrace + "/critical_path");
+  EXPECT_EQ(path.status, 200);
+  EXPECT_NE(path.body.find(R"("duration_ns":null,"events":[])"), std::string::npos) << path.body;
+  EXPECT_EQ(Get("/v1/traces/5e1ec7ed-0000-4000-8000-0000000000ff/critical_path").status, 404);
+}
+
+}  // namespace
+}  // namespace tracedb::server
