@@ -249,6 +249,7 @@ Span RootSpan(const schema::Trace& t, const std::string& operation) {
   root.start_us = Micros(t.start_ns);
   root.duration_us = Micros(TraceEndNs(t)) - root.start_us;
   root.process_id = "p1";
+  root.synthetic_root = true;
   StatusTags(t, &root.tags);
   return root;
 }
@@ -427,6 +428,7 @@ void OperonxToJaeger(const schema::Trace& t, Trace* out) {
       s.references.push_back({Reference::Type::kChildOf, out->trace_id, SyntheticSpanId(parent[i] + 1)});
     }
     if (n.kind == operonx::TreeNode::Kind::kRoot) {
+      s.synthetic_root = true;
       StatusTags(t, &s.tags);
     } else {
       if (!n.ctx.empty()) s.tags.push_back(Tag::String("ctx", JoinCtx(n.ctx)));
@@ -644,7 +646,7 @@ void AppendTraceJson(const Trace& trace, std::string* out) {
 
 void CollectOperations(const Trace& trace, std::string_view service, std::vector<Operation>* out) {
   for (const auto& s : trace.spans) {
-    if (trace.ServiceOf(s) == service) out->push_back({s.operation, s.kind});
+    if (!s.synthetic_root && trace.ServiceOf(s) == service) out->push_back({s.operation, s.kind});
   }
 }
 

@@ -74,6 +74,10 @@ struct Span {
   // The Jaeger span kind ("server", "client", "producer", "consumer",
   // "internal") or "" when the source has none: /api/operations.
   std::string kind;
+  // The synthetic root of a Reflow flow or an operonx request: its
+  // operation is the flow's name, which the actor index does not hold, so
+  // it is not offered as a searchable operation.
+  bool synthetic_root = false;
 };
 
 struct Process {
@@ -104,7 +108,8 @@ struct Operation {
   friend auto operator<=>(const Operation&, const Operation&) = default;
 };
 
-// The operations of `service` in `trace` (unsorted, may repeat).
+// The searchable operations of `service` in `trace` (unsorted, may repeat;
+// synthetic roots left out).
 void CollectOperations(const Trace& trace, std::string_view service, std::vector<Operation>* out);
 
 // A Jaeger trace search (GET /api/traces) after its parameters were parsed.

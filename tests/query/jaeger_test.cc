@@ -346,6 +346,72 @@ TEST_F(JaegerDataTest, SearchAgreesWithBruteForce) {
   }
 }
 
+TEST(Jaeger, OtelEventsAreLogsLinksAreFollowsFromAttributesKeepTheirType) {
+  schema::Trace t;
+  t.trace_id = testing::TraceId(0x51);
+  t.source = schema::Source::kOtel;
+  schema::Event e;
+  e.timestamp_ns = kT0;
+  e.type = schema::EventType::kSpan;
+  auto& s = e.otel.emplace();
+  s.span_id = {0, 0, 0, 0, 0, 0, 0, 9};
+  s.name = "publish";
+  s.kind = 4;
+  s.end_ns = kT0 + 2 * kMs;
+  s.flags = 0x301;
+  schema::AttributeValue bytes;
+  bytes.kind = schema::AttributeValue::Kind::kBytes;
+  bytes.str = "\x01\x02";
+  schema::AttributeValue list;
+  list.kind = schema::AttributeValue::Kind::kArray;
+  list.array.resize(2);
+  list.array[0].str = "a";
+  list.array[1].kind = schema::AttributeValue::Kind::kInt;
+  list.array[1].i = 2;
+  s.attributes = {{"raw", bytes}, {"list", list}};
+  schema::OtelSpanEvent ev;
+  ev.time_ns = kT0 + kMs;
+  ev.name = "retry";
+  schema::AttributeValue n;
+  n.kind = schema::AttributeValue::Kind::kInt;
+  n.i = 3;
+  ev.attributes = {{"attempt", n}};
+  s.events.push_back(ev);
+  schema::OtelLink link;
+  link.trace_id = std::string(16, '\x0a');
+  link.span_id = std::string(8, '\x0b');
+  s.links.push_back(link);
+  t.events.push_back(e);
+  Trace j = ToJaeger(t);
+  ASSERT_EQ(j.spans.size(), 1u);
+  const Span& span = j.spans[0];
+  EXPECT_EQ(span.flags, 1u);
+  EXPECT_EQ(span.kind, "producer");
+  ASSERT_EQ(span.references.size(), 1u);
+  EXPECT_EQ(span.references[0].type, Reference::Type::kFollowsFrom);
+  EXPECT_EQ(span.references[0].trace_id, "0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a");
+  EXPECT_EQ(span.references[0].span_id, "0b0b0b0b0b0b0b0b");
+  ASSERT_EQ(span.logs.size(), 1u);
+  EXPECT_EQ(span.logs[0].timestamp_us, (kT0 + kMs) / 1000);
+  std::string json;
+  AppendTraceJson(j, &json);
+  EXPECT_NE(json.find(R"({"key":"raw","type":"binary","value":"AQI="})"), std::string::npos) << json;
+  EXPECT_NE(json.find(R"({"key":"list","type":"string","value":"[\"a\",2]"})"), std::string::npos) << json;
+  EXPECT_NE(json.find(R"("fields":[{"key":"event","type":"string","value":"retry"},{"key":"attempt","type":"int64","value":3}])"),
+            std::string::npos)
+      << json;
+  EXPECT_NE(json.find(R"("processes":{"p1":{"serviceName":"unknown_service","tags":[]}})"), std::string::npos) << json;
+}
+
+TEST(Jaeger, SyntheticRootsAreNotSearchableOperations) {
+  std::vector<Operation> ops;
+  Trace j = ToJaeger(ReflowTrace());
+  CollectOperations(j, "ingest", &ops);
+  std::set<std::string> names;
+  for (const auto& op : ops) names.insert(op.name);
+  EXPECT_EQ(names, (std::set<std::string>{"sensor", "validator"}));
+}
+
 TEST(Jaeger, GoDurations) {
   EXPECT_EQ(*ParseGoDuration("15ms"), 15 * kMs);
   EXPECT_EQ(*ParseGoDuration("1.5s"), 1500 * kMs);
