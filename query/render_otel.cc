@@ -5,6 +5,7 @@
 
 #include <cmath>
 
+#include "query/encoding.h"
 #include "query/query.h"
 #include "schema/json_writer.h"
 #include "schema/rfc3339.h"
@@ -16,42 +17,6 @@ namespace {
 
 constexpr std::string_view kSpanKinds[] = {"unspecified", "internal", "server", "client", "producer", "consumer"};
 constexpr std::string_view kStatusCodes[] = {"unset", "ok", "error"};
-
-std::string Hex(std::string_view bytes) {
-  static constexpr char kDigits[] = "0123456789abcdef";
-  std::string out;
-  out.reserve(bytes.size() * 2);
-  for (unsigned char c : bytes) {
-    out.push_back(kDigits[c >> 4]);
-    out.push_back(kDigits[c & 15]);
-  }
-  return out;
-}
-
-std::string Hex(const schema::SpanId& id) {
-  return Hex(std::string_view(reinterpret_cast<const char*>(id.data()), id.size()));
-}
-
-std::string Base64(std::string_view bytes) {
-  static constexpr char kAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string out;
-  size_t i = 0;
-  for (; i + 2 < bytes.size(); i += 3) {
-    uint32_t v = (static_cast<uint8_t>(bytes[i]) << 16) | (static_cast<uint8_t>(bytes[i + 1]) << 8) |
-                 static_cast<uint8_t>(bytes[i + 2]);
-    for (int s = 18; s >= 0; s -= 6) out.push_back(kAlphabet[(v >> s) & 63]);
-  }
-  size_t rest = bytes.size() - i;
-  if (rest > 0) {
-    uint32_t v = static_cast<uint8_t>(bytes[i]) << 16;
-    if (rest == 2) v |= static_cast<uint8_t>(bytes[i + 1]) << 8;
-    out.push_back(kAlphabet[(v >> 18) & 63]);
-    out.push_back(kAlphabet[(v >> 12) & 63]);
-    out.push_back(rest == 2 ? kAlphabet[(v >> 6) & 63] : '=');
-    out.push_back('=');
-  }
-  return out;
-}
 
 // A 64-bit integer as OTLP/JSON (proto3 JSON) writes it: a string.
 void Int64(int64_t v, schema::JsonWriter* w) { w->String(std::to_string(v)); }
@@ -198,10 +163,10 @@ void Span(const schema::Trace& t, const schema::Event& e, const schema::OtelSpan
   w->PlainKey("trace_id");
   w->String(TraceIdText(t));
   w->PlainKey("span_id");
-  w->String(Hex(s.span_id));
+  w->String(HexOf(s.span_id));
   w->PlainKey("parent_span_id");
   if (s.parent_span_id) {
-    w->String(Hex(*s.parent_span_id));
+    w->String(HexOf(*s.parent_span_id));
   } else {
     w->Null();
   }
@@ -254,7 +219,7 @@ void Span(const schema::Trace& t, const schema::Event& e, const schema::OtelSpan
 
 std::string TraceIdText(const schema::Trace& trace) {
   if (trace.source != schema::Source::kOtel) return schema::FormatUuid(trace.trace_id);
-  return Hex(std::string_view(reinterpret_cast<const char*>(trace.trace_id.data()), trace.trace_id.size()));
+  return HexOf(trace.trace_id);
 }
 
 std::string RenderOtelTraceJson(const schema::Trace& t) {

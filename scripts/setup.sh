@@ -20,6 +20,8 @@ PACKAGES=(
   # Script tests (tests/scripts): HTTP, compressed bodies, TLS, Prometheus
   # exposition, an independent WebSocket client (/usr/bin/python3 only).
   curl gzip zstd lz4 openssl prometheus python3 python3-websockets
+  # GET /v1/graph?format=svg and `tracedb graph --format svg` run Graphviz's dot.
+  graphviz
   # The OpenTelemetry interop test (tests/interop/otel): the real JS SDK and
   # exporters, installed by `npm ci` from a pinned lockfile at test time.
   nodejs

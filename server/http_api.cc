@@ -2,6 +2,8 @@
 
 #include <charconv>
 
+#include "query/graph.h"
+#include "query/lineage.h"
 #include "query/operonx_views.h"
 #include "query/query.h"
 #include "schema/json_writer.h"
@@ -198,6 +200,72 @@ ApiResponse OperonxView(std::string_view request_id, std::string_view view,
                                         "' (timeline, tree, turns, cost, slow, errors)"));
 }
 
+// A graph window bound: RFC 3339 or integer nanoseconds since the epoch.
+Result<std::optional<schema::TimestampNs>> TimeParam(const std::string& text, std::string_view name) {
+  if (text.empty()) return std::optional<schema::TimestampNs>();
+  int64_t ns = 0;
+  auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), ns);
+  if (ec == std::errc() && ptr == text.data() + text.size()) return std::optional<schema::TimestampNs>(ns);
+  if (schema::ParseRfc3339(text, &ns)) return std::optional<schema::TimestampNs>(ns);
+  return Status::InvalidArgument("parameter '" + std::string(name) +
+                                 "' must be RFC 3339 or nanoseconds since the epoch, got '" + text + "'");
+}
+
+// GET /v1/graph?q=&start=&end=&format=json|dot|svg (query/graph.h).
+ApiResponse Graph(const std::vector<std::pair<std::string, std::string>>& params, engine::Engine* engine,
+                  schema::TimestampNs now_ns) {
+  std::string format = Param(params, "format");
+  if (format.empty()) format = "json";
+  if (format != "json" && format != "dot" && format != "svg") {
+    return ErrorResponse(Status::InvalidArgument("parameter 'format' must be json, dot or svg, got '" + format + "'"));
+  }
+  query::GraphOptions o;
+  o.filter = Param(params, "q");
+  o.now_ns = now_ns;
+  auto start = TimeParam(Param(params, "start"), "start");
+  if (!start.ok()) return ErrorResponse(start.status());
+  auto end = TimeParam(Param(params, "end"), "end");
+  if (!end.ok()) return ErrorResponse(end.status());
+  o.start_ns = *start;
+  o.end_ns = *end;
+  auto graph = query::BuildGraph(engine, o);
+  if (!graph.ok()) return ErrorResponse(graph.status());
+  if (format == "json") return Json(query::GraphJson(std::move(*graph)));
+  std::string dot = query::GraphDot(std::move(*graph));
+  if (format == "dot") return ApiResponse{200, "text/vnd.graphviz; charset=utf-8", std::move(dot)};
+  auto svg = query::GraphSvg(dot);
+  if (!svg.ok()) return ErrorResponse(svg.status());
+  return ApiResponse{200, "image/svg+xml", std::move(*svg)};
+}
+
+// GET /v1/lineage?message_id=ID&start=&end= (query/lineage.h).
+ApiResponse Lineage(const std::vector<std::pair<std::string, std::string>>& params, engine::Engine* engine) {
+  std::string id = Param(params, "message_id");
+  if (id.empty()) return ErrorResponse(Status::InvalidArgument("parameter 'message_id' is required"));
+  query::LineageOptions o;
+  auto start = TimeParam(Param(params, "start"), "start");
+  if (!start.ok()) return ErrorResponse(start.status());
+  auto end = TimeParam(Param(params, "end"), "end");
+  if (!end.ok()) return ErrorResponse(end.status());
+  o.start_ns = *start;
+  o.end_ns = *end;
+  auto json = query::LineageJson(engine, id, o);
+  if (!json.ok()) return ErrorResponse(json.status());
+  return Json(std::move(*json));
+}
+
+// GET /v1/traces/{id}/critical_path and /v1/traces/{id}/events/{event_id}/causality.
+ApiResponse TraceView(std::string_view id_text, std::string_view view, std::string_view event_id,
+                      engine::Engine* engine) {
+  auto trace = engine->GetTrace(TraceIdFromPath(id_text));
+  if (!trace.ok()) return ErrorResponse(trace.status());
+  if (!trace->has_value()) return ErrorResponse(Status::NotFound("no trace " + std::string(id_text)));
+  if (view == "critical_path") return Json(query::CriticalPathJson(**trace));
+  auto json = query::CausalityJson(**trace, event_id);
+  if (!json.ok()) return ErrorResponse(json.status());
+  return Json(std::move(*json));
+}
+
 // Splits "/a/b/c" into {"a","b","c"} with each segment percent-decoded.
 std::vector<std::string> Segments(std::string_view path) {
   std::vector<std::string> out;
@@ -305,7 +373,8 @@ std::optional<ApiResponse> Dispatch(std::string_view method, std::string_view ta
   std::vector<std::string> seg = Segments(path);
   if (seg.empty() || seg[0] != "v1") return std::nullopt;
   bool known = (seg.size() >= 2 && (seg[1] == "traces" || seg[1] == "aggregate" || seg[1] == "flows" ||
-                                    seg[1] == "query")) ||
+                                    seg[1] == "query" || seg[1] == "graph" ||
+                                    seg[1] == "lineage")) ||
                (seg.size() >= 2 && seg[1] == "operonx" && seg.size() >= 3 && seg[2] == "requests");
   if (!known) return std::nullopt;
   if (method != "GET" && method != "HEAD") {
@@ -317,7 +386,15 @@ std::optional<ApiResponse> Dispatch(std::string_view method, std::string_view ta
   if (seg.size() == 2 && seg[1] == "traces") return Search(params, engine, now_ns, Endpoint::kTraces);
   if (seg.size() == 2 && seg[1] == "aggregate") return Search(params, engine, now_ns, Endpoint::kAggregate);
   if (seg.size() == 2 && seg[1] == "query") return Search(params, engine, now_ns, Endpoint::kAny);
+  if (seg.size() == 2 && seg[1] == "graph") return Graph(params, engine, now_ns);
+  if (seg.size() == 2 && seg[1] == "lineage") return Lineage(params, engine);
   if (seg.size() == 3 && seg[1] == "traces") return GetTrace(seg[2], engine);
+  if (seg.size() == 4 && seg[1] == "traces" && seg[3] == "critical_path") {
+    return TraceView(seg[2], seg[3], "", engine);
+  }
+  if (seg.size() == 6 && seg[1] == "traces" && seg[3] == "events" && seg[5] == "causality") {
+    return TraceView(seg[2], seg[5], seg[4], engine);
+  }
   if (seg.size() == 4 && seg[1] == "flows" && seg[3] == "versions") return FlowVersions(seg[2], engine);
   if (seg.size() == 5 && seg[1] == "operonx") return OperonxView(seg[3], seg[4], params, engine);
   return ErrorResponse(Status::NotFound("no such endpoint: " + std::string(path)));

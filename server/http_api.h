@@ -8,6 +8,12 @@
 //   GET /v1/query?q=…    either kind (the CLI's --server mode)
 //   GET /v1/traces/{trace_id}            Reflow FlowTrace JSON (operonx: request + events);
 //                                        trace_id is a UUID or an operonx request_id
+//   GET /v1/graph?q=<filter>&start=&end=&format=json|dot|svg
+//                                        the data-flow graph (query/graph.h); start/end
+//                                        RFC 3339 or ns bound the trace start
+//   GET /v1/lineage?message_id=ID[&start=&end=]   the hops of one message (query/lineage.h)
+//   GET /v1/traces/{trace_id}/critical_path      the longest causal chain of a trace
+//   GET /v1/traces/{trace_id}/events/{event_id}/causality   an event's parent chain
 //   GET /v1/flows/{flow_id}/versions     {"flow_id":…,"versions":[FlowVersion…]}
 //   GET /v1/operonx/requests/{request_id}/{timeline|tree|turns|cost|slow|errors}[?k=N]
 //

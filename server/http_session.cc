@@ -23,6 +23,7 @@
 
 #include "ingest/pipeline/decompress.h"
 #include "server/http_api.h"
+#include "server/jaeger_api.h"
 #include "server/http_ingest.h"
 #include "server/listener.h"
 #include "server/otlp_export.h"
@@ -350,7 +351,8 @@ awaitable<Next> HttpSession::ServeRequest(HeaderParser& hp) {
     co_return co_await Send(header, reply, r, false);
   }
   switch (r.route->handler) {
-    case Handler::kReadApi: co_return co_await ServeRead(header, r);
+    case Handler::kReadApi:
+    case Handler::kJaegerApi: co_return co_await ServeRead(header, r);
     case Handler::kIngestUnknown: {
       Reply reply = Error(r, 404, "NotFound",
                           fmt::format("no such endpoint: {} (use /v1/ingest/reflow or /v1/ingest/operonx)", path));
@@ -408,8 +410,9 @@ awaitable<Next> HttpSession::ServeRead(const http::request_header<>& req, Reques
   std::string method(Sv(req.method_string()));
   std::string target(Sv(req.target()));
   engine::Engine* engine = impl_.engine_;
-  if (!impl_.read_pool_->TryAdd([job, method, target, engine] {
-        auto result = HandleReadApi(method, target, engine, NowNs());
+  auto handle = r.route->handler == Handler::kJaegerApi ? &HandleJaegerApi : &HandleReadApi;
+  if (!impl_.read_pool_->TryAdd([job, method, target, engine, handle] {
+        auto result = handle(method, target, engine, NowNs());
         ApiResponse resp = result ? std::move(*result)
                                   : ErrorResponse(404, "NotFound",
                                                   "no such endpoint: " + target.substr(0, target.find('?')));

@@ -46,6 +46,8 @@ RouteTable RouteTable::For(const Config& config) {
       ErrorStyle::kJson, Route::kIngest);
   row(kGet, "/v1/", true, Handler::kReadApi, KeyPolicy::kApiKey, BodyPolicy::kSmall, ErrorStyle::kJson,
       Route::kApi);
+  row(kGet, "/api/", true, Handler::kJaegerApi, KeyPolicy::kApiKey, BodyPolicy::kSmall, ErrorStyle::kJson,
+      Route::kApi);
   // Exact paths first, then prefixes longest first (stable: equal paths keep
   // their order).
   std::stable_sort(t.rows_.begin(), t.rows_.end(), [](const RouteSpec& a, const RouteSpec& b) {

@@ -28,6 +28,7 @@ enum class Handler : uint8_t {
   kReady,          // GET /readyz
   kMetrics,        // GET <metrics.endpoint>
   kReadApi,        // GET /v1/... (server/http_api.h), on the read pool
+  kJaegerApi,      // GET /api/... Jaeger's query API (server/jaeger_api.h), on the read pool
   kIngestReflow,   // POST /v1/ingest/reflow: NDJSON bulk ingest, body streamed
   kIngestOperonx,  // POST /v1/ingest/operonx
   kIngestUnknown,  // any other /v1/ingest/...: 404 naming the two above

@@ -13,6 +13,13 @@ if(TARGET tracedb)
   add_test(NAME scripts.cli COMMAND bash ${_scripts}/cli_test.sh $<TARGET_FILE:tracedb> ${CMAKE_SOURCE_DIR})
   set_tests_properties(scripts.cli PROPERTIES TIMEOUT 60)
 
+  # `tracedb graph` (local and --server, SVG via Graphviz), /v1/graph and the
+  # Jaeger API on a real server.
+  add_test(NAME scripts.graph_cli
+           COMMAND ${_require} curl dot -- bash ${_scripts}/graph_cli_test.sh $<TARGET_FILE:tracedb>
+                   ${CMAKE_SOURCE_DIR}/../shared)
+  set_tests_properties(scripts.graph_cli PROPERTIES TIMEOUT 120)
+
   add_test(NAME scripts.http_metrics
            COMMAND ${_require} curl promtool -- bash ${_scripts}/http_metrics_test.sh $<TARGET_FILE:tracedb>)
   set_tests_properties(scripts.http_metrics PROPERTIES TIMEOUT 60)

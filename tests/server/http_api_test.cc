@@ -260,3 +260,63 @@ TEST(QueryString, DecodesPercentAndPlus) {
 
 }  // namespace
 }  // namespace tracedb::server
+
+namespace tracedb::server {
+namespace {
+
+TEST_F(HttpApiTest, GraphInEveryFormat) {
+  ApiResponse j = Get("/v1/graph?q=flow%20%3D%20%22checkout%22");
+  EXPECT_EQ(j.status, 200) << j.body;
+  EXPECT_EQ(j.body,
+            R"({"traces":1,"nodes":[{"id":"gen","kind":"actor","events":2,"errors":0,"p50_ns":1000000,"p99_ns":3000000},)"
+            R"({"id":"validator","kind":"actor","events":1,"errors":0,"p50_ns":2000000,"p99_ns":2000000}],"edges":[]})");
+  ApiResponse all = Get("/v1/graph");
+  EXPECT_NE(all.body.find(R"({"id":"g.a","kind":"op","events":1,"errors":0,"p50_ns":7000000)"), std::string::npos)
+      << all.body;
+  ApiResponse dot = Get("/v1/graph?format=dot");
+  EXPECT_EQ(dot.content_type, "text/vnd.graphviz; charset=utf-8");
+  EXPECT_EQ(dot.body.rfind("digraph tracedb {", 0), 0u) << dot.body;
+  ApiResponse svg = Get("/v1/graph?format=svg");
+  EXPECT_EQ(svg.status, 200) << svg.body;
+  EXPECT_EQ(svg.content_type, "image/svg+xml");
+  EXPECT_NE(svg.body.find("<svg"), std::string::npos);
+  // A window before every trace: an empty graph, not an error.
+  ApiResponse empty = Get("/v1/graph?end=2020-01-01T00:00:00Z");
+  EXPECT_EQ(empty.body, R"({"traces":0,"nodes":[],"edges":[]})");
+  EXPECT_EQ(Get("/v1/graph?start=1752148700000000000&end=1752148900000000000").status, 200);
+}
+
+TEST_F(HttpApiTest, GraphRefusesBadParameters) {
+  EXPECT_EQ(Get("/v1/graph?format=png").status, 400);
+  EXPECT_EQ(Get("/v1/graph?start=yesterday").status, 400);
+  ApiResponse bad = Get("/v1/graph?q=flow%20%3D%20and");
+  EXPECT_EQ(bad.status, 400);
+  EXPECT_NE(bad.body.find("^"), std::string::npos) << bad.body;
+  EXPECT_EQ(Get("/v1/graph?q=%7C%20count()").status, 400);
+}
+
+}  // namespace
+}  // namespace tracedb::server
+
+namespace tracedb::server {
+namespace {
+
+TEST_F(HttpApiTest, LineageCausalityAndCriticalPath) {
+  EXPECT_EQ(Get("/v1/lineage").status, 400);
+  ApiResponse none = Get("/v1/lineage?message_id=m1");
+  EXPECT_EQ(none.status, 200);
+  EXPECT_EQ(none.body, R"({"message_id":"m1","traces":0,"hops":[]})");
+  EXPECT_EQ(Get("/v1/lineage?message_id=m1&start=soon").status, 400);
+  ApiResponse chain = Get(std::string("/v1/traces/") + kTrace + "/events/11111111-1111-4111-8111-000000000002/causality");
+  EXPECT_EQ(chain.status, 200) << chain.body;
+  EXPECT_NE(chain.body.find(R"("chain":[{"trace_id":")"), std::string::npos) << chain.body;
+  EXPECT_NE(chain.body.find(R"("actor":"validator")"), std::string::npos) << chain.body;
+  EXPECT_EQ(Get(std::string("/v1/traces/") + kTrace + "/events/nope/causality").status, 404);
+  ApiResponse path = Get(std::string("/v1/traces/") + kTrace + "/critical_path");
+  EXPECT_EQ(path.status, 200);
+  EXPECT_NE(path.body.find(R"("duration_ns":null,"events":[])"), std::string::npos) << path.body;
+  EXPECT_EQ(Get("/v1/traces/5e1ec7ed-0000-4000-8000-0000000000ff/critical_path").status, 404);
+}
+
+}  // namespace
+}  // namespace tracedb::server
