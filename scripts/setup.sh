@@ -20,9 +20,11 @@ PACKAGES=(
   # Script tests (tests/scripts): HTTP, compressed bodies, TLS, Prometheus
   # exposition, an independent WebSocket client (/usr/bin/python3 only).
   curl gzip zstd lz4 openssl prometheus python3 python3-websockets
-  # The OpenTelemetry interop test (tests/interop/otel): the real JS SDK and
-  # exporters, installed by `npm ci` from a pinned lockfile at test time.
+  # The web UI build (web/: esbuild and the UI packages by `npm ci` from a
+  # pinned lockfile) and the OpenTelemetry interop test (tests/interop/otel).
   nodejs
+  # The web UI test (tests/web): headless Chromium driven by puppeteer-core.
+  chromium
   # Benchmark peers (bench_quick runs them all).
   postgresql
 )
