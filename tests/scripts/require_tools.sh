@@ -13,6 +13,7 @@ package() {
     /usr/bin/python3) echo python3 ;;
     python3:*) echo "python3-${1#python3:}" ;;
     node) echo nodejs ;;
+    /usr/bin/chromium) echo chromium ;;
     *) echo "$1" ;;
   esac
 }

@@ -31,6 +31,7 @@ async function loadGraph(params) {
 }
 
 function layout(g) {
+  if (g.nodes.size === 0) return null;
   const d = new dagre.graphlib.Graph();
   d.setGraph({ rankdir: 'LR', nodesep: 30, ranksep: 90, marginx: 20, marginy: 20 });
   d.setDefaultEdgeLabel(() => ({}));
@@ -77,6 +78,7 @@ function GraphView({ g, d, picked, onPick }) {
   const edges = [...g.edges.values()];
   const maxCount = Math.max(1, ...edges.map((e) => e.count));
   const maxMean = Math.max(0, ...edges.map((e) => e.latencyNs / e.count));
+  if (!d) return html`<div class="muted" data-testid="graph-summary">no events in ${g.traces} trace(s)</div>`;
   const { width = 400, height = 200 } = d.graph();
   return html`<div class="graph-body">
     <div class="muted" data-testid="graph-summary">${g.nodes.size} nodes, ${edges.length} edges from ${g.traces} trace(s)${g.total > g.traces ? ` (first ${g.traces} of ${g.total})` : ''}</div>

@@ -32,12 +32,18 @@ function finish(model) {
   for (const row of rows.values()) row.events.sort((a, b) => a.t - b.t);
   model.rows = [...rows.values()].sort((a, b) => a.start - b.start || a.label.localeCompare(b.label));
   model.rowIndex = new Map(model.rows.map((r, i) => [r.key, i]));
-  model.durationNs = Math.max(1, model.durationNs || 0, ...model.rows.map((r) => r.end));
+  model.durationNs = model.rows.reduce((m, r) => Math.max(m, r.end), Math.max(1, model.durationNs || 0));
   return model;
 }
 
 function fromReflow(t) {
-  const t0 = isoToNs(t.start_time ?? t.events?.[0]?.timestamp);
+  // The trace's start is when the server saw StartTrace; a client's clock
+  // may put its events earlier: the timeline starts at the earliest.
+  let t0 = isoToNs(t.start_time);
+  for (const e of t.events ?? []) {
+    const ts = isoToNs(e.timestamp);
+    if (!(ts >= t0)) t0 = Number.isNaN(t0) ? ts : Math.min(t0, ts);
+  }
   const events = (t.events ?? []).map((e, i) => {
     const type = eventTypeName(e.event_type);
     const flow = type === 'DataFlow' ? e.event_type.DataFlow : null;
