@@ -198,6 +198,15 @@ async function main() {
     let page = await visit(browser, base, '/', 'search', consoleErrors,
                            { expect: ['of 7 traces', traceIdOf(1), traceIdOf(99), 'checkout', 'bigflow', 'abcdef0123456789abcdef0123456789'] });
     check(await page.$('.scatter canvas') !== null, '/: duration scatter drawn');
+    // Completion: a value from the store's top flows, taken with Tab.
+    await page.type('#q', 'flow = "ch');
+    check(await page.waitForSelector('.completions li', { timeout: 5000 }).then(() => true, () => false) &&
+          (await page.$eval('.completions', (e) => e.textContent)).includes('"checkout"'), 'search box: completes a flow value');
+    await page.keyboard.press('Tab');
+    check((await page.$eval('#q', (e) => e.value)) === 'flow = "checkout"', 'search box: Tab takes the completion');
+    await page.keyboard.press('Enter');
+    check(await waitText(page, '1–5 of 5 traces'), 'search box: Enter searches, and the URL keeps the query');
+    check(new URL(page.url()).searchParams.get('q') === 'flow = "checkout"', 'search: the query is in the URL');
     await page.close();
 
     page = await visit(browser, base, `/?q=${encodeURIComponent('flow = "checkout" and status = failed')}`, 'search-failed', consoleErrors,
@@ -232,6 +241,12 @@ async function main() {
     check(await waitText(page, '· validator'), 'trace: a click on a validator mark opens its event panel');
     check(await waitText(page, 'performance_metrics'), 'event panel: every field as JSON');
     await shot(page, 'trace-event');
+    // Drag across the plot: the timeline zooms to that window.
+    await page.mouse.move(box.x + 290, box.y + 60);
+    await page.mouse.down();
+    await page.mouse.move(box.x + 600, box.y + 60, { steps: 4 });
+    await page.mouse.up();
+    check(await waitText(page, 'reset zoom'), 'trace: a drag across the timeline zooms in');
     await page.close();
 
     // The 10,000-event trace: renders, and scrolls to its last row.

@@ -84,7 +84,7 @@ function GraphView({ g, d, picked, onPick }) {
     <div class="muted" data-testid="graph-summary">${g.nodes.size} nodes, ${edges.length} edges from ${g.traces} trace(s)${g.total > g.traces ? ` (first ${g.traces} of ${g.total})` : ''}</div>
     ${edges.length === 0 && html`<div class="muted">no data flows (DataFlow events or parent → child spans) in these traces</div>`}
     <svg class="dag" width=${width} height=${height} viewBox=${`0 0 ${width} ${height}`}>
-      <defs><marker id="arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="6" markerHeight="6" orient="auto-start-reverse">
+      <defs><marker id="arrow" viewBox="0 0 10 10" refX="9" refY="5" markerUnits="userSpaceOnUse" markerWidth="10" markerHeight="10" orient="auto-start-reverse">
         <path d="M 0 0 L 10 5 L 0 10 z" fill="#64748b" /></marker></defs>
       ${edges.map((e) => {
         const pts = d.edge(e.from, e.to).points;

@@ -20,7 +20,12 @@ export function Timeline({ model, selected, matches, critical, onSelect, onRende
   const scroller = useRef(null);
   const canvas = useRef(null);
   const [view, setView] = useState({ top: 0, height: 600, width: 900 });
+  // The time window shown, in ns since the trace start: drag across the
+  // plot to zoom in, "reset zoom" to see the whole trace.
+  const [win, setWin] = useState({ from: 0, to: model.durationNs });
+  const drag = useRef(null);
   const rows = model.rows;
+  useEffect(() => setWin({ from: 0, to: model.durationNs }), [model]);
 
   useLayoutEffect(() => {
     const el = scroller.current;
@@ -34,7 +39,9 @@ export function Timeline({ model, selected, matches, critical, onSelect, onRende
   const first = Math.max(0, Math.floor(view.top / kRow) - kOverscan);
   const last = Math.min(rows.length, Math.ceil((view.top + view.height) / kRow) + kOverscan);
   const plotW = Math.max(100, view.width - kLabel - 16);
-  const x = (t) => kLabel + (t / model.durationNs) * plotW;
+  const span = Math.max(1, win.to - win.from);
+  const x = (t) => kLabel + ((t - win.from) / span) * plotW;
+  const tAt = (px) => win.from + ((px - kLabel) / plotW) * span;
 
   useEffect(() => {
     const c = canvas.current;
@@ -44,6 +51,10 @@ export function Timeline({ model, selected, matches, critical, onSelect, onRende
     const g = c.getContext('2d');
     g.setTransform(dpr, 0, 0, dpr, 0, 0);
     g.clearRect(0, 0, view.width, view.height);
+    g.save();
+    g.beginPath();
+    g.rect(kLabel, 0, plotW + 16, view.height);
+    g.clip();
     const y0 = -view.top;
     for (let r = first; r < last; r++) {
       const row = rows[r];
@@ -79,11 +90,24 @@ export function Timeline({ model, selected, matches, critical, onSelect, onRende
         g.lineWidth = 1;
       }
     }
+    g.restore();
     onRendered?.();
-  }, [model, view, selected, matches, critical]);
+  }, [model, view, selected, matches, critical, win]);
 
-  const click = (e) => {
+  const down = (e) => { drag.current = e.clientX; };
+  const up = (e) => {
     const rect = scroller.current.getBoundingClientRect();
+    const start = drag.current;
+    drag.current = null;
+    if (start !== null && Math.abs(e.clientX - start) > 5) {
+      const a = tAt(Math.max(kLabel, Math.min(start, e.clientX) - rect.left));
+      const b = tAt(Math.max(start, e.clientX) - rect.left);
+      if (b > a) setWin({ from: a, to: b });
+      return;
+    }
+    click(e, rect);
+  };
+  const click = (e, rect) => {
     const py = e.clientY - rect.top + view.top;
     const px = e.clientX - rect.left;
     const row = rows[Math.floor(py / kRow)];
@@ -99,9 +123,12 @@ export function Timeline({ model, selected, matches, critical, onSelect, onRende
 
   return html`<div class="timeline">
     <div class="timeline-axis" style=${`padding-left:${kLabel}px`}>
-      ${[0, 0.25, 0.5, 0.75, 1].map((f) => html`<span style=${`left:${kLabel + f * plotW}px`}>${formatDuration(Math.round(f * model.durationNs))}</span>`)}
+      ${(win.from > 0 || win.to < model.durationNs) &&
+        html`<button class="zoom-reset" onClick=${() => setWin({ from: 0, to: model.durationNs })}>reset zoom</button>`}
+      ${[0, 0.25, 0.5, 0.75, 1].map((f) => html`<span style=${`left:${kLabel + f * plotW}px`}>${formatDuration(Math.round(win.from + f * span))}</span>`)}
     </div>
-    <div class="timeline-scroll" ref=${scroller} onScroll=${(e) => setView((v) => ({ ...v, top: e.target.scrollTop }))} onClick=${click}>
+    <div class="timeline-scroll" ref=${scroller} onScroll=${(e) => setView((v) => ({ ...v, top: e.target.scrollTop }))}
+      onMouseDown=${down} onMouseUp=${up} title="click a mark for its event; drag across the plot to zoom">
       <div style=${`height:${rows.length * kRow}px;position:relative`}>
         <canvas ref=${canvas} class="timeline-canvas" style=${`top:${view.top}px;width:${view.width}px;height:${view.height}px`}></canvas>
         ${rows.slice(first, last).map((row, k) => html`<div class="timeline-label" key=${row.key}
