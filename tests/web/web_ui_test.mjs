@@ -158,6 +158,24 @@ async function visit(browser, base, path, name, consoleErrors, { expect = [], al
   return page;
 }
 
+// Sends Reflow requests from a plain WebSocket client in a blank page of the
+// browser; returns the replies.
+async function record(browser, base, lines) {
+  const sender = await browser.newPage();
+  const replies = await sender.evaluate(async (url, ls) => {
+    const ws = new WebSocket(url);
+    await new Promise((ok, bad) => { ws.onopen = ok; ws.onerror = bad; });
+    const got = [];
+    ws.onmessage = (m) => got.push(typeof m.data === 'string' ? m.data : 'binary');
+    for (const l of ls) ws.send(l);
+    for (let i = 0; i < 100 && got.length < ls.length; i++) await new Promise((r) => setTimeout(r, 50));
+    ws.close();
+    return got;
+  }, base.replace('http', 'ws') + '/ws', lines);
+  await sender.close();
+  return replies;
+}
+
 async function main() {
   installPackages();
   const require = createRequire(join(NODE_DIR, 'package.json'));
@@ -284,25 +302,24 @@ async function main() {
 
     // Live tail: an event recorded over WebSocket during the test shows up.
     page = await visit(browser, base, '/live', 'live-empty', consoleErrors, { expect: ['subscribed'] });
-    // The recorder: a plain WebSocket client in a blank page of the browser.
-    const sender = await browser.newPage();
     const liveTrace = traceIdOf(77);
-    const sent = await sender.evaluate(async (url, lines) => {
-      const ws = new WebSocket(url);
-      await new Promise((ok, bad) => { ws.onopen = ok; ws.onerror = bad; });
-      const replies = [];
-      ws.onmessage = (m) => replies.push(typeof m.data === 'string' ? m.data : 'binary');
-      for (const l of lines) ws.send(l);
-      for (let i = 0; i < 100 && replies.length < lines.length; i++) await new Promise((r) => setTimeout(r, 50));
-      ws.close();
-      return replies;
-    }, base.replace('http', 'ws') + '/ws', [JSON.stringify({ StartTrace: { trace_id: liveTrace, flow_id: 'liveflow', version } }),
-                                            JSON.stringify(reflowEvent(liveTrace, 1, 'live-actor', 'ActorCreated', 0))]);
-    check(sent.length === 2, `live: the recorder got its acks (${sent.join(' ')})`);
-    await sender.close();
+    const start = JSON.stringify({ StartTrace: { trace_id: liveTrace, flow_id: 'liveflow', version } });
+    let sent = await record(browser, base, [start, JSON.stringify(reflowEvent(liveTrace, 1, 'live-actor', 'ActorCreated', 0))]);
     await page.bringToFront();
+    check(sent.length === 2, `live: the recorder got its acks (${sent.join(' ')})`);
     check(await waitText(page, 'live-actor'), 'live: the event recorded during the test is shown');
     check(await waitText(page, '1 received'), 'live: counted');
+    // Paused: a new event waits, and shows on resume.
+    await page.click('.live-bar button');
+    const pausedTrace = traceIdOf(78);
+    sent = await record(browser, base, [JSON.stringify({ StartTrace: { trace_id: pausedTrace, flow_id: 'liveflow', version } }),
+                                        JSON.stringify(reflowEvent(pausedTrace, 2, 'paused-actor', 'ActorCreated', 5))]);
+    check(sent.length === 2, 'live: the second recorder got its acks');
+    await page.bringToFront();
+    check(await waitText(page, '1 waiting, 0 dropped'), 'live: while paused, an arrival waits');
+    check(!(await text(page)).includes('paused-actor'), 'live: while paused, the table does not change');
+    await page.click('.live-bar button');
+    check(await waitText(page, 'paused-actor'), 'live: resume shows the waiting event');
     await shot(page, 'live');
     await page.close();
 
