@@ -52,7 +52,7 @@ if(TARGET tracedb)
            COMMAND ${_require} node npm /usr/bin/chromium
                    -- node ${CMAKE_SOURCE_DIR}/tests/web/web_ui_test.mjs $<TARGET_FILE:tracedb> ${CMAKE_SOURCE_DIR}
                    ${CMAKE_BINARY_DIR})
-  set_tests_properties(scripts.web_ui PROPERTIES TIMEOUT 300 LABELS "scripts;server")
+  set_tests_properties(scripts.web_ui PROPERTIES TIMEOUT 300 LABELS scripts)
 endif()
 
 # SIGKILL of a live `tracedb serve` in the middle of a chunked bulk upload and
