@@ -268,6 +268,12 @@ async function main() {
     check(await waitText(page, 'reset zoom'), 'trace: a drag across the timeline zooms in');
     await page.close();
 
+    // An unknown trace: the server's message, a hint and a refresh button.
+    page = await visit(browser, base, `/traces/${traceIdOf(55)}`, 'trace-missing', consoleErrors,
+                       { expect: [`no trace ${traceIdOf(55)}`, 'may still be arriving'], allow: /status of 404/ });
+    check(await page.$('.error button') !== null, 'unknown trace: a refresh button');
+    await page.close();
+
     // The 10,000-event trace: renders, and scrolls to its last row.
     page = await openPage(browser, consoleErrors);
     const t0 = Date.now();

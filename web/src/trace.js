@@ -13,13 +13,15 @@ export function TracePage({ id }) {
   const [state, setState] = useState({ loading: true });
   const [selected, setSelected] = useState(null);
   const [find, setFind] = useState('');
+  const [epoch, setEpoch] = useState(0);  // bumped by "refresh"
   useEffect(() => {
-    setState({ loading: true });
-    setSelected(null);
+    setState((s) => (s.model ? s : { loading: true }));
     getJson(`/v1/traces/${encodeURIComponent(id)}`)
       .then((raw) => setState({ raw, model: traceModel(raw) }))
       .catch((error) => setState({ error }));
-  }, [id]);
+  }, [id, epoch]);
+  useEffect(() => setSelected(null), [id]);
+  const refresh = html`<button onClick=${() => setEpoch(epoch + 1)}>refresh</button>`;
 
   const model = state.model;
   const matches = useMemo(() => {
@@ -33,7 +35,10 @@ export function TracePage({ id }) {
   if (state.loading) return html`<section class="page"><div class="muted">loading trace ${id}…</div></section>`;
   if (state.error) {
     if (state.error.status === 401) return null;
-    return html`<section class="page"><div class="error" role="alert">${state.error.message}</div></section>`;
+    // A trace is readable once its first batch is durable: right after
+    // ingest it may not be there yet.
+    const hint = state.error.status === 404 ? ' (if it was just sent, it may still be arriving)' : '';
+    return html`<section class="page"><div class="error" role="alert">${state.error.message}${hint} ${refresh}</div></section>`;
   }
   const rendered = () => {
     if (document.body.dataset.traceRenderedMs) return;
@@ -48,6 +53,7 @@ export function TracePage({ id }) {
         <span data-testid="event-count">${model.events.length} events</span>
         <span>${model.rows.length} ${model.kind === 'span' ? 'spans' : model.kind === 'op' ? 'ops' : 'actors'}</span>
         <span>${formatDuration(model.durationNs)}</span>
+        ${/running|pending/i.test(String(model.status)) && html`<span class="muted">still receiving</span>`} ${refresh}
         <a href=${`/graph?trace=${encodeURIComponent(model.id)}`}>data-flow graph</a>
         ${critical.size > 0 && html`<span class="critical-key">critical path highlighted</span>`}
       </div>
