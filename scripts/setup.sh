@@ -22,9 +22,12 @@ PACKAGES=(
   curl gzip zstd lz4 openssl prometheus python3 python3-websockets
   # GET /v1/graph?format=svg and `tracedb graph --format svg` run Graphviz's dot.
   graphviz
-  # The OpenTelemetry interop test (tests/interop/otel): the real JS SDK and
-  # exporters, installed by `npm ci` from a pinned lockfile at test time.
+  # The web UI build (web/: esbuild and the UI packages by `npm ci` from a
+  # pinned lockfile) and the OpenTelemetry interop test (tests/interop/otel):
+  # the real JS SDK and exporters, installed by `npm ci` at test time.
   nodejs
+  # The web UI test (tests/web): headless Chromium driven by puppeteer-core.
+  chromium
   # Benchmark peers (bench_quick runs them all).
   postgresql
 )

@@ -27,6 +27,7 @@
 #include "server/http_ingest.h"
 #include "server/listener.h"
 #include "server/otlp_export.h"
+#include "server/web_assets.h"
 #include "server/ws_session.h"
 
 namespace tracedb::server {
@@ -148,6 +149,8 @@ class HttpSession {
   // A refusal: counted, and answered per RefusalReplyFor.
   Reply Refuse(const Request& r, Refusal why, std::string_view message, uint32_t retry_after = 1);
   Reply Basic(Handler handler);
+  // A file of the web UI (server/web_assets.h).
+  Reply WebUi(const http::request_header<>& req, std::string_view path) const;
 
   Server::Impl& impl_;
   AnyStream stream_;
@@ -265,6 +268,17 @@ Reply HttpSession::Basic(Handler handler) {
   return Reply{200, "text/plain; version=0.0.4; charset=utf-8", std::move(text), {}, false};
 }
 
+Reply HttpSession::WebUi(const http::request_header<>& req, std::string_view path) const {
+  WebAssetRequest request{path, Sv(req[http::field::if_none_match]), AcceptsGzip(Sv(req[http::field::accept_encoding]))};
+  WebAssetReply asset = ServeWebAsset(request);
+  Reply reply{asset.status, std::move(asset.content_type), std::move(asset.body), {}, false};
+  if (!asset.content_encoding.empty()) reply.headers.emplace_back(http::field::content_encoding, asset.content_encoding);
+  if (!asset.etag.empty()) reply.headers.emplace_back(http::field::etag, std::move(asset.etag));
+  if (!asset.cache_control.empty()) reply.headers.emplace_back(http::field::cache_control, std::move(asset.cache_control));
+  reply.headers.emplace_back(http::field::vary, "Accept-Encoding");
+  return reply;
+}
+
 awaitable<Next> HttpSession::ServeRequest(HeaderParser& hp) {
   const auto& req = hp.get();
   std::string target(Sv(req.target()));
@@ -356,6 +370,10 @@ awaitable<Next> HttpSession::ServeRequest(HeaderParser& hp) {
     case Handler::kIngestUnknown: {
       Reply reply = Error(r, 404, "NotFound",
                           fmt::format("no such endpoint: {} (use /v1/ingest/reflow or /v1/ingest/operonx)", path));
+      co_return co_await Send(header, reply, r, false);
+    }
+    case Handler::kWebUi: {
+      Reply reply = WebUi(header, path);
       co_return co_await Send(header, reply, r, false);
     }
     case Handler::kHealth:

@@ -44,6 +44,14 @@ RouteTable RouteTable::For(const Config& config) {
       Route::kApi);
   row("GET, HEAD, POST", "/v1/ingest/", true, Handler::kIngestUnknown, KeyPolicy::kApiKey, BodyPolicy::kSmall,
       ErrorStyle::kJson, Route::kIngest);
+  // The web UI: the page shell and its bundle hold no data, so no key (the
+  // page asks for one when /v1/ answers 401).
+  for (const char* page : {"/", "/graph", "/live"}) {
+    row(kGet, page, false, Handler::kWebUi, KeyPolicy::kNone, BodyPolicy::kSmall, ErrorStyle::kJson, Route::kOther);
+  }
+  row(kGet, "/traces/", true, Handler::kWebUi, KeyPolicy::kNone, BodyPolicy::kSmall, ErrorStyle::kJson,
+      Route::kOther);
+  row(kGet, "/ui/", true, Handler::kWebUi, KeyPolicy::kNone, BodyPolicy::kSmall, ErrorStyle::kJson, Route::kOther);
   row(kGet, "/v1/", true, Handler::kReadApi, KeyPolicy::kApiKey, BodyPolicy::kSmall, ErrorStyle::kJson,
       Route::kApi);
   row(kGet, "/api/", true, Handler::kJaegerApi, KeyPolicy::kApiKey, BodyPolicy::kSmall, ErrorStyle::kJson,

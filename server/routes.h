@@ -33,6 +33,7 @@ enum class Handler : uint8_t {
   kIngestOperonx,  // POST /v1/ingest/operonx
   kIngestUnknown,  // any other /v1/ingest/...: 404 naming the two above
   kOtlpTraces,     // POST /v1/traces: OTLP/HTTP export (server/otlp_export.h)
+  kWebUi,          // GET /, /traces/…, /graph, /live, /ui/…: the web UI (server/web_assets.h)
 };
 
 // Whether a request needs an API key (when auth.api_keys are configured).

@@ -14,6 +14,7 @@ package() {
     python3:*) echo "python3-${1#python3:}" ;;
     node) echo nodejs ;;
     dot) echo graphviz ;;
+    /usr/bin/chromium) echo chromium ;;
     *) echo "$1" ;;
   esac
 }

@@ -50,6 +50,16 @@ if(TARGET tracedb)
                    -- /usr/bin/python3 ${_scripts}/otel_interop_test.py $<TARGET_FILE:tracedb> ${CMAKE_SOURCE_DIR}
                    ${CMAKE_BINARY_DIR})
   set_tests_properties(scripts.otel_interop PROPERTIES TIMEOUT 300 LABELS scripts)
+
+  # The web UI in Debian's headless chromium, driven by puppeteer-core
+  # (pinned in tests/web/package-lock.json, `npm ci` into the build tree):
+  # every page against a seeded `tracedb serve`, screenshots in
+  # <build dir>/web-test/screenshots (tests/web/web_ui_test.mjs).
+  add_test(NAME scripts.web_ui
+           COMMAND ${_require} node npm /usr/bin/chromium
+                   -- node ${CMAKE_SOURCE_DIR}/tests/web/web_ui_test.mjs $<TARGET_FILE:tracedb> ${CMAKE_SOURCE_DIR}
+                   ${CMAKE_BINARY_DIR})
+  set_tests_properties(scripts.web_ui PROPERTIES TIMEOUT 300 LABELS scripts)
 endif()
 
 # SIGKILL of a live `tracedb serve` in the middle of a chunked bulk upload and
