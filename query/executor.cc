@@ -39,10 +39,15 @@ class LoadedTrace {
     ++stats->headers_read;
     if (needs == Needs::kColumns) {
       ++stats->columns_read;
+      bool lacks_services = false;
       TRACEDB_RETURN_IF_ERROR(engine->ReadColumnsAt(id, trace_.start_ns, [&](const engine::ColumnChunk& c) {
+        lacks_services = lacks_services || LacksServiceColumn(c);
         chunks_.push_back(c);
         return true;
       }));
+      // Spans stored before the service column: their services are read
+      // from the decoded trace (every other hot field agrees on both paths).
+      if (lacks_services) return Load(engine, id, Needs::kFullTrace, stats, found);
     }
     view_ = std::make_unique<ColumnTraceView>(trace_, chunks_);
     return Status::OK();

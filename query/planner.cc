@@ -213,8 +213,15 @@ std::string_view NeedsName(Needs n) {
   return "?";
 }
 
+// Event-level `service` is a column, but a non-span event's service is its
+// trace's flow: a header each trace, which a bare column scan does not read.
+bool ReadsFlow(const Field& f) { return f.id == FieldId::kService; }
+
+// Hot event fields that a column chunk answers alone.
 bool HotEventOnly(const Node& n) {
-  if (n.kind == Node::Kind::kPredicate) return n.pred.field.scope == Scope::kEvent && n.pred.field.hot;
+  if (n.kind == Node::Kind::kPredicate) {
+    return n.pred.field.scope == Scope::kEvent && n.pred.field.hot && !ReadsFlow(n.pred.field);
+  }
   if (n.kind == Node::Kind::kAnyEvent) return false;
   for (const auto& c : n.children) {
     if (!HotEventOnly(c)) return false;
@@ -332,17 +339,17 @@ Result<Plan> MakePlan(engine::Engine* engine, const BoundQuery& query, const Pla
     for (const auto& agg : query.aggregates) {
       if (!agg.field) continue;
       needs = std::max(needs, NeedsOf(*agg.field));
-      if (agg.field->scope == Scope::kTrace) trace_fields = true;
+      if (agg.field->scope == Scope::kTrace || ReadsFlow(*agg.field)) trace_fields = true;
     }
     for (const auto& f : query.group_by) {
       needs = std::max(needs, NeedsOf(f));
-      if (f.scope == Scope::kTrace) trace_fields = true;
+      if (f.scope == Scope::kTrace || ReadsFlow(f)) trace_fields = true;
     }
     plan.aggregate_needs = needs;
     // Every remaining conjunct is a hot "some event" test that the per-event
     // filter implies: the column family alone answers the aggregate.
     if (query.level == AggLevel::kEvent && plan.access == Plan::Access::kTimeScan && residual_only_events &&
-        needs == Needs::kColumns && !trace_fields) {
+        needs == Needs::kColumns && !trace_fields && HotEventOnly(plan.event_filter)) {
       plan.access = Plan::Access::kColumnScan;
     }
   }

@@ -144,6 +144,30 @@ TEST_F(OtelQueryTest, P99DurationByServiceAndName) {
     EXPECT_EQ(row.values[0], P99(durations)) << key[0] << " " << key[1];
     EXPECT_EQ(row.values[1], static_cast<double>(durations.size()));
   }
+  // Read from the column chunks (the service column) and headers, never
+  // from decoded spans.
+  EXPECT_EQ(r.stats.traces_decoded, 0u);
+  EXPECT_EQ(r.stats.columns_read, kOtelTraces);
+  QueryResult plan = Run("explain | p99(duration), count() by (service, name)");
+  EXPECT_NE(plan.plan.find("aggregate reads: header + column chunks"), std::string::npos) << plan.plan;
+  EXPECT_EQ(plan.plan.find("full trace"), std::string::npos) << plan.plan;
+}
+
+TEST_F(OtelQueryTest, SpanServiceFilterReadsColumnsAndAgreesWithTheDefinition) {
+  // Only db.query runs in "db", and only for even n.
+  std::vector<int64_t> want;
+  for (uint64_t n = 2; n <= kOtelTraces; n += 2) want.push_back(testing::DbQueryMs(n) * kMs);
+  const std::string q = "event{service = \"db\"} | max(duration), count() by (service, name)";
+  QueryResult r = Run(q);
+  ASSERT_EQ(r.kind, QueryResult::Kind::kAggregate);
+  EXPECT_EQ(r.stats.traces_decoded, 0u);
+  ASSERT_EQ(r.rows.size(), 1u);
+  EXPECT_EQ(r.rows[0].group, (std::vector<std::string>{"db", "db.query"}));
+  ASSERT_EQ(r.rows[0].values.size(), 2u);
+  EXPECT_EQ(r.rows[0].values[0], static_cast<double>(*std::max_element(want.begin(), want.end())));
+  EXPECT_EQ(r.rows[0].values[1], static_cast<double>(want.size()));
+  QueryResult plan = Run("explain " + q);
+  EXPECT_EQ(plan.plan.find("full trace"), std::string::npos) << plan.plan;
 }
 
 TEST_F(OtelQueryTest, TraceIdsPrintAsHexAndSurviveAReopen) {
