@@ -11,6 +11,8 @@
 #include <map>
 #include <random>
 
+#include "query/binder.h"
+#include "query/evaluator.h"
 #include "query/query.h"
 #include "tests/query/otel_data_util.h"
 #include "tests/query/query_test_util.h"
@@ -168,6 +170,28 @@ TEST_F(OtelQueryTest, SpanServiceFilterReadsColumnsAndAgreesWithTheDefinition) {
   EXPECT_EQ(r.rows[0].values[1], static_cast<double>(want.size()));
   QueryResult plan = Run("explain " + q);
   EXPECT_EQ(plan.plan.find("full trace"), std::string::npos) << plan.plan;
+}
+
+TEST(OtelColumns, SpanServiceComesFromTheColumnElseTheTraceFlow) {
+  Field service = *ResolveField({"service"}, FieldContext::kEvent);
+  EXPECT_TRUE(service.hot);
+  schema::Trace header;
+  header.flow_id = "flow-1";
+  engine::ColumnChunk c;
+  c.timestamp_ns = {1, 2};
+  c.type = {static_cast<uint8_t>(schema::EventType::kSpan), static_cast<uint8_t>(schema::EventType::kDataFlow)};
+  c.service = {0, schema::Columns::kNoService};
+  c.services = {"checkout"};
+  EXPECT_EQ(ColumnField(service, c, 0, &header).s, "checkout");
+  EXPECT_EQ(ColumnField(service, c, 1, &header).s, "flow-1");
+  EXPECT_FALSE(LacksServiceColumn(c));
+  // A chunk from before the column: a span's service is not in it.
+  c.service.clear();
+  c.services.clear();
+  EXPECT_TRUE(LacksServiceColumn(c));
+  c.type = {static_cast<uint8_t>(schema::EventType::kDataFlow), static_cast<uint8_t>(schema::EventType::kDataFlow)};
+  EXPECT_FALSE(LacksServiceColumn(c));
+  EXPECT_EQ(ColumnField(service, c, 0, &header).s, "flow-1");
 }
 
 TEST_F(OtelQueryTest, TraceIdsPrintAsHexAndSurviveAReopen) {
