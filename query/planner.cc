@@ -213,15 +213,15 @@ std::string_view NeedsName(Needs n) {
   return "?";
 }
 
-// Event-level `service` is a column, but a non-span event's service is its
-// trace's flow: a header each trace, which a bare column scan does not read.
-bool ReadsFlow(const Field& f) { return f.id == FieldId::kService; }
+bool IsEventService(const Field& f) { return f.id == FieldId::kService && f.scope == Scope::kEvent; }
 
-// Hot event fields that a column chunk answers alone.
+bool ReadsEventService(const Node& n) {
+  if (n.kind == Node::Kind::kPredicate) return IsEventService(n.pred.field);
+  return std::any_of(n.children.begin(), n.children.end(), ReadsEventService);
+}
+
 bool HotEventOnly(const Node& n) {
-  if (n.kind == Node::Kind::kPredicate) {
-    return n.pred.field.scope == Scope::kEvent && n.pred.field.hot && !ReadsFlow(n.pred.field);
-  }
+  if (n.kind == Node::Kind::kPredicate) return n.pred.field.scope == Scope::kEvent && n.pred.field.hot;
   if (n.kind == Node::Kind::kAnyEvent) return false;
   for (const auto& c : n.children) {
     if (!HotEventOnly(c)) return false;
@@ -339,17 +339,20 @@ Result<Plan> MakePlan(engine::Engine* engine, const BoundQuery& query, const Pla
     for (const auto& agg : query.aggregates) {
       if (!agg.field) continue;
       needs = std::max(needs, NeedsOf(*agg.field));
-      if (agg.field->scope == Scope::kTrace || ReadsFlow(*agg.field)) trace_fields = true;
+      if (agg.field->scope == Scope::kTrace) trace_fields = true;
+      plan.reads_service = plan.reads_service || IsEventService(*agg.field);
     }
     for (const auto& f : query.group_by) {
       needs = std::max(needs, NeedsOf(f));
-      if (f.scope == Scope::kTrace || ReadsFlow(f)) trace_fields = true;
+      if (f.scope == Scope::kTrace) trace_fields = true;
+      plan.reads_service = plan.reads_service || IsEventService(f);
     }
+    plan.reads_service = plan.reads_service || ReadsEventService(plan.event_filter);
     plan.aggregate_needs = needs;
     // Every remaining conjunct is a hot "some event" test that the per-event
     // filter implies: the column family alone answers the aggregate.
     if (query.level == AggLevel::kEvent && plan.access == Plan::Access::kTimeScan && residual_only_events &&
-        needs == Needs::kColumns && !trace_fields && HotEventOnly(plan.event_filter)) {
+        needs == Needs::kColumns && !trace_fields) {
       plan.access = Plan::Access::kColumnScan;
     }
   }
@@ -431,10 +434,12 @@ std::string ExplainPlan(const Plan& plan, const BoundQuery& query) {
     if (query.level == AggLevel::kEvent && plan.event_filter.kind != Node::Kind::kTrue) {
       out += "  event filter: " + ToString(plan.event_filter) + "\n";
     }
-    out += "  aggregate reads: " +
-           (plan.access == Plan::Access::kColumnScan ? std::string("column chunks only")
-                                                     : std::string(NeedsName(plan.aggregate_needs))) +
-           "\n";
+    std::string reads = std::string(NeedsName(plan.aggregate_needs));
+    if (plan.access == Plan::Access::kColumnScan) {
+      reads = plan.reads_service ? "column chunks (+ the header of a trace with events that are not spans)"
+                                 : "column chunks only";
+    }
+    out += "  aggregate reads: " + reads + "\n";
   }
   return out;
 }
