@@ -233,8 +233,8 @@ class IndexCursor {
 // Hot fields of the events one write batch added to one trace (a column
 // chunk), decoded into plain vectors of equal length (schema::Columns:
 // timestamp_ns, seq, event_fp, type (schema::EventType), actor (index into
-// actors), duration_ns, size_bytes, status (schema::EventStatusCode)).
-// kNone marks an absent u64 value.
+// actors), duration_ns, size_bytes, status (schema::EventStatusCode); with
+// OTel spans also span_kind, service). kNone marks an absent u64 value.
 struct ColumnChunk : schema::Columns {
   static constexpr uint64_t kNone = UINT64_MAX;
   Id128 trace_id{};

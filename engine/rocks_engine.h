@@ -68,9 +68,10 @@ struct TraceState {
   FingerprintSet fingerprints;
   std::unordered_set<std::string> actor_set;
   // Per-batch scratch: hot fields of events appended in the current batch,
-  // and the chunk's actor dictionary.
+  // and the chunk's actor and service dictionaries.
   schema::Columns pending;
   std::unordered_map<std::string, uint16_t> pending_actor_ids;
+  std::unordered_map<std::string, uint16_t> pending_service_ids;
   bool dirty = false;
 };
 

@@ -306,12 +306,29 @@ class WritePath {
     return it->second;
   }
 
+  // The service column (schema::Columns::service): stored only once the
+  // chunk holds an OTel span, so chunks of other sources are unchanged.
+  void ChunkService(TraceState* st, const schema::Event& event) {
+    schema::Columns& c = st->pending;
+    if (!event.otel) {
+      if (!c.service.empty()) c.service.push_back(schema::Columns::kNoService);
+      return;
+    }
+    static const schema::OtelResource kNoResource;
+    std::string name(schema::OtelServiceName(event.otel->resource ? *event.otel->resource : kNoResource));
+    auto [it, added] = st->pending_service_ids.emplace(std::move(name), static_cast<uint16_t>(c.services.size()));
+    if (added) c.services.push_back(it->first);
+    c.service.resize(c.size() - 1, schema::Columns::kNoService);
+    c.service.push_back(it->second);
+  }
+
   void FlushChunk(const Id128& id, TraceState* st) {
     if (st->pending.size() == 0) return;
     st->pending.trace_start_ns = st->header.start_ns;
     Put(Cf::kColumns, keys::ColumnKey(st->bk.bucket, id, st->bk.chunk_count++), schema::EncodeColumns(st->pending));
     st->pending = schema::Columns();
     st->pending_actor_ids.clear();
+    st->pending_service_ids.clear();
   }
 
   Status Append(const Id128& id, const schema::Event& event, bool assign_seq) {
@@ -332,7 +349,8 @@ class WritePath {
       IndexActor(st.get(), std::string(1, kShortNameMarker) + std::string(ShortName(event.actor)));
     }
 
-    if (st->pending.size() >= kMaxChunkEvents || st->pending.actors.size() >= UINT16_MAX) {
+    if (st->pending.size() >= kMaxChunkEvents || st->pending.actors.size() >= UINT16_MAX ||
+        st->pending.services.size() >= schema::Columns::kNoService) {
       FlushChunk(id, st.get());
       early_flushed_.insert(id);
     }
@@ -350,6 +368,7 @@ class WritePath {
       c.span_kind.resize(c.size() - 1, 0);
       c.span_kind.push_back(hot.span_kind);
     }
+    ChunkService(st.get(), event);
     CountStatus(st.get(), event, hot.status);
 
     ++st->bk.event_count;

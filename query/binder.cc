@@ -463,6 +463,7 @@ std::optional<Field> EventContextField(const std::string& head) {
   if (head == "service") {
     f = ResolveField({"service"});
     f->scope = Scope::kEvent;
+    f->hot = true;  // the service column, with the trace's flow (docs/format.md)
   }
   if (f) f->name = head;
   return f;

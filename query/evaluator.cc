@@ -3,6 +3,7 @@
 #include <re2/re2.h>
 #include <simdjson.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 
@@ -272,12 +273,14 @@ bool IsSpan(uint8_t type) { return type == static_cast<uint8_t>(schema::EventTyp
 
 class ColumnEventView final : public EventView {
  public:
-  ColumnEventView(const engine::ColumnChunk& c, size_t row) : c_(c), row_(row) {}
-  Datum Get(const Field& field) const override { return ColumnField(field, c_, row_); }
+  ColumnEventView(const engine::ColumnChunk& c, size_t row, const schema::Trace& trace)
+      : c_(c), row_(row), trace_(trace) {}
+  Datum Get(const Field& field) const override { return ColumnField(field, c_, row_, &trace_); }
 
  private:
   const engine::ColumnChunk& c_;
   size_t row_;
+  const schema::Trace& trace_;
 };
 
 }  // namespace
@@ -430,8 +433,12 @@ Datum EventField(const Field& field, const schema::Event& e, const schema::HotFi
   }
 }
 
-Datum ColumnField(const Field& field, const engine::ColumnChunk& c, size_t row) {
+Datum ColumnField(const Field& field, const engine::ColumnChunk& c, size_t row, const schema::Trace* trace) {
   switch (field.id) {
+    case FieldId::kService:
+      // As EventField: a span's own service, else the trace's flow.
+      if (const std::string* service = c.service_at(row)) return Str(*service);
+      return trace ? Str(trace->flow_id) : Datum();
     case FieldId::kTimestamp: return Int(c.timestamp_ns[row]);
     case FieldId::kType: return Int(c.type[row]);
     case FieldId::kActor: {
@@ -447,6 +454,11 @@ Datum ColumnField(const Field& field, const engine::ColumnChunk& c, size_t row) 
     case FieldId::kExecutionTimeNs: return U64Column(c.duration_ns[row]);
     default: return Datum();
   }
+}
+
+bool LacksServiceColumn(const engine::ColumnChunk& chunk) {
+  if (!chunk.service.empty()) return false;
+  return std::any_of(chunk.type.begin(), chunk.type.end(), IsSpan);
 }
 
 bool Matches(const Predicate& p, const Datum& d) {
@@ -489,7 +501,7 @@ void FullTraceView::ForEachEvent(const std::function<bool(const EventView&)>& fn
 void ColumnTraceView::ForEachEvent(const std::function<bool(const EventView&)>& fn) const {
   for (const auto& chunk : chunks_) {
     for (size_t row = 0; row < chunk.size(); ++row) {
-      if (!fn(ColumnEventView(chunk, row))) return;
+      if (!fn(ColumnEventView(chunk, row, header_))) return;
     }
   }
 }

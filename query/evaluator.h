@@ -97,7 +97,17 @@ Datum TraceField(const Field& field, const schema::Trace& trace);
 // event that is not an OTel span is its trace's flow (absent when null).
 Datum EventField(const Field& field, const schema::Event& event, const schema::HotFields& hot,
                  const schema::Trace* trace = nullptr);
-Datum ColumnField(const Field& field, const engine::ColumnChunk& chunk, size_t row);
+// A hot event field's value from row `row` of a column chunk. `trace` is
+// the chunk's trace header: the service of an event that is not an OTel span
+// is its trace's flow (absent when null).
+Datum ColumnField(const Field& field, const engine::ColumnChunk& chunk, size_t row,
+                  const schema::Trace* trace = nullptr);
+
+// True for a chunk written before the service column existed that holds
+// OTel spans: their services are only in the event records, so a reader of
+// event-level `service` must decode the trace (ColumnField would give the
+// trace's flow).
+bool LacksServiceColumn(const engine::ColumnChunk& chunk);
 
 // True when the predicate holds for `value` (see bound.h for absent values).
 bool Matches(const Predicate& pred, const Datum& value);

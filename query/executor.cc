@@ -1,6 +1,8 @@
 #include "query/executor.h"
 
+#include <algorithm>
 #include <limits>
+#include <optional>
 
 #include "index/index.h"
 #include "query/aggregator.h"
@@ -39,10 +41,15 @@ class LoadedTrace {
     ++stats->headers_read;
     if (needs == Needs::kColumns) {
       ++stats->columns_read;
+      bool lacks_services = false;
       TRACEDB_RETURN_IF_ERROR(engine->ReadColumnsAt(id, trace_.start_ns, [&](const engine::ColumnChunk& c) {
+        lacks_services = lacks_services || LacksServiceColumn(c);
         chunks_.push_back(c);
         return true;
       }));
+      // Spans stored before the service column: their services are read
+      // from the decoded trace (every other hot field agrees on both paths).
+      if (lacks_services) return Load(engine, id, Needs::kFullTrace, stats, found);
     }
     view_ = std::make_unique<ColumnTraceView>(trace_, chunks_);
     return Status::OK();
@@ -153,61 +160,125 @@ class NoTraceView final : public TraceView {
   schema::Trace header_;
 };
 
-Status ColumnScan(engine::Engine* engine, const Plan& plan, Aggregator* agg, QueryStats* stats) {
+// The header of the trace whose chunks a column scan is in, read when a
+// row's event-level service is its trace's flow (an event that is not a
+// span). Chunks of one trace come together, so one header read per trace.
+class FlowLookup {
+ public:
+  // The header of chunk.trace_id, or nullptr when the trace vanished.
+  Result<const schema::Trace*> Header(engine::Engine* engine, const engine::ColumnChunk& chunk, QueryStats* stats) {
+    if (!valid_ || id_ != chunk.trace_id) {
+      engine::ReadOptions ro;
+      ro.include_events = false;
+      TRACEDB_ASSIGN_OR_RETURN(header_, engine->GetTrace(chunk.trace_id, ro));
+      ++stats->headers_read;
+      id_ = chunk.trace_id;
+      valid_ = true;
+    }
+    return header_ ? &*header_ : nullptr;
+  }
+
+ private:
+  bool valid_ = false;
+  schema::Id128 id_{};
+  std::optional<schema::Trace> header_;
+};
+
+bool HasNonSpanRows(const engine::ColumnChunk& chunk) {
+  return chunk.service.empty() ||
+         std::find(chunk.service.begin(), chunk.service.end(), schema::Columns::kNoService) != chunk.service.end();
+}
+
+// Aggregates the rows of every chunk in the window. False in *complete when
+// a chunk from before the service column holds spans and the plan reads
+// their service: the caller then aggregates trace by trace instead.
+Status ColumnScan(engine::Engine* engine, const Plan& plan, Aggregator* agg, QueryStats* stats, bool* complete) {
   NoTraceView none;
-  return engine->ScanColumns(plan.min_start, plan.max_start, [&](const engine::ColumnChunk& chunk) {
+  FlowLookup flows;
+  Status status;
+  *complete = true;
+  TRACEDB_RETURN_IF_ERROR(engine->ScanColumns(plan.min_start, plan.max_start, [&](const engine::ColumnChunk& chunk) {
     ++stats->chunks_scanned;
+    const schema::Trace* trace = nullptr;
+    if (plan.reads_service) {
+      if (LacksServiceColumn(chunk)) {
+        *complete = false;
+        return false;
+      }
+      if (HasNonSpanRows(chunk)) {
+        Result<const schema::Trace*> header = flows.Header(engine, chunk, stats);
+        if (!header.ok()) {
+          status = header.status();
+          return false;
+        }
+        if (*header == nullptr) return true;  // expired or replaced during the scan
+        trace = *header;
+      }
+    }
     for (size_t row = 0; row < chunk.size(); ++row) {
-      auto get = [&](const Field& f) { return ColumnField(f, chunk, row); };
+      auto get = [&](const Field& f) { return ColumnField(f, chunk, row, trace); };
       if (plan.event_filter.kind != Node::Kind::kTrue) {
         // Only hot event fields occur here (the planner checked).
         class RowView final : public EventView {
          public:
-          RowView(const engine::ColumnChunk& c, size_t r) : c_(c), r_(r) {}
-          Datum Get(const Field& f) const override { return ColumnField(f, c_, r_); }
+          RowView(const engine::ColumnChunk& c, size_t r, const schema::Trace* t) : c_(c), r_(r), t_(t) {}
+          Datum Get(const Field& f) const override { return ColumnField(f, c_, r_, t_); }
           const engine::ColumnChunk& c_;
           size_t r_;
-        } view(chunk, row);
+          const schema::Trace* t_;
+        } view(chunk, row, trace);
         if (!EvaluateOnEvent(plan.event_filter, none, view)) continue;
       }
       agg->Add(get);
     }
     return true;
-  });
+  }));
+  return status;
+}
+
+// Aggregates the plan's candidate traces one by one.
+Status TraceRows(engine::Engine* engine, const BoundQuery& query, const Plan& plan, Aggregator* agg,
+                 QueryStats* stats) {
+  TRACEDB_ASSIGN_OR_RETURN(auto cursor, OpenAccess(engine, plan));
+  Needs needs = std::max(plan.residual_needs, plan.aggregate_needs);
+  LoadedTrace loaded;
+  for (; cursor->Valid(); cursor->Next()) {
+    ++stats->candidates;
+    bool found;
+    TRACEDB_RETURN_IF_ERROR(loaded.Load(engine, cursor->entry().trace_id, needs, stats, &found));
+    if (!found || !Evaluate(plan.residual, loaded.view())) continue;
+    const TraceView& view = loaded.view();
+    if (query.level == AggLevel::kTrace) {
+      agg->Add([&](const Field& f) { return TraceField(f, view.header()); });
+      continue;
+    }
+    view.ForEachEvent([&](const EventView& ev) {
+      if (EvaluateOnEvent(plan.event_filter, view, ev)) {
+        agg->Add([&](const Field& f) { return f.scope == Scope::kEvent ? ev.Get(f) : TraceField(f, view.header()); });
+      }
+      return true;
+    });
+  }
+  return cursor->status();
 }
 
 Status AggregateRows(engine::Engine* engine, const BoundQuery& query, const Plan& plan, QueryResult* result) {
   result->kind = QueryResult::Kind::kAggregate;
-  Aggregator agg(query);
+  std::optional<Aggregator> agg(std::in_place, query);
+  bool complete = false;
   if (plan.access == Plan::Access::kColumnScan) {
-    TRACEDB_RETURN_IF_ERROR(ColumnScan(engine, plan, &agg, &result->stats));
-  } else {
-    TRACEDB_ASSIGN_OR_RETURN(auto cursor, OpenAccess(engine, plan));
-    Needs needs = std::max(plan.residual_needs, plan.aggregate_needs);
-    LoadedTrace loaded;
-    for (; cursor->Valid(); cursor->Next()) {
-      ++result->stats.candidates;
-      bool found;
-      TRACEDB_RETURN_IF_ERROR(loaded.Load(engine, cursor->entry().trace_id, needs, &result->stats, &found));
-      if (!found || !Evaluate(plan.residual, loaded.view())) continue;
-      const TraceView& view = loaded.view();
-      if (query.level == AggLevel::kTrace) {
-        agg.Add([&](const Field& f) { return TraceField(f, view.header()); });
-        continue;
-      }
-      view.ForEachEvent([&](const EventView& ev) {
-        if (EvaluateOnEvent(plan.event_filter, view, ev)) {
-          agg.Add([&](const Field& f) {
-            return f.scope == Scope::kEvent ? ev.Get(f) : TraceField(f, view.header());
-          });
-        }
-        return true;
-      });
-    }
-    TRACEDB_RETURN_IF_ERROR(cursor->status());
+    TRACEDB_RETURN_IF_ERROR(ColumnScan(engine, plan, &*agg, &result->stats, &complete));
   }
-  result->columns = agg.Columns();
-  result->rows = agg.Rows();
+  if (!complete) {
+    // Not a column scan, or one that met spans stored before the service
+    // column: every candidate trace of the window, from its cheapest source.
+    Plan by_trace = plan;
+    if (by_trace.access == Plan::Access::kColumnScan) by_trace.access = Plan::Access::kTimeScan;
+    agg.emplace(query);
+    TRACEDB_RETURN_IF_ERROR(TraceRows(engine, query, by_trace, &*agg, &result->stats));
+  }
+  result->columns = agg->Columns();
+  result->rows = agg->Rows();
   if (query.limit && result->rows.size() > static_cast<size_t>(*query.limit)) {
     result->rows.resize(static_cast<size_t>(*query.limit));
   }

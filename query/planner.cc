@@ -213,6 +213,13 @@ std::string_view NeedsName(Needs n) {
   return "?";
 }
 
+bool IsEventService(const Field& f) { return f.id == FieldId::kService && f.scope == Scope::kEvent; }
+
+bool ReadsEventService(const Node& n) {
+  if (n.kind == Node::Kind::kPredicate) return IsEventService(n.pred.field);
+  return std::any_of(n.children.begin(), n.children.end(), ReadsEventService);
+}
+
 bool HotEventOnly(const Node& n) {
   if (n.kind == Node::Kind::kPredicate) return n.pred.field.scope == Scope::kEvent && n.pred.field.hot;
   if (n.kind == Node::Kind::kAnyEvent) return false;
@@ -333,11 +340,14 @@ Result<Plan> MakePlan(engine::Engine* engine, const BoundQuery& query, const Pla
       if (!agg.field) continue;
       needs = std::max(needs, NeedsOf(*agg.field));
       if (agg.field->scope == Scope::kTrace) trace_fields = true;
+      plan.reads_service = plan.reads_service || IsEventService(*agg.field);
     }
     for (const auto& f : query.group_by) {
       needs = std::max(needs, NeedsOf(f));
       if (f.scope == Scope::kTrace) trace_fields = true;
+      plan.reads_service = plan.reads_service || IsEventService(f);
     }
+    plan.reads_service = plan.reads_service || ReadsEventService(plan.event_filter);
     plan.aggregate_needs = needs;
     // Every remaining conjunct is a hot "some event" test that the per-event
     // filter implies: the column family alone answers the aggregate.
@@ -424,10 +434,12 @@ std::string ExplainPlan(const Plan& plan, const BoundQuery& query) {
     if (query.level == AggLevel::kEvent && plan.event_filter.kind != Node::Kind::kTrue) {
       out += "  event filter: " + ToString(plan.event_filter) + "\n";
     }
-    out += "  aggregate reads: " +
-           (plan.access == Plan::Access::kColumnScan ? std::string("column chunks only")
-                                                     : std::string(NeedsName(plan.aggregate_needs))) +
-           "\n";
+    std::string reads = std::string(NeedsName(plan.aggregate_needs));
+    if (plan.access == Plan::Access::kColumnScan) {
+      reads = plan.reads_service ? "column chunks (+ the header of a trace with events that are not spans)"
+                                 : "column chunks only";
+    }
+    out += "  aggregate reads: " + reads + "\n";
   }
   return out;
 }

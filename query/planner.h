@@ -69,6 +69,11 @@ struct Plan {
   bool aggregate = false;
   Node event_filter;
   Needs aggregate_needs = Needs::kHeader;
+  // The rows read event-level `service`: a column scan reads the header of
+  // a trace whose chunk has events that are not spans (their service is the
+  // trace's flow), and gives way to the per-trace path on a chunk from
+  // before the service column (LacksServiceColumn).
+  bool reads_service = false;
 };
 
 struct PlanOptions {

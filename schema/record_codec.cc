@@ -695,6 +695,12 @@ std::string EncodeColumns(const Columns& c) {
   if (std::any_of(c.span_kind.begin(), c.span_kind.end(), [](uint8_t k) { return k != 0; })) {
     span_kind = fbb.CreateVector(c.span_kind);
   }
+  Offset<flatbuffers::Vector<uint16_t>> service;
+  Offset<flatbuffers::Vector<Offset<flatbuffers::String>>> services;
+  if (!c.service.empty()) {
+    service = fbb.CreateVector(c.service);
+    services = fbb.CreateVectorOfStrings(c.services);
+  }
   fb::ColumnChunkBuilder b(fbb);
   b.add_timestamp_ns(ts);
   b.add_seq(seq);
@@ -707,6 +713,8 @@ std::string EncodeColumns(const Columns& c) {
   b.add_status(status);
   b.add_trace_start_ns(c.trace_start_ns);
   b.add_span_kind(span_kind);
+  b.add_service(service);
+  b.add_services(services);
   fbb.Finish(b.Finish());
   return Finish(fbb);
 }
@@ -751,9 +759,23 @@ Status DecodeColumnsIfStartIn(std::string_view raw, TimestampNs min_start, Times
   } else {
     ok = ok && CopyVector(r->span_kind(), n, &c->span_kind);
   }
+  c->services.clear();
+  if (r->services() != nullptr) {
+    for (const flatbuffers::String* s : *r->services()) c->services.push_back(s->str());
+  }
+  if (r->service() == nullptr) {
+    c->service.clear();
+  } else {
+    ok = ok && CopyVector(r->service(), n, &c->service);
+  }
   if (!ok) return Status::Corruption("column chunk vectors differ in length");
   for (uint16_t a : c->actor) {
     if (a >= c->actors.size()) return Status::Corruption("column chunk actor index out of range");
+  }
+  for (uint16_t s : c->service) {
+    if (s != Columns::kNoService && s >= c->services.size()) {
+      return Status::Corruption("column chunk service index out of range");
+    }
   }
   return Status::OK();
 }

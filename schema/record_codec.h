@@ -92,9 +92,25 @@ struct Columns {
   // value is 0 (it is stored only otherwise), else n values. Read it with
   // span_kind_at.
   std::vector<uint8_t> span_kind;
+  // The service of each event (an OTel span's resource `service.name`,
+  // schema::OtelServiceName), dictionary-encoded like actors: an index into
+  // `services`, or kNoService for an event that is not an OTel span (its
+  // service is its trace's flow). Both empty when the chunk holds no OTel
+  // span (then nothing is stored, and chunks written before the column
+  // existed read the same way), else `service` has n values.
+  std::vector<uint16_t> service;
+  std::vector<std::string> services;
+
+  static constexpr uint16_t kNoService = UINT16_MAX;
 
   size_t size() const { return timestamp_ns.size(); }
   uint8_t span_kind_at(size_t i) const { return span_kind.empty() ? 0 : span_kind[i]; }
+  // The stored service of event i, or nullptr when it has none (not an OTel
+  // span, or a chunk without the column). Valid while `services` is.
+  const std::string* service_at(size_t i) const {
+    if (service.empty() || service[i] == kNoService) return nullptr;
+    return &services[service[i]];
+  }
   friend bool operator==(const Columns&, const Columns&) = default;
 };
 

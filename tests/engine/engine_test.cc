@@ -353,6 +353,64 @@ TEST_P(EngineTest, FlowVersionsAreDistinctAndAscending) {
   EXPECT_TRUE(engine_->GetFlowVersions("other")->empty());
 }
 
+// An OTel span of service `service` (no resource: "unknown_service").
+schema::Event MakeSpan(uint64_t n, TimestampNs ts, std::string name, std::optional<std::string> service) {
+  schema::Event e;
+  e.type = schema::EventType::kSpan;
+  e.timestamp_ns = ts;
+  e.actor = name;
+  e.event_id = "span-" + std::to_string(n);
+  schema::OtelSpan span;
+  span.span_id.fill(static_cast<uint8_t>(n));
+  span.name = std::move(name);
+  span.end_ns = ts + 5;
+  if (service) {
+    auto resource = std::make_shared<schema::OtelResource>();
+    schema::AttributeValue v;
+    v.kind = schema::AttributeValue::Kind::kString;
+    v.str = *service;
+    resource->attributes.emplace_back("service.name", std::move(v));
+    span.resource = std::move(resource);
+  }
+  e.otel = std::move(span);
+  return e;
+}
+
+std::vector<ColumnChunk> ChunksOf(Engine* engine, const schema::Id128& id) {
+  std::vector<ColumnChunk> chunks;
+  EXPECT_TRUE(engine->ReadColumns(id, [&](const ColumnChunk& c) {
+    chunks.push_back(c);
+    return true;
+  }).ok());
+  return chunks;
+}
+
+TEST_P(EngineTest, ServiceColumnIsStoredOnlyForChunksWithSpans) {
+  auto reflow = IdFrom(11, 2);
+  auto mixed = IdFrom(11, 3);
+  WriteBatch b;
+  b.AppendEvent(reflow, MakeEvent(1, kT0, "a", schema::EventType::kDataFlow));
+  b.AppendEvent(mixed, MakeEvent(2, kT0, "a", schema::EventType::kDataFlow));
+  b.AppendEvent(mixed, MakeSpan(3, kT0 + 1, "GET /", "checkout"));
+  b.AppendEvent(mixed, MakeSpan(4, kT0 + 2, "db.query", "db"));
+  b.AppendEvent(mixed, MakeSpan(5, kT0 + 3, "cache.get", "checkout"));
+  b.AppendEvent(mixed, MakeSpan(6, kT0 + 4, "publish", std::nullopt));
+  MustWrite(b);
+
+  std::vector<ColumnChunk> chunks = ChunksOf(engine_.get(), reflow);
+  ASSERT_EQ(chunks.size(), 1u);
+  EXPECT_TRUE(chunks[0].service.empty());
+  EXPECT_TRUE(chunks[0].services.empty());
+
+  chunks = ChunksOf(engine_.get(), mixed);
+  ASSERT_EQ(chunks.size(), 1u);
+  const ColumnChunk& c = chunks[0];
+  ASSERT_EQ(c.service.size(), 5u);
+  EXPECT_EQ(c.services, (std::vector<std::string>{"checkout", "db", "unknown_service"}));
+  EXPECT_EQ(c.service, (std::vector<uint16_t>{ColumnChunk::kNoService, 0, 1, 0, 2}));
+  EXPECT_EQ(c.service_at(0), nullptr);
+}
+
 TEST_P(EngineTest, ColumnsHoldTheHotFields) {
   auto id = IdFrom(11, 1);
   WriteBatch b;

@@ -99,6 +99,23 @@ TEST_F(ExecutorTest, ColumnScanAggregateEqualsThePerTracePath) {
   ASSERT_FALSE(scan.rows.empty());
 }
 
+TEST_F(ExecutorTest, EventServiceColumnScanEqualsTheDecodedPath) {
+  // Reflow events have no service column: their service is the trace's
+  // flow, read from one header per trace. The second query decodes every
+  // trace (event_id is not hot) over the same events.
+  const std::string by = " | count(), max(execution_time_ns) by (service, actor)";
+  auto scan = Run("start >= 2025-07-10T12:01:00Z" + by);
+  auto decoded = Run("start >= 2025-07-10T12:01:00Z and event{event_id exists}" + by);
+  EXPECT_NE(scan.plan.find("column scan"), std::string::npos) << scan.plan;
+  EXPECT_NE(decoded.plan.find("aggregate reads: full trace"), std::string::npos) << decoded.plan;
+  EXPECT_GT(scan.stats.chunks_scanned, 0u);
+  EXPECT_GT(scan.stats.headers_read, 0u);
+  EXPECT_EQ(scan.stats.traces_decoded, 0u);
+  EXPECT_GT(decoded.stats.traces_decoded, 0u);
+  EXPECT_EQ(RenderResult(scan, OutputFormat::kTable), RenderResult(decoded, OutputFormat::kTable));
+  ASSERT_FALSE(scan.rows.empty());
+}
+
 TEST_F(ExecutorTest, PercentilesUseNearestRank) {
   // Over traces 1..200 starts: p50 of 200 values is the 100th smallest.
   auto r = Run("| p50(start), p99(start), min(start), max(start), count()");

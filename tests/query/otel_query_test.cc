@@ -4,6 +4,7 @@
 // the p99(duration) by (service, name) aggregate.
 
 #include <gtest/gtest.h>
+#include <rocksdb/db.h>
 
 #include <algorithm>
 #include <cmath>
@@ -11,7 +12,10 @@
 #include <map>
 #include <random>
 
+#include "query/binder.h"
+#include "query/evaluator.h"
 #include "query/query.h"
+#include "schema/record_codec.h"
 #include "tests/query/otel_data_util.h"
 #include "tests/query/query_test_util.h"
 
@@ -144,6 +148,116 @@ TEST_F(OtelQueryTest, P99DurationByServiceAndName) {
     EXPECT_EQ(row.values[0], P99(durations)) << key[0] << " " << key[1];
     EXPECT_EQ(row.values[1], static_cast<double>(durations.size()));
   }
+  // One scan of the column chunks (every row is a span with its service in
+  // the service column): no header, no decoded span.
+  EXPECT_EQ(r.stats.traces_decoded, 0u);
+  EXPECT_EQ(r.stats.headers_read, 0u);
+  EXPECT_GE(r.stats.chunks_scanned, kOtelTraces);
+  QueryResult plan = Run("explain | p99(duration), count() by (service, name)");
+  EXPECT_NE(plan.plan.find("access: column scan of the window"), std::string::npos) << plan.plan;
+  EXPECT_NE(plan.plan.find("aggregate reads: column chunks (+ the header of a trace with events that are not spans)"),
+            std::string::npos)
+      << plan.plan;
+  EXPECT_EQ(plan.plan.find("full trace"), std::string::npos) << plan.plan;
+}
+
+TEST_F(OtelQueryTest, SpanServiceFilterReadsColumnsAndAgreesWithTheDefinition) {
+  // Only db.query runs in "db", and only for even n.
+  std::vector<int64_t> want;
+  for (uint64_t n = 2; n <= kOtelTraces; n += 2) want.push_back(testing::DbQueryMs(n) * kMs);
+  const std::string q = "event{service = \"db\"} | max(duration), count() by (service, name)";
+  QueryResult r = Run(q);
+  ASSERT_EQ(r.kind, QueryResult::Kind::kAggregate);
+  EXPECT_EQ(r.stats.traces_decoded, 0u);
+  ASSERT_EQ(r.rows.size(), 1u);
+  EXPECT_EQ(r.rows[0].group, (std::vector<std::string>{"db", "db.query"}));
+  ASSERT_EQ(r.rows[0].values.size(), 2u);
+  EXPECT_EQ(r.rows[0].values[0], static_cast<double>(*std::max_element(want.begin(), want.end())));
+  EXPECT_EQ(r.rows[0].values[1], static_cast<double>(want.size()));
+  QueryResult plan = Run("explain " + q);
+  EXPECT_EQ(plan.plan.find("full trace"), std::string::npos) << plan.plan;
+}
+
+TEST(OtelColumns, SpanServiceComesFromTheColumnElseTheTraceFlow) {
+  Field service = *ResolveField({"service"}, FieldContext::kEvent);
+  EXPECT_TRUE(service.hot);
+  schema::Trace header;
+  header.flow_id = "flow-1";
+  engine::ColumnChunk c;
+  c.timestamp_ns = {1, 2};
+  c.type = {static_cast<uint8_t>(schema::EventType::kSpan), static_cast<uint8_t>(schema::EventType::kDataFlow)};
+  c.service = {0, schema::Columns::kNoService};
+  c.services = {"checkout"};
+  EXPECT_EQ(ColumnField(service, c, 0, &header).s, "checkout");
+  EXPECT_EQ(ColumnField(service, c, 1, &header).s, "flow-1");
+  EXPECT_FALSE(LacksServiceColumn(c));
+  // A chunk from before the column: a span's service is not in it.
+  c.service.clear();
+  c.services.clear();
+  EXPECT_TRUE(LacksServiceColumn(c));
+  c.type = {static_cast<uint8_t>(schema::EventType::kDataFlow), static_cast<uint8_t>(schema::EventType::kDataFlow)};
+  EXPECT_FALSE(LacksServiceColumn(c));
+  EXPECT_EQ(ColumnField(service, c, 0, &header).s, "flow-1");
+}
+
+// Rewrites every column chunk of the closed store at `path` as it was
+// written before the service column existed.
+void StripServiceColumns(const std::string& path) {
+  std::vector<std::string> names;
+  ASSERT_TRUE(rocksdb::DB::ListColumnFamilies(rocksdb::DBOptions(), path, &names).ok());
+  std::vector<rocksdb::ColumnFamilyDescriptor> families;
+  for (const auto& n : names) families.emplace_back(n, rocksdb::ColumnFamilyOptions());
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;
+  rocksdb::DB* raw = nullptr;
+  ASSERT_TRUE(rocksdb::DB::Open(rocksdb::DBOptions(), path, families, &handles, &raw).ok());
+  std::unique_ptr<rocksdb::DB> db(raw);
+  size_t columns = std::find(names.begin(), names.end(), "columns") - names.begin();
+  ASSERT_LT(columns, names.size());
+  rocksdb::WriteBatch batch;
+  std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(rocksdb::ReadOptions(), handles[columns]));
+  size_t stripped = 0;
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    schema::Columns c;
+    ASSERT_TRUE(schema::DecodeColumns(std::string_view(it->value().data(), it->value().size()), &c).ok());
+    if (c.service.empty()) continue;
+    c.service.clear();
+    c.services.clear();
+    ASSERT_TRUE(batch.Put(handles[columns], it->key(), schema::EncodeColumns(c)).ok());
+    ++stripped;
+  }
+  ASSERT_TRUE(it->status().ok());
+  it.reset();
+  EXPECT_GT(stripped, 0u);
+  ASSERT_TRUE(db->Write(rocksdb::WriteOptions(), &batch).ok());
+  for (auto* h : handles) ASSERT_TRUE(db->DestroyColumnFamilyHandle(h).ok());
+  ASSERT_TRUE(db->Close().ok());
+}
+
+TEST_F(OtelQueryTest, ChunksFromBeforeTheServiceColumnAreReadFromTheDecodedTraces) {
+  const std::string by = " | p99(duration), count() by (service, name)";
+  const std::string filtered = "service = \"checkout\"" + by;
+  QueryResult want_all = Run(by);
+  QueryResult want_filtered = Run(filtered);
+  delete engine_;
+  engine_ = nullptr;
+  StripServiceColumns(dir_->string());
+  engine_ = Open().release();
+  ASSERT_NE(engine_, nullptr);
+
+  QueryResult all = Run(by);  // the column scan hands over to the per-trace path
+  EXPECT_EQ(RenderResult(all, OutputFormat::kTable), RenderResult(want_all, OutputFormat::kTable));
+  EXPECT_GT(all.stats.traces_decoded, 0u);
+  QueryResult some = Run(filtered);
+  EXPECT_EQ(RenderResult(some, OutputFormat::kTable), RenderResult(want_filtered, OutputFormat::kTable));
+  EXPECT_GT(some.stats.traces_decoded, 0u);
+
+  // Later tests of the suite see the store as written.
+  delete engine_;
+  engine_ = nullptr;
+  std::filesystem::remove_all(*dir_);
+  engine_ = Open().release();
+  ASSERT_NE(engine_, nullptr);
+  ASSERT_TRUE(testing::WriteOtelDataset(engine_).ok());
 }
 
 TEST_F(OtelQueryTest, TraceIdsPrintAsHexAndSurviveAReopen) {

@@ -1,6 +1,7 @@
 // OTel spans through the stored-record codec: every field, typed nested
 // attribute values, and random spans (property test).
 
+#include <flatbuffers/flatbuffers.h>
 #include <gtest/gtest.h>
 
 #include <bit>
@@ -11,6 +12,7 @@
 
 #include "schema/hot_fields.h"
 #include "schema/record_codec.h"
+#include "schema/records_generated.h"
 
 namespace tracedb::schema {
 namespace {
@@ -296,6 +298,92 @@ TEST(OtelRecord, SpanKindColumnIsStoredOnlyWhenSomeKindIsSet) {
   EXPECT_EQ(back.span_kind_at(2), 0);
 
   c.span_kind = {1, 2};  // wrong length
+  EXPECT_EQ(DecodeColumns(EncodeColumns(c), &back).code(), ::tracedb::StatusCode::kCorruption);
+}
+
+// Three spans of services "checkout" and "db" and one Reflow event.
+Columns MixedChunk() {
+  Columns c;
+  c.trace_start_ns = 7;
+  c.timestamp_ns = {1, 2, 3, 4};
+  c.seq = {0, 0, 0, 3};
+  c.event_fp = {1, 2, 3, 4};
+  c.type = {64, 64, 64, 3};
+  c.actor = {0, 1, 0, 0};
+  c.actors = {"GET /", "db.query"};
+  c.duration_ns = {1, 2, 3, 4};
+  c.size_bytes = {0, 0, 0, 0};
+  c.status = {0, 0, 0, 1};
+  c.service = {0, 1, 0, Columns::kNoService};
+  c.services = {"checkout", "db"};
+  return c;
+}
+
+TEST(OtelRecord, ServiceColumnRoundTripsAndIsStoredOnlyWithSpans) {
+  Columns c = MixedChunk();
+  Columns back;
+  ASSERT_TRUE(DecodeColumns(EncodeColumns(c), &back).ok());
+  EXPECT_EQ(back, c);
+  ASSERT_NE(back.service_at(1), nullptr);
+  EXPECT_EQ(*back.service_at(1), "db");
+  EXPECT_EQ(back.service_at(3), nullptr);  // not a span: the trace's flow
+
+  // Without spans nothing is stored, and the chunk reads as before.
+  c.service.clear();
+  c.services.clear();
+  ASSERT_TRUE(DecodeColumns(EncodeColumns(c), &back).ok());
+  EXPECT_EQ(back, c);
+  EXPECT_EQ(back.service_at(0), nullptr);
+}
+
+TEST(OtelRecord, ChunkWrittenBeforeTheServiceColumnDecodesWithoutIt) {
+  // The ColumnChunk table as written before `service` and `services` were
+  // appended: the same fields in the same order.
+  Columns c = MixedChunk();
+  c.service.clear();
+  c.services.clear();
+  c.span_kind = {2, 3, 1, 0};
+  flatbuffers::FlatBufferBuilder fbb;
+  auto ts = fbb.CreateVector(c.timestamp_ns);
+  auto seq = fbb.CreateVector(c.seq);
+  auto fp = fbb.CreateVector(c.event_fp);
+  auto type = fbb.CreateVector(c.type);
+  auto actor = fbb.CreateVector(c.actor);
+  auto actors = fbb.CreateVectorOfStrings(c.actors);
+  auto dur = fbb.CreateVector(c.duration_ns);
+  auto size = fbb.CreateVector(c.size_bytes);
+  auto status = fbb.CreateVector(c.status);
+  auto span_kind = fbb.CreateVector(c.span_kind);
+  fb::ColumnChunkBuilder b(fbb);
+  b.add_timestamp_ns(ts);
+  b.add_seq(seq);
+  b.add_event_fp(fp);
+  b.add_type(type);
+  b.add_actor(actor);
+  b.add_actors(actors);
+  b.add_duration_ns(dur);
+  b.add_size_bytes(size);
+  b.add_status(status);
+  b.add_trace_start_ns(c.trace_start_ns);
+  b.add_span_kind(span_kind);
+  fbb.Finish(b.Finish());
+  std::string old(reinterpret_cast<const char*>(fbb.GetBufferPointer()), fbb.GetSize());
+
+  Columns back;
+  ASSERT_TRUE(DecodeColumns(old, &back).ok());
+  EXPECT_EQ(back, c);
+  EXPECT_TRUE(back.service.empty());
+  EXPECT_EQ(back.service_at(0), nullptr);
+  // A chunk without the column is written byte for byte as before.
+  EXPECT_EQ(EncodeColumns(c), old);
+}
+
+TEST(OtelRecord, ServiceColumnOfTheWrongShapeIsCorrupt) {
+  Columns c = MixedChunk();
+  Columns back;
+  c.service = {0, 1, 0};  // wrong length
+  EXPECT_EQ(DecodeColumns(EncodeColumns(c), &back).code(), ::tracedb::StatusCode::kCorruption);
+  c.service = {0, 1, 2, Columns::kNoService};  // index past the dictionary
   EXPECT_EQ(DecodeColumns(EncodeColumns(c), &back).code(), ::tracedb::StatusCode::kCorruption);
 }
 
