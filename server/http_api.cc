@@ -266,8 +266,9 @@ ApiResponse TraceView(std::string_view id_text, std::string_view view, std::stri
   return Json(std::move(*json));
 }
 
-// Splits "/a/b/c" into {"a","b","c"} with each segment percent-decoded.
-std::vector<std::string> Segments(std::string_view path) {
+}  // namespace
+
+std::vector<std::string> PathSegments(std::string_view path) {
   std::vector<std::string> out;
   size_t i = 0;
   while (i < path.size()) {
@@ -279,8 +280,6 @@ std::vector<std::string> Segments(std::string_view path) {
   }
   return out;
 }
-
-}  // namespace
 
 std::string PercentDecode(std::string_view in, bool plus_is_space) {
   std::string out;
@@ -370,7 +369,7 @@ std::optional<ApiResponse> Dispatch(std::string_view method, std::string_view ta
   size_t qmark = target.find('?');
   std::string_view path = target.substr(0, qmark);
   std::string_view query = qmark == std::string_view::npos ? std::string_view() : target.substr(qmark + 1);
-  std::vector<std::string> seg = Segments(path);
+  std::vector<std::string> seg = PathSegments(path);
   if (seg.empty() || seg[0] != "v1") return std::nullopt;
   bool known = (seg.size() >= 2 && (seg[1] == "traces" || seg[1] == "aggregate" || seg[1] == "flows" ||
                                     seg[1] == "query" || seg[1] == "graph" ||

@@ -58,5 +58,8 @@ ApiResponse ErrorResponse(int http_status, std::string_view code, std::string_vi
 // percent escapes are kept literally.
 std::vector<std::pair<std::string, std::string>> ParseQueryString(std::string_view query);
 std::string PercentDecode(std::string_view in, bool plus_is_space);
+// Splits "/a/b/c" into {"a","b","c"}, each segment percent-decoded (empty
+// segments dropped).
+std::vector<std::string> PathSegments(std::string_view path);
 
 }  // namespace tracedb::server

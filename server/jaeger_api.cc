@@ -290,23 +290,10 @@ ApiResponse Dependencies(engine::Engine* engine, const Params& params, schema::T
   return Envelope(data, total);
 }
 
-std::vector<std::string> Segments(std::string_view path) {
-  std::vector<std::string> out;
-  size_t i = 0;
-  while (i < path.size()) {
-    while (i < path.size() && path[i] == '/') ++i;
-    size_t j = path.find('/', i);
-    if (j == std::string_view::npos) j = path.size();
-    if (j > i) out.push_back(PercentDecode(path.substr(i, j - i), /*plus_is_space=*/false));
-    i = j;
-  }
-  return out;
-}
-
 ApiResponse Dispatch(std::string_view method, std::string_view path, std::string_view query_string,
                      engine::Engine* engine, schema::TimestampNs now_ns) {
   if (method != "GET" && method != "HEAD") return JaegerError(405, "method " + std::string(method) + " not allowed");
-  std::vector<std::string> seg = Segments(path);
+  std::vector<std::string> seg = PathSegments(path);
   Params params = ParseQueryString(query_string);
   size_t n = seg.size();
   if (n == 2 && seg[1] == "services") return Services(engine);
