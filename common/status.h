@@ -23,6 +23,7 @@ enum class StatusCode : int {
   kUnauthenticated = 7,   // missing or wrong credentials
   kUnavailable = 8,       // shutting down or not yet ready
   kInternal = 9,          // a bug: an invariant did not hold
+  kStorageFull = 10,      // the store's disk is full (or below its free-space floor): HTTP 507
 };
 
 class [[nodiscard]] Status {
@@ -36,6 +37,7 @@ class [[nodiscard]] Status {
   static Status AlreadyExists(std::string msg) { return {StatusCode::kAlreadyExists, std::move(msg)}; }
   static Status Corruption(std::string msg) { return {StatusCode::kCorruption, std::move(msg)}; }
   static Status IoError(std::string msg) { return {StatusCode::kIoError, std::move(msg)}; }
+  static Status StorageFull(std::string msg) { return {StatusCode::kStorageFull, std::move(msg)}; }
   static Status ResourceExhausted(std::string msg) { return {StatusCode::kResourceExhausted, std::move(msg)}; }
   static Status Unauthenticated(std::string msg) { return {StatusCode::kUnauthenticated, std::move(msg)}; }
   static Status Unavailable(std::string msg) { return {StatusCode::kUnavailable, std::move(msg)}; }

@@ -72,6 +72,19 @@ struct Options {
   size_t write_buffer_bytes = size_t{64} << 20;
   // Create the store when missing. Default: true.
   bool create_if_missing = true;
+  // Free-space floor: while the store's filesystem has fewer bytes available
+  // than this, Write() refuses with kStorageFull before RocksDB would meet
+  // ENOSPC, and accepts again once space returns. 0 turns the floor off
+  // (running out of space is still answered kStorageFull, never an abort).
+  // Default: 256 MiB.
+  uint64_t min_free_bytes = uint64_t{256} << 20;
+};
+
+// The free space of the store's filesystem, as Write() sees it.
+struct StorageSpace {
+  bool full = false;            // writes are refused: below the floor, or out of space
+  uint64_t free_bytes = 0;      // available to the server (statvfs f_bavail); 0 in memory
+  uint64_t min_free_bytes = 0;  // Options::min_free_bytes
 };
 
 // Why a trace was closed. Persisted in TraceRecord.ended_by.
@@ -172,8 +185,8 @@ class WriteBatch {
 };
 
 struct WriteResult {
-  uint64_t events_written = 0;
-  uint64_t duplicates = 0;
+  uint64_t events_written = 0;  // events newly stored
+  uint64_t duplicates = 0;      // events already stored (also those a StoreTrace rewrote)
   uint64_t traces_created = 0;
   uint64_t traces_ended = 0;
   uint64_t unknown_traces = 0;  // EndTrace for a trace that does not exist
@@ -258,6 +271,7 @@ struct Counters {
   std::atomic<uint64_t> bytes_written{0};
   std::atomic<uint64_t> retention_runs{0};
   std::atomic<uint64_t> buckets_dropped{0};
+  std::atomic<uint64_t> storage_full_refusals{0};  // Write() calls refused with kStorageFull
 };
 
 struct ReadOptions {
@@ -334,6 +348,10 @@ class Engine {
 
   // Size of the store's files on disk (0 in memory).
   virtual uint64_t DiskUsageBytes() = 0;
+
+  // The store's free space and whether writes are refused for the lack of
+  // it (a fresh statvfs). Thread-safe.
+  virtual StorageSpace Space() = 0;
 };
 
 // Fingerprint of an event id for dedup (xxh64, seed 0).

@@ -1,12 +1,17 @@
 #include "engine/rocks_engine.h"
 
 #include <rocksdb/compaction_filter.h>
+#include <rocksdb/env.h>
 #include <rocksdb/filter_policy.h>
 #include <rocksdb/slice_transform.h>
 #include <rocksdb/table.h>
 #include <xxhash.h>
 
+#include <sys/statvfs.h>
+
 #include <chrono>
+#include <cstdarg>
+#include <cstdio>
 #include <filesystem>
 
 #include "common/coding.h"
@@ -94,6 +99,10 @@ Status FromRocks(const rocksdb::Status& s, std::string_view context) {
   msg += ": ";
   msg += s.ToString();
   if (s.IsNotFound()) return Status::NotFound(std::move(msg));
+  // ENOSPC, also as the background error that stops writes after it.
+  if (s.IsNoSpace() || msg.find("No space left on device") != std::string::npos) {
+    return Status::StorageFull(std::move(msg));
+  }
   if (s.IsCorruption()) return Status::Corruption(std::move(msg));
   if (s.IsInvalidArgument() || s.IsNotSupported()) return Status::InvalidArgument(std::move(msg));
   if (s.IsBusy() || s.IsTimedOut() || s.IsIncomplete() || s.IsTryAgain()) {
@@ -111,6 +120,26 @@ uint32_t BucketOf(TimestampNs start_ns, uint32_t bucket_seconds) {
   return static_cast<uint32_t>(std::min<int64_t>(secs / bucket_seconds, UINT32_MAX));
 }
 
+namespace {
+
+// RocksDB's info log, on stderr. RocksDB's own LOG file lives on the store's
+// disk: when that fills, its next line after a failed one trips an assertion
+// in Debian's librocksdb (WritableFileWriter, `sync_without_flush_called_`)
+// and aborts the process. stderr has no such failure mode.
+class StderrLogger final : public rocksdb::Logger {
+ public:
+  explicit StderrLogger(rocksdb::InfoLogLevel level) : rocksdb::Logger(level) {}
+  using rocksdb::Logger::Logv;
+  void Logv(const char* format, va_list ap) override {
+    char line[1024];
+    int n = std::vsnprintf(line, sizeof(line), format, ap);
+    if (n < 0) return;
+    std::fprintf(stderr, "rocksdb: %s\n", line);
+  }
+};
+
+}  // namespace
+
 rocksdb::DBOptions StoreDbOptions(const Options& options) {
   rocksdb::DBOptions db_opts;
   db_opts.create_if_missing = options.create_if_missing;
@@ -118,6 +147,7 @@ rocksdb::DBOptions StoreDbOptions(const Options& options) {
   db_opts.IncreaseParallelism(2);
   db_opts.max_background_jobs = 2;
   db_opts.info_log_level = rocksdb::InfoLogLevel::WARN_LEVEL;  // Debian's build defaults to DEBUG
+  db_opts.info_log = std::make_shared<StderrLogger>(db_opts.info_log_level);
   db_opts.keep_log_file_num = 3;
   db_opts.max_total_wal_size = uint64_t{512} << 20;
   db_opts.bytes_per_sync = 1 << 20;
@@ -167,6 +197,7 @@ Status RocksEngine::OpenDb() {
   if (options_.in_memory) {
     mem_env_.reset(rocksdb::NewMemEnv(rocksdb::Env::Default()));
     db_opts.env = mem_env_.get();
+    db_opts.info_log = nullptr;  // RocksDB's LOG in the in-memory Env: no disk to fill
     path = "/tracedb-memory";
   } else {
     std::error_code ec;
@@ -192,6 +223,10 @@ Status RocksEngine::OpenDb() {
   filters_.push_back(std::make_unique<IndexRetentionFilter>(cutoff_));
   index.compaction_filter = filters_.back().get();
   rocksdb::ColumnFamilyOptions meta;
+  // RocksDB's recovery from ENOSPC waits for as much free space as the
+  // largest memtable of any column family: meta's default (64 MiB) must not
+  // be the one that decides it.
+  meta.write_buffer_size = options_.write_buffer_bytes;
 
   std::vector<rocksdb::ColumnFamilyDescriptor> cfs = {
       {rocksdb::kDefaultColumnFamilyName, meta}, {"traces", traces}, {"events", events},
@@ -275,6 +310,68 @@ Stats RocksEngine::GetStats() {
   db_->GetLiveFilesMetaData(&files);
   st.total_sst_files = files.size();
   return st;
+}
+
+namespace {
+
+// Bytes available to this process on the filesystem holding `path`, or
+// nullopt when statvfs fails (the floor is then not enforced).
+std::optional<uint64_t> AvailableBytes(const std::string& path) {
+  struct statvfs st {};
+  if (statvfs(path.c_str(), &st) != 0) return std::nullopt;
+  return static_cast<uint64_t>(st.f_bavail) * static_cast<uint64_t>(st.f_frsize);
+}
+
+// With the floor off, RocksDB is only resumed after ENOSPC once this much is
+// free again: resuming flushes the memtables, which needs room.
+constexpr uint64_t kResumeMinFreeBytes = uint64_t{4} << 20;
+
+}  // namespace
+
+Status RocksEngine::CheckSpace() {
+  if (options_.in_memory) return Status::OK();
+  std::optional<uint64_t> free = AvailableBytes(options_.path);
+  if (!free) return Status::OK();
+  const uint64_t floor = options_.min_free_bytes;
+  if (floor > 0 && *free < floor) {
+    storage_full_.store(true, std::memory_order_relaxed);
+    counters_.storage_full_refusals.fetch_add(1, std::memory_order_relaxed);
+    return Status::StorageFull("storage full: " + std::to_string(*free) + " bytes free on " + options_.path +
+                               ", below storage.min_free_bytes (" + std::to_string(floor) +
+                               "); writes resume once space is freed");
+  }
+  if (!storage_full_.load(std::memory_order_relaxed)) return Status::OK();
+  if (*free < std::max(floor, kResumeMinFreeBytes)) {
+    counters_.storage_full_refusals.fetch_add(1, std::memory_order_relaxed);
+    return Status::StorageFull("storage full: " + std::to_string(*free) + " bytes free on " + options_.path +
+                               "; writes resume once space is freed");
+  }
+  // RocksDB stops writing after ENOSPC (a background error) until resumed.
+  // Resume() flushes and switches the WAL; it is a no-op when nothing is
+  // stopped (the floor refused before RocksDB failed).
+  rocksdb::Status s = db_->Resume();
+  if (s.IsBusy()) {
+    // RocksDB is recovering by itself (its SstFileManager polls for space).
+    counters_.storage_full_refusals.fetch_add(1, std::memory_order_relaxed);
+    return Status::StorageFull("storage full: recovering after running out of space; writes resume shortly");
+  }
+  if (!s.ok()) {
+    counters_.storage_full_refusals.fetch_add(1, std::memory_order_relaxed);
+    return Status::StorageFull("storage full: resuming after running out of space failed: " + s.ToString());
+  }
+  storage_full_.store(false, std::memory_order_relaxed);
+  return Status::OK();
+}
+
+StorageSpace RocksEngine::Space() {
+  StorageSpace out;
+  out.min_free_bytes = options_.min_free_bytes;
+  if (options_.in_memory) return out;
+  std::optional<uint64_t> free = AvailableBytes(options_.path);
+  out.free_bytes = free.value_or(0);
+  out.full = storage_full_.load(std::memory_order_relaxed) ||
+             (free && options_.min_free_bytes > 0 && *free < options_.min_free_bytes);
+  return out;
 }
 
 uint64_t RocksEngine::DiskUsageBytes() {

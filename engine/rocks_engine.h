@@ -125,6 +125,7 @@ class RocksEngine final : public Engine {
   const Counters& counters() const override { return counters_; }
   const Options& options() const override { return options_; }
   uint64_t DiskUsageBytes() override;
+  StorageSpace Space() override;
 
  private:
   friend class WritePath;
@@ -136,6 +137,10 @@ class RocksEngine final : public Engine {
   Result<std::optional<std::pair<schema::Trace, schema::TraceBookkeeping>>> ReadHeader(const Id128& id);
   Result<std::shared_ptr<TraceState>> LoadState(const Id128& id);
   Status DropBucketsBelow(uint32_t bucket);
+  // Called by Write() before a batch, under write_mu_: refuses below the
+  // free-space floor, and resumes RocksDB (stopped by an ENOSPC background
+  // error) once space is back.
+  Status CheckSpace();
   void RetentionLoop();
 
   Options options_;
@@ -167,6 +172,9 @@ class RocksEngine final : public Engine {
     rocksdb::WriteBatch batch;
   };
   WriteBuffers write_buffers_;
+  // A write met ENOSPC or the floor; cleared by CheckSpace once RocksDB
+  // resumed. Written under write_mu_, read by Space() from any thread.
+  std::atomic<bool> storage_full_{false};
   TraceCache cache_{20000, 4 << 20};
 
   std::mutex retention_mu_;  // guards stop_

@@ -571,7 +571,11 @@ class WritePath {
 
   Status Store(const schema::Trace& trace) {
     TRACEDB_ASSIGN_OR_RETURN(std::shared_ptr<TraceState> old, Lookup(trace.trace_id));
+    // The events the replaced trace held are rewritten, but they are not new:
+    // they count as duplicates (a resent StoreTrace stores nothing new).
+    FingerprintSet held;
     if (old) {
+      held = old->fingerprints;
       Remove(trace.trace_id, *old);
       moved_.erase(trace.trace_id);
       --result_.traces_created;  // Create below counts it again; a replace is not a creation
@@ -583,7 +587,12 @@ class WritePath {
       schema::Event copy = event;
       if (copy.reflow) copy.seq = position;
       ++position;
+      const uint64_t written = result_.events_written;
       TRACEDB_RETURN_IF_ERROR(Append(trace.trace_id, copy, /*assign_seq=*/false));
+      if (result_.events_written != written && held.Contains(EventFingerprint(event.event_id))) {
+        --result_.events_written;
+        ++result_.duplicates;
+      }
     }
     return Status::OK();
   }
@@ -657,8 +666,13 @@ class WritePath {
 
 Result<WriteResult> RocksEngine::Write(const WriteBatch& batch) {
   std::lock_guard<std::mutex> lock(write_mu_);
+  TRACEDB_RETURN_IF_ERROR(CheckSpace());
   WritePath path(this);
   Result<WriteResult> r = path.Run(batch);
+  if (!r.ok() && r.status().code() == StatusCode::kStorageFull) {
+    storage_full_.store(true, std::memory_order_relaxed);
+    counters_.storage_full_refusals.fetch_add(1, std::memory_order_relaxed);
+  }
   if (r.ok()) {
     counters_.batches.fetch_add(1, std::memory_order_relaxed);
     counters_.events_written.fetch_add(r->events_written, std::memory_order_relaxed);

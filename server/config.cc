@@ -134,6 +134,9 @@ const std::vector<KeySpec>& Specs() {
     v.push_back(Bool("storage.sync", &Config::sync, "fsync the WAL before acknowledging a write."));
     v.push_back(Uint("storage.block_cache_bytes", &Config::block_cache_bytes, "RocksDB block cache size."));
     v.push_back(Uint("storage.write_buffer_bytes", &Config::write_buffer_bytes, "RocksDB memtable size."));
+    v.push_back(Uint("storage.min_free_bytes", &Config::min_free_bytes,
+                     "Free-space floor: below it ingest is refused (HTTP 507, WebSocket StorageError) and "
+                     "/readyz answers 503, until space returns. 0 turns it off."));
     v.push_back(Uint("storage.retention_max_age_seconds", &Config::retention_max_age_seconds,
                      "Remove traces older than this; 0 keeps everything."));
     v.push_back(Uint("storage.retention_max_bytes", &Config::retention_max_bytes,

@@ -117,6 +117,9 @@ struct Config {
   uint64_t block_cache_bytes = uint64_t{256} << 20;
   // RocksDB memtable size. Default: 64 MiB.
   uint64_t write_buffer_bytes = uint64_t{64} << 20;
+  // Free-space floor of the store's filesystem: below it ingest is refused
+  // (507 / StorageError) until space returns; 0 turns it off. Default: 256 MiB.
+  uint64_t min_free_bytes = uint64_t{256} << 20;
   // Traces older than this are removed; 0 keeps all. Default: 0.
   uint64_t retention_max_age_seconds = 0;
   // Oldest buckets are removed above this size; 0 = no limit. Default: 0.

@@ -325,6 +325,7 @@ int HttpStatusFor(const Status& status) {
     case StatusCode::kAlreadyExists: return 409;
     case StatusCode::kResourceExhausted: return 503;
     case StatusCode::kUnavailable: return 503;
+    case StatusCode::kStorageFull: return 507;
     case StatusCode::kCorruption:
     case StatusCode::kIoError:
     case StatusCode::kInternal: return 500;

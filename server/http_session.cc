@@ -258,10 +258,18 @@ awaitable<Next> HttpSession::Send(const http::request_header<>& req, Reply& repl
 Reply HttpSession::Basic(Handler handler) {
   if (handler == Handler::kHealth) return Reply{200, "application/json", "{\"status\":\"ok\"}", {}, false};
   if (handler == Handler::kReady) {
-    if (impl_.service_->ready() && !impl_.stopping()) {
-      return Reply{200, "application/json", "{\"status\":\"ready\"}", {}, false};
+    if (!impl_.service_->ready() || impl_.stopping()) {
+      return Reply{503, "application/json", "{\"status\":\"shutting down\"}", {}, false};
     }
-    return Reply{503, "application/json", "{\"status\":\"shutting down\"}", {}, false};
+    engine::StorageSpace space = impl_.service_->storage_space();
+    if (space.full) {
+      // Not ready for ingest; reads are still answered.
+      return Reply{503, "application/json",
+                   fmt::format(R"({{"status":"storage full","free_bytes":{},"min_free_bytes":{}}})", space.free_bytes,
+                               space.min_free_bytes),
+                   {}, false};
+    }
+    return Reply{200, "application/json", "{\"status\":\"ready\"}", {}, false};
   }
   std::string text = impl_.service_->RenderMetrics();
   impl_.http_metrics_.Render(&text);
@@ -496,6 +504,7 @@ awaitable<Next> HttpSession::ServeStreamed(HeaderParser& hp, Request& r, std::st
       OtlpExportOutcome out = RunOtlpExport(spec, pipe, commit);
       metrics->otlp_requests.fetch_add(1, std::memory_order_relaxed);
       metrics->otlp_spans_accepted.fetch_add(out.accepted_spans, std::memory_order_relaxed);
+      metrics->otlp_spans_duplicates.fetch_add(out.duplicate_spans, std::memory_order_relaxed);
       metrics->otlp_spans_rejected.fetch_add(out.rejected_spans, std::memory_order_relaxed);
       metrics->ingest_decoded_bytes.fetch_add(out.decoded_bytes, std::memory_order_relaxed);
       return StreamedOutcome{out.http_status, std::string(OtlpContentType(spec.encoding)), std::move(out.body), {},
@@ -516,7 +525,7 @@ awaitable<Next> HttpSession::ServeStreamed(HeaderParser& hp, Request& r, std::st
     work = [spec, commit, metrics](BodyPipe* pipe) {
       BulkIngestOutcome out = RunBulkIngest(spec, pipe, commit);
       metrics->ingest_requests.fetch_add(1, std::memory_order_relaxed);
-      metrics->ingest_accepted.fetch_add(out.report.accepted, std::memory_order_relaxed);
+      metrics->ingest_accepted.fetch_add(out.report.events, std::memory_order_relaxed);
       metrics->ingest_duplicates.fetch_add(out.report.duplicates, std::memory_order_relaxed);
       metrics->ingest_rejected.fetch_add(out.report.rejected.size(), std::memory_order_relaxed);
       metrics->ingest_decoded_bytes.fetch_add(out.decoded_bytes, std::memory_order_relaxed);
@@ -682,6 +691,7 @@ awaitable<Next> HttpSession::FinishStreamed(BodyJob& job, const http::request_he
   reply.content_type = std::move(out.content_type);
   reply.body = std::move(out.body);
   if (out.status == 503) reply.headers.emplace_back(http::field::retry_after, "1");
+  if (out.status == 507) reply.headers.emplace_back(http::field::retry_after, "5");  // a full disk
   co_return co_await Send(req, reply, r, body_unread);
 }
 

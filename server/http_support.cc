@@ -248,7 +248,7 @@ void HttpMetrics::Render(std::string* out) const {
   one("tracedb_ingest_requests_total", "counter", "Bulk ingest requests answered (/v1/ingest/*).",
       v(ingest_requests));
   one("tracedb_ingest_requests_active", "gauge", "Bulk ingest requests in progress.", v(ingest_active));
-  one("tracedb_ingest_accepted_total", "counter", "Bulk ingest lines (or array elements) committed.",
+  one("tracedb_ingest_accepted_total", "counter", "Bulk ingest events newly stored.",
       v(ingest_accepted));
   one("tracedb_ingest_duplicates_total", "counter", "Bulk ingest events that were already stored.",
       v(ingest_duplicates));
@@ -260,8 +260,9 @@ void HttpMetrics::Render(std::string* out) const {
       v(ingest_decoded_bytes));
   one("tracedb_otlp_requests_total", "counter", "OTLP export requests answered (POST /v1/traces).",
       v(otlp_requests));
-  one("tracedb_otlp_spans_accepted_total", "counter", "OTLP spans committed (retried duplicates included).",
-      v(otlp_spans_accepted));
+  one("tracedb_otlp_spans_accepted_total", "counter", "OTLP spans newly stored.", v(otlp_spans_accepted));
+  one("tracedb_otlp_spans_duplicates_total", "counter", "OTLP spans that were already stored (retried exports).",
+      v(otlp_spans_duplicates));
   one("tracedb_otlp_spans_rejected_total", "counter", "OTLP spans refused through partial_success.",
       v(otlp_spans_rejected));
   family("tracedb_http_refusals_total", "counter", "Requests or connections refused, by reason.");

@@ -148,13 +148,14 @@ struct HttpMetrics {
   std::atomic<int64_t> connections_open{0};       // TCP connections (HTTP and WebSocket)
   std::atomic<uint64_t> ingest_requests{0};       // bulk ingest requests answered
   std::atomic<int64_t> ingest_active{0};          // bulk ingest requests in progress
-  std::atomic<uint64_t> ingest_accepted{0};       // lines / array elements committed
+  std::atomic<uint64_t> ingest_accepted{0};       // events newly stored
   std::atomic<uint64_t> ingest_duplicates{0};     // events already stored
   std::atomic<uint64_t> ingest_rejected{0};       // rejected lines (as reported)
   std::atomic<uint64_t> ingest_bytes{0};          // body bytes as received
   std::atomic<uint64_t> ingest_decoded_bytes{0};  // body bytes after decompression
   std::atomic<uint64_t> otlp_requests{0};         // OTLP export requests answered
-  std::atomic<uint64_t> otlp_spans_accepted{0};   // spans committed (duplicates included)
+  std::atomic<uint64_t> otlp_spans_accepted{0};   // spans newly stored
+  std::atomic<uint64_t> otlp_spans_duplicates{0}; // spans already stored (retried exports)
   std::atomic<uint64_t> otlp_spans_rejected{0};   // spans refused (partial_success)
   std::array<std::atomic<uint64_t>, static_cast<size_t>(Refusal::kCount)> refusals{};
   // Responses by status class: index status / 100 (1..5).

@@ -72,7 +72,8 @@ void Value(std::string* out, const char* name, const char* type, const char* hel
 
 }  // namespace
 
-std::string Metrics::RenderPrometheus(const engine::Stats* stats, const engine::Counters* counters) const {
+std::string Metrics::RenderPrometheus(const engine::Stats* stats, const engine::Counters* counters,
+                                      const engine::StorageSpace* space) const {
   std::string out;
   out.reserve(16 << 10);
   One(&out, "tracedb_connections_open", "gauge", "Open WebSocket connections.", connections_open);
@@ -142,6 +143,17 @@ std::string Metrics::RenderPrometheus(const engine::Stats* stats, const engine::
         counters->retention_runs);
     One(&out, "tracedb_retention_buckets_dropped_total", "counter",
         "Time buckets removed by retention (since start).", counters->buckets_dropped);
+    One(&out, "tracedb_storage_full_refusals_total", "counter",
+        "Engine writes refused because the disk is full or below storage.min_free_bytes.",
+        counters->storage_full_refusals);
+  }
+  if (space != nullptr) {
+    Value(&out, "tracedb_storage_free_bytes", "gauge", "Bytes available on the store's filesystem.",
+          static_cast<double>(space->free_bytes));
+    Value(&out, "tracedb_storage_min_free_bytes", "gauge", "The free-space floor (storage.min_free_bytes).",
+          static_cast<double>(space->min_free_bytes));
+    Value(&out, "tracedb_storage_full", "gauge", "1 while ingest is refused for the lack of disk space.",
+          space->full ? 1.0 : 0.0);
   }
   return out;
 }

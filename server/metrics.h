@@ -88,7 +88,8 @@ struct Metrics {
 
   // The Prometheus text of every metric; `stats` adds the storage gauges.
   // `stats` and `counters` (either may be null) add the engine's figures.
-  std::string RenderPrometheus(const engine::Stats* stats, const engine::Counters* counters = nullptr) const;
+  std::string RenderPrometheus(const engine::Stats* stats, const engine::Counters* counters = nullptr,
+                               const engine::StorageSpace* space = nullptr) const;
 
   // Reflow's GetMetrics data object: the 7 upstream counters.
   std::string RenderReflowCounters() const;

@@ -14,6 +14,7 @@ engine::Options EngineOptionsFor(const Config& config) {
   o.sync = config.sync;
   o.block_cache_bytes = static_cast<size_t>(config.block_cache_bytes);
   o.write_buffer_bytes = static_cast<size_t>(config.write_buffer_bytes);
+  o.min_free_bytes = config.min_free_bytes;
   o.retention_max_age_seconds = static_cast<int64_t>(config.retention_max_age_seconds);
   o.retention_max_bytes = config.retention_max_bytes;
   o.retention_interval_seconds = static_cast<uint32_t>(config.retention_interval_seconds);

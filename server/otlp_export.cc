@@ -143,13 +143,17 @@ OtlpExportOutcome RunOtlpExport(const OtlpExportSpec& spec, BodyPipe* pipe, cons
     Result<engine::WriteResult> written = commit(batch);
     if (!written.ok()) {
       const Status& s = written.status();
-      OtlpExportOutcome failed = Fail(spec, HttpStatusFor(s), fmt::format("the spans were not stored: {}", s.message()));
+      // A full disk is 503 here, not 507: OTLP exporters retry 503 (with
+      // Retry-After) and drop the spans on any other 5xx.
+      const int http_status = s.code() == StatusCode::kStorageFull ? 503 : HttpStatusFor(s);
+      OtlpExportOutcome failed = Fail(spec, http_status, fmt::format("the spans were not stored: {}", s.message()));
       failed.decoded_bytes = decoded_bytes;
       return failed;
     }
     out.duplicate_spans = written->duplicates;
   }
-  out.accepted_spans = mapped.accepted_spans;
+  // One span is one event: what was not a duplicate was newly stored.
+  out.accepted_spans = mapped.accepted_spans - out.duplicate_spans;
   out.body = spec.encoding == OtlpEncoding::kJson ? ingest::otel::EncodeJsonResponse(mapped.partial_success)
                                                   : ingest::otel::EncodeProtoResponse(mapped.partial_success);
   return out;

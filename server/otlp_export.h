@@ -56,9 +56,9 @@ struct OtlpExportSpec {
 struct OtlpExportOutcome {
   int http_status = 200;
   std::string body;  // in spec.encoding
-  uint64_t accepted_spans = 0;
-  uint64_t rejected_spans = 0;
-  uint64_t duplicate_spans = 0;
+  uint64_t accepted_spans = 0;   // newly stored
+  uint64_t rejected_spans = 0;   // refused through partial_success
+  uint64_t duplicate_spans = 0;  // already stored (a retried export)
   uint64_t decoded_bytes = 0;
 };
 

@@ -64,6 +64,7 @@ reflow::ErrorCode CodeFor(const Status& s) {
     case StatusCode::kUnauthenticated: return reflow::ErrorCode::kUnauthorized;
     case StatusCode::kCorruption: return reflow::ErrorCode::kSerializationError;
     case StatusCode::kIoError:
+    case StatusCode::kStorageFull:
     case StatusCode::kResourceExhausted:
     case StatusCode::kUnavailable: return reflow::ErrorCode::kStorageError;
     default: return reflow::ErrorCode::kInternalError;
@@ -501,7 +502,10 @@ void Service::CompleteWrite(WriteItem& item, const Status& status) {
       break;
     case WriteItem::Kind::kRecord:
     case WriteItem::Kind::kEnd:
-      json = is_error ? PrintTracing(reflow::EventRecorded{false, "Storage error: " + status.message()})
+      // A failure is an Error with its code (a full disk: StorageError),
+      // which every client generation parses, rather than
+      // EventRecorded{success:false}, which G1 clients do not check.
+      json = is_error ? ErrorJson("Storage error: " + status.message(), CodeFor(status))
                       : PrintTracing(reflow::EventRecorded{true, std::nullopt});
       break;
     case WriteItem::Kind::kStore:
@@ -514,7 +518,8 @@ void Service::CompleteWrite(WriteItem& item, const Status& status) {
 
 std::string Service::RenderMetrics() {
   engine::Stats stats = engine_->GetStats();
-  return metrics_.RenderPrometheus(&stats, &engine_->counters());
+  engine::StorageSpace space = engine_->Space();
+  return metrics_.RenderPrometheus(&stats, &engine_->counters(), &space);
 }
 
 }  // namespace tracedb::server

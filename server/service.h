@@ -92,6 +92,10 @@ class Service {
   // False once Shutdown began.
   bool ready() const;
 
+  // The store's free space; `full` while writes are refused for the lack
+  // of it (GET /readyz answers 503 then). Thread-safe.
+  engine::StorageSpace storage_space() { return engine_->Space(); }
+
   Metrics& metrics() { return metrics_; }
   // The Prometheus text of GET /metrics (engine statistics included).
   std::string RenderMetrics();

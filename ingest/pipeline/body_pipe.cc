@@ -115,7 +115,8 @@ BulkIngestResult IngestBody(const BulkIngestSpec& spec, BodyPipe* pipe, const Co
   ingestor.Drain().IgnoreError();  // `status` is the first error already
   out.report = ingestor.report();
   if (spec.atomicity == Atomicity::kAllOrNothing) {
-    out.report.accepted = 0;
+    out.report.lines = 0;
+    out.report.events = 0;
     out.report.duplicates = 0;
   }
   if (too_large) {

@@ -26,9 +26,11 @@ std::string IngestReport::ToJson() const {
   schema::JsonWriter w(&out);
   w.BeginObject();
   w.PlainKey("accepted");
-  w.Uint(committed ? accepted : 0);
+  w.Uint(committed ? events : 0);
   w.PlainKey("duplicates");
   w.Uint(committed ? duplicates : 0);
+  w.PlainKey("lines");
+  w.Uint(committed ? lines : 0);
   w.PlainKey("rejected");
   w.BeginArray();
   for (const auto& r : rejected) {
@@ -137,7 +139,7 @@ Status BulkIngestor::ProcessLine(std::string_view line) {
       return Status::OK();
     }
   }
-  ++batch_accepted_;
+  ++batch_lines_applied_;
   if (options_.atomicity == Atomicity::kPerLine && ++batch_lines_ >= options_.batch_lines) return Commit();
   return Status::OK();
 }
@@ -150,7 +152,7 @@ Status BulkIngestor::ProcessOperonxArray(std::string_view body) {
     Reject(s.message());
     return Status::OK();
   }
-  batch_accepted_ += added;
+  batch_lines_applied_ += added;
   return Status::OK();
 }
 
@@ -163,10 +165,10 @@ Status BulkIngestor::Drain() {
   Result<engine::WriteResult> r = inflight_.get();
   inflight_batch_.Clear();
   if (!r.ok()) return r.status();
-  report_.accepted += inflight_accepted_;
+  report_.lines += inflight_lines_;
   report_.duplicates += r->duplicates;
   report_.events += r->events_written;
-  inflight_accepted_ = 0;
+  inflight_lines_ = 0;
   return Status::OK();
 }
 
@@ -174,13 +176,13 @@ Status BulkIngestor::Commit() {
   batch_lines_ = 0;
   TRACEDB_RETURN_IF_ERROR(Drain());
   if (batch_.empty()) {
-    report_.accepted += batch_accepted_;
-    batch_accepted_ = 0;
+    report_.lines += batch_lines_applied_;
+    batch_lines_applied_ = 0;
     return Status::OK();
   }
   std::swap(batch_, inflight_batch_);  // batch_ gets the emptied one (Drain)
-  inflight_accepted_ = batch_accepted_;
-  batch_accepted_ = 0;
+  inflight_lines_ = batch_lines_applied_;
+  batch_lines_applied_ = 0;
   operonx_.Reset();
   inflight_ = std::async(std::launch::async, [this] { return commit_(inflight_batch_); });
   return Status::OK();

@@ -47,14 +47,17 @@ struct RejectedLine {
 };
 
 struct IngestReport {
-  uint64_t accepted = 0;    // lines (or array elements) applied, duplicates included
-  uint64_t duplicates = 0;  // events already stored
-  uint64_t events = 0;      // events newly written
+  uint64_t lines = 0;       // lines (or array elements) applied
+  uint64_t events = 0;      // events newly stored: the reply's "accepted"
+  uint64_t duplicates = 0;  // events that were already stored
   uint64_t bytes = 0;       // decompressed bytes read
   std::vector<RejectedLine> rejected;
   bool committed = true;    // false: all-or-nothing request with rejections
 
-  // {"accepted":N,"duplicates":N,"rejected":[{"line":N,"error":"…"}]}
+  // {"accepted":N,"duplicates":N,"lines":N,"rejected":[{"line":N,"error":"…"}]}
+  // accepted = events newly stored, duplicates = events already stored,
+  // lines = lines (array elements) applied, rejected = refused lines. A
+  // line may carry no event (StartTrace) or several (a batch envelope).
   std::string ToJson() const;
 };
 
@@ -107,14 +110,14 @@ class BulkIngestor {
   bool saw_content_ = false;
   uint64_t line_no_ = 0;
   size_t batch_lines_ = 0;
-  uint64_t batch_accepted_ = 0;
+  uint64_t batch_lines_applied_ = 0;
   engine::WriteBatch batch_;
   operonx::OperonxBatchBuilder operonx_{&batch_};
   IngestReport report_;
   // The batch being committed and the lines it carries. Declared last:
   // the future (std::async) is destroyed first and waits for the thread.
   engine::WriteBatch inflight_batch_;
-  uint64_t inflight_accepted_ = 0;
+  uint64_t inflight_lines_ = 0;
   std::future<Result<engine::WriteResult>> inflight_;
 };
 

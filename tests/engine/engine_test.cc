@@ -322,6 +322,12 @@ TEST_P(EngineTest, StoreTraceReplacesTheWholeTrace) {
   store.StoreTrace(replacement);
   WriteResult r = MustWrite(store);
   EXPECT_EQ(r.traces_created, 0u);
+  EXPECT_EQ(r.events_written, 3u);  // new event ids: newly stored
+  EXPECT_EQ(r.duplicates, 0u);
+  // The same StoreTrace again rewrites the trace but stores nothing new.
+  WriteResult again = MustWrite(store);
+  EXPECT_EQ(again.events_written, 0u);
+  EXPECT_EQ(again.duplicates, 3u);
   schema::Trace t = MustGet(id);
   EXPECT_EQ(t.flow_id, "new");
   EXPECT_EQ(t.status, (schema::ExecutionStatus{schema::StatusCode::kFailed, "timeout"}));
@@ -657,6 +663,62 @@ TEST(EngineOpen, StoredBucketWidthWinsOverOptions) {
   auto reopened = Engine::Open(o);
   ASSERT_TRUE(reopened.ok());
   EXPECT_EQ((*reopened)->options().bucket_seconds, 60u);
+}
+
+// The free-space floor refuses writes before the disk is full, says so in
+// Space(), keeps reads working, and a store with room writes again. (The
+// real ENOSPC and recovery without a restart: scripts.full_disk.)
+TEST(EngineSpace, BelowTheFloorWritesAreRefusedAndReadsWork) {
+  TempDir dir;
+  Options o;
+  o.path = dir.path();
+  o.min_free_bytes = 0;
+  auto id = IdFrom(1, 1);
+  {
+    auto e = Engine::Open(o);
+    ASSERT_TRUE(e.ok());
+    WriteBatch b;
+    b.StartTrace(MakeHeader(id, "checkout", kT0));
+    b.AppendEvent(id, MakeEvent(0, kT0, "a"));
+    ASSERT_TRUE((*e)->Write(b).ok());
+    StorageSpace space = (*e)->Space();
+    EXPECT_FALSE(space.full);
+    EXPECT_GT(space.free_bytes, 0u);
+  }
+  // A floor above what any disk here has free.
+  o.min_free_bytes = uint64_t{1} << 62;
+  auto e = Engine::Open(o);
+  ASSERT_TRUE(e.ok()) << e.status().ToString();
+  EXPECT_TRUE((*e)->Space().full);
+  WriteBatch b;
+  b.AppendEvent(id, MakeEvent(1, kT0 + 1, "a"));
+  auto w = (*e)->Write(b);
+  ASSERT_FALSE(w.ok());
+  EXPECT_EQ(w.status().code(), StatusCode::kStorageFull) << w.status().ToString();
+  EXPECT_NE(w.status().message().find("min_free_bytes"), std::string::npos) << w.status().message();
+  EXPECT_EQ((*e)->counters().storage_full_refusals.load(), 1u);
+  auto t = (*e)->GetTrace(id);
+  ASSERT_TRUE(t.ok() && t->has_value());
+  EXPECT_EQ((*t)->events.size(), 1u);  // the refused event is not there
+  e->reset();
+  o.min_free_bytes = 0;
+  auto roomy = Engine::Open(o);
+  ASSERT_TRUE(roomy.ok());
+  ASSERT_TRUE((*roomy)->Write(b).ok());
+  EXPECT_EQ((*(*roomy)->GetTrace(id))->events.size(), 2u);
+}
+
+// In memory there is no disk to fill: the floor does not apply.
+TEST(EngineSpace, InMemoryStoresAreNeverFull) {
+  Options o;
+  o.in_memory = true;
+  o.min_free_bytes = uint64_t{1} << 62;
+  auto e = Engine::Open(o);
+  ASSERT_TRUE(e.ok());
+  WriteBatch b;
+  b.AppendEvent(IdFrom(1, 2), MakeEvent(0, kT0, "a"));
+  EXPECT_TRUE((*e)->Write(b).ok());
+  EXPECT_FALSE((*e)->Space().full);
 }
 
 TEST(EngineOpen, RequiresADirectoryUnlessInMemory) {

@@ -412,8 +412,11 @@ def verify(server, model, cuts, rng):
         # as duplicates exactly the events that were already stored.
         lines = [l for l in cut["lines"] if l.kind != "bad"]
         reply = server.ingest(lines)
-        check(reply["accepted"] == len(lines) and reply["rejected"] == [],
-              "%s resent: %s, expected %d accepted" % (cut["what"], reply, len(lines)))
+        n_events = sum(1 for l in lines if l.kind == "event")
+        check(reply["lines"] == len(lines) and reply["rejected"] == [],
+              "%s resent: %s, expected %d lines applied" % (cut["what"], reply, len(lines)))
+        check(reply["accepted"] + reply["duplicates"] == n_events,
+              "%s resent: %s, accepted + duplicates should be its %d events" % (cut["what"], reply, n_events))
         check(reply["duplicates"] == events, "%s resent: %d duplicates, %d of its events were visible" %
               (cut["what"], reply["duplicates"], events))
         for l in lines:
@@ -431,7 +434,8 @@ def bulk_round(server, model, work, rng, batch_lines):
         lines.insert(rng.randrange(len(lines) + 1), Line("bad"))
     reply = server.ingest(lines)
     bad = [i + 1 for i, l in enumerate(lines) if l.kind == "bad"]
-    check(reply["accepted"] == len(lines) - 2 and reply["duplicates"] == 0 and
+    n_events = sum(1 for l in lines if l.kind == "event")
+    check(reply["lines"] == len(lines) - 2 and reply["accepted"] == n_events and reply["duplicates"] == 0 and
           [r["line"] for r in reply["rejected"]] == bad, "complete upload reply %s (bad lines %s)" % (reply, bad))
     for l in lines:
         if l.kind != "bad":

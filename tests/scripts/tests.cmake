@@ -72,3 +72,13 @@ if(TARGET tracedb)
            COMMAND /usr/bin/python3 ${CMAKE_CURRENT_LIST_DIR}/server_kill_test.py $<TARGET_FILE:tracedb>)
   set_tests_properties(scripts.server_kill PROPERTIES TIMEOUT 180)
 endif()
+
+# A full disk: `tracedb serve` on a 64 MiB tmpfs the test mounts and
+# unmounts (root): 507 / StorageError when full, reads keep working, ingest
+# resumes once space returns, nothing acknowledged lost (SIGKILL + restart).
+if(TARGET tracedb)
+  add_test(NAME scripts.full_disk
+           COMMAND ${_require} mount umount /usr/bin/python3 python3:websockets
+                   -- /usr/bin/python3 ${CMAKE_CURRENT_LIST_DIR}/full_disk_test.py $<TARGET_FILE:tracedb>)
+  set_tests_properties(scripts.full_disk PROPERTIES TIMEOUT 300)
+endif()

@@ -49,7 +49,7 @@ class DisconnectTest : public ::testing::Test {
     post.body = Body(id, 3);
     auto r = HttpRequest(ts_.port(), post);
     ASSERT_TRUE(r.ok()) << r.status().ToString();
-    EXPECT_EQ(r->body, R"({"accepted":4,"duplicates":0,"rejected":[]})");
+    EXPECT_EQ(r->body, R"({"accepted":3,"duplicates":0,"lines":4,"rejected":[]})");
     EXPECT_EQ(ts_.EventCount(id), 3u);
     auto ws = ts_.Connect();
     ASSERT_NE(ws, nullptr);

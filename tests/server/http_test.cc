@@ -83,12 +83,19 @@ TEST_F(HttpTest, BulkIngestReflowNdjsonAndDuplicates) {
   HttpResult r = Post("/v1/ingest/reflow", ReflowBody(id, 10));
   EXPECT_EQ(r.status, 200) << r.body;
   EXPECT_EQ(r.content_type, "application/json");
-  EXPECT_EQ(r.body, R"({"accepted":11,"duplicates":0,"rejected":[]})");
+  // accepted = events newly stored; the StartTrace line stores none.
+  EXPECT_EQ(r.body, R"({"accepted":10,"duplicates":0,"lines":11,"rejected":[]})");
   EXPECT_EQ(ts_.EventCount(id), 10u);
-  // A retried delivery stores nothing twice.
+  // A retried delivery stores nothing twice, and says so: 0 new, 10 old.
   r = Post("/v1/ingest/reflow", ReflowBody(id, 10));
-  EXPECT_EQ(r.body, R"({"accepted":11,"duplicates":10,"rejected":[]})");
-  EXPECT_EQ(ts_.EventCount(id), 10u);
+  EXPECT_EQ(r.body, R"({"accepted":0,"duplicates":10,"lines":11,"rejected":[]})");
+  // Half new, half resent.
+  r = Post("/v1/ingest/reflow", ReflowBody(id, 10, 5));
+  EXPECT_EQ(r.body, R"({"accepted":5,"duplicates":5,"lines":11,"rejected":[]})");
+  EXPECT_EQ(ts_.EventCount(id), 15u);
+  HttpResult m = Get("/metrics");
+  EXPECT_THAT(m.body, HasSubstr("tracedb_ingest_accepted_total 15\n"));
+  EXPECT_THAT(m.body, HasSubstr("tracedb_ingest_duplicates_total 15\n"));
 }
 
 TEST_F(HttpTest, MalformedLinesAreRejectedAloneUnlessAtomic) {
@@ -98,7 +105,7 @@ TEST_F(HttpTest, MalformedLinesAreRejectedAloneUnlessAtomic) {
                      R"({"Ping":null})" + "\n";
   HttpResult r = Post("/v1/ingest/reflow", body);
   EXPECT_EQ(r.status, 200);
-  EXPECT_THAT(r.body, HasSubstr(R"("accepted":2,"duplicates":0,"rejected":[{"line":2,"error":")"));
+  EXPECT_THAT(r.body, HasSubstr(R"("accepted":1,"duplicates":0,"lines":2,"rejected":[{"line":2,"error":")"));
   EXPECT_THAT(r.body, HasSubstr(R"({"line":4,"error":")"));
   EXPECT_THAT(r.body, HasSubstr(R"({"line":5,"error":"not an ingest request)"));
   EXPECT_EQ(ts_.EventCount(id), 1u);
@@ -114,7 +121,7 @@ TEST_F(HttpTest, MalformedLinesAreRejectedAloneUnlessAtomic) {
   EXPECT_EQ(ts_.EventCount(id2), 0u);
   EXPECT_EQ(Get("/v1/traces/" + id2).status, 404);
   r = Post("/v1/ingest/reflow?atomic=1", ReflowBody(id2, 5));
-  EXPECT_EQ(r.body, R"({"accepted":6,"duplicates":0,"rejected":[]})");
+  EXPECT_EQ(r.body, R"({"accepted":5,"duplicates":0,"lines":6,"rejected":[]})");
   EXPECT_EQ(ts_.EventCount(id2), 5u);
   EXPECT_EQ(Post("/v1/ingest/reflow?atomic=maybe", "").status, 400);
   EXPECT_EQ(Post("/v1/ingest/reflow?bogus=1", "").status, 400);
@@ -135,7 +142,7 @@ TEST_F(HttpTest, CompressedAndChunkedBodiesStream) {
       if (codec != Codec::kNone) headers.emplace_back("Content-Encoding", std::string(CodecName(codec)));
       HttpResult r = Post("/v1/ingest/reflow", body, headers, chunked, 777);
       EXPECT_EQ(r.status, 200) << CodecName(codec) << " " << r.body;
-      EXPECT_EQ(r.body, R"({"accepted":3001,"duplicates":0,"rejected":[]})") << CodecName(codec);
+      EXPECT_EQ(r.body, R"({"accepted":3000,"duplicates":0,"lines":3001,"rejected":[]})") << CodecName(codec);
       EXPECT_EQ(ts_.EventCount(id), 3000u) << CodecName(codec) << (chunked ? " chunked" : "");
     }
   }
@@ -148,11 +155,11 @@ TEST_F(HttpTest, CompressedAndChunkedBodiesStream) {
   HttpResult br = Post("/v1/ingest/reflow", "x", {{"Content-Encoding", "br"}});
   EXPECT_EQ(br.status, 415);
   EXPECT_THAT(br.body, HasSubstr("'br'"));
-  // Metrics count what came in: 8 bodies of 3001 lines; 9 requests went to
+  // Metrics count what came in: 8 bodies of 3000 events; 9 requests went to
   // a worker (the 415 did not), 10 were answered on the ingest route. The
   // received bytes are the 8 bodies' and what was read of the corrupt one.
   HttpResult m = Get("/metrics");
-  EXPECT_THAT(m.body, HasSubstr("tracedb_ingest_accepted_total 24008\n"));
+  EXPECT_THAT(m.body, HasSubstr("tracedb_ingest_accepted_total 24000\n"));
   EXPECT_THAT(m.body, HasSubstr("tracedb_events_ingested_total 24000\n"));
   EXPECT_THAT(m.body, HasSubstr("tracedb_ingest_requests_total 9\n"));
   int64_t received = MetricValue(ts_.port(), "tracedb_ingest_received_bytes_total");
@@ -353,9 +360,9 @@ TEST_F(HttpTest, BodySizeCapIs413) {
   ASSERT_NE(accepted_at, std::string::npos) << refused->body;
   uint64_t accepted = std::stoull(refused->body.substr(accepted_at + 11));
   // What was committed before the limit is exactly what is reported: the
-  // StartTrace line and the stored events.
-  EXPECT_GE(accepted, 10u);
-  EXPECT_EQ(accepted, ts_.EventCount(id3) + 1);
+  // stored events.
+  EXPECT_GE(accepted, 9u);
+  EXPECT_EQ(accepted, ts_.EventCount(id3));
 }
 
 TEST_F(HttpTest, RateLimitIs429WithRetryAfter) {
@@ -434,7 +441,7 @@ TEST_F(HttpTest, IngestOverloadIs503AndNothingIsLost) {
   ASSERT_TRUE((*c)->Send(HttpChunk(body.substr(1000)) + HttpChunk("")).ok());
   auto done = (*c)->ReadResponse();
   ASSERT_TRUE(done.ok());
-  EXPECT_EQ(done->body, R"({"accepted":101,"duplicates":0,"rejected":[]})");
+  EXPECT_EQ(done->body, R"({"accepted":100,"duplicates":0,"lines":101,"rejected":[]})");
   EXPECT_EQ(ts_.EventCount(id), 100u);
   // A retry succeeds once the worker is free (it may still be returning
   // to the pool for a moment after its reply went out: 503 + Retry-After).
@@ -524,7 +531,7 @@ TEST_F(HttpTest, StopFinishesAnInFlightIngestFirst) {
   auto r = (*c)->ReadResponse();
   ASSERT_TRUE(r.ok()) << r.status().ToString();
   EXPECT_EQ(r->status, 200);
-  EXPECT_EQ(r->body, R"({"accepted":501,"duplicates":0,"rejected":[]})");
+  EXPECT_EQ(r->body, R"({"accepted":500,"duplicates":0,"lines":501,"rejected":[]})");
   stopper.join();
   ts_.Stop();
   StartWith(cfg);

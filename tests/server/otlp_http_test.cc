@@ -132,6 +132,9 @@ TEST_F(OtlpHttpTest, JsonGoldenGzipChunkedAndRetriedExportIsNotStoredTwice) {
   ASSERT_EQ(r.status, 200);
   EXPECT_EQ(ts_.EventCount(kGoldenTrace), 3u);
   EXPECT_EQ(MetricValue(ts_.port(), "tracedb_otlp_requests_total"), 3);
+  // Counted as stored once, and twice as duplicates.
+  EXPECT_EQ(MetricValue(ts_.port(), "tracedb_otlp_spans_accepted_total"), 5);
+  EXPECT_EQ(MetricValue(ts_.port(), "tracedb_otlp_spans_duplicates_total"), 10);
 }
 
 TEST_F(OtlpHttpTest, InvalidSpansAreRefusedOneByOneThroughPartialSuccess) {

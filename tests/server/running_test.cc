@@ -217,7 +217,7 @@ TEST_F(RunningTest, RetentionLoopRemovesExpiredTracesAndGivesTheDiskBack) {
   for (const auto& line : records(old_id, kOld, "old-actor", now - 3 * kDay, 0xea)) body += line + "\n";
   HttpResult r = Post("/v1/ingest/reflow", body);
   ASSERT_EQ(r.status, 200) << r.body;
-  ASSERT_EQ(r.body, fmt::format(R"({{"accepted":{},"duplicates":0,"rejected":[]}})", kOld * kEvents));
+  ASSERT_EQ(r.body, fmt::format(R"({{"accepted":{0},"duplicates":0,"lines":{0},"rejected":[]}})", kOld * kEvents));
   RecordOverWebSocket(records(young_id, kYoung, "young-actor", now - kHour, 0xeb));
   ASSERT_EQ(Count(R"(actor = "old-actor")"), kOld);
   ASSERT_EQ(Count(R"(actor = "young-actor")"), kYoung);
@@ -295,7 +295,7 @@ TEST_F(RunningTest, SizeRetentionKeepsTheNewestDataUnderItsLimit) {
     }
     HttpResult r = Post("/v1/ingest/reflow", body);
     ASSERT_EQ(r.status, 200) << r.body;
-    ASSERT_EQ(r.body, fmt::format(R"({{"accepted":{},"duplicates":0,"rejected":[]}})", kEvents));
+    ASSERT_EQ(r.body, fmt::format(R"({{"accepted":{0},"duplicates":0,"lines":{0},"rejected":[]}})", kEvents));
   };
   // The traces still readable must be the newest ones, whole: returns the
   // first one kept.
@@ -410,8 +410,8 @@ TEST_F(RunningTest, MetricsCountKnownTrafficExactly) {
   body += "not a request\n";
   HttpResult r = Post("/v1/ingest/reflow", body);
   EXPECT_EQ(r.status, 200);
-  EXPECT_THAT(r.body, StartsWith(fmt::format(R"({{"accepted":{},"duplicates":0,"rejected":[{{"line":{},)",
-                                             kHttpEvents + 1, kHttpEvents + 2)));
+  EXPECT_THAT(r.body, StartsWith(fmt::format(R"({{"accepted":{},"duplicates":0,"lines":{},"rejected":[{{"line":{},)",
+                                             kHttpEvents, kHttpEvents + 1, kHttpEvents + 2)));
   EXPECT_EQ(Count(R"(flow = "bulk-metered")"), 1);  // 200, route api
   EXPECT_EQ(Get("/v1/traces?q=flow%20%3D").status, 400);
   EXPECT_EQ(Get("/healthz").status, 200);
@@ -452,7 +452,7 @@ TEST_F(RunningTest, MetricsCountKnownTrafficExactly) {
   // HTTP: the upgrade, the ingest, two searches, /healthz and this /metrics.
   expect("tracedb_http_requests_total", 6);
   expect("tracedb_ingest_requests_total", 1);
-  expect("tracedb_ingest_accepted_total", kHttpEvents + 1);
+  expect("tracedb_ingest_accepted_total", kHttpEvents);  // events, not lines
   expect("tracedb_ingest_duplicates_total", 0);
   expect("tracedb_ingest_rejected_lines_total", 1);
   expect("tracedb_ingest_received_bytes_total", static_cast<double>(body.size()));

@@ -109,6 +109,7 @@ class ForwardingEngine : public engine::Engine {
   const engine::Counters& counters() const override { return base_->counters(); }
   const engine::Options& options() const override { return base_->options(); }
   uint64_t DiskUsageBytes() override { return base_->DiskUsageBytes(); }
+  engine::StorageSpace Space() override { return base_->Space(); }
 
  private:
   std::unique_ptr<engine::Engine> owned_;

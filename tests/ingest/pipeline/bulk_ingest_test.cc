@@ -82,7 +82,8 @@ class BulkIngestTest : public ::testing::Test {
 
 TEST_F(BulkIngestTest, MalformedLinesAreRejectedAloneAndTheRestIsStored) {
   IngestReport r = Ingest(ReflowBody());
-  EXPECT_EQ(r.accepted, 5u);
+  EXPECT_EQ(r.lines, 5u);
+  EXPECT_EQ(r.events, 3u);
   EXPECT_EQ(r.duplicates, 0u);
   ASSERT_EQ(r.rejected.size(), 2u);
   EXPECT_EQ(r.rejected[0].line, 3u);
@@ -94,7 +95,7 @@ TEST_F(BulkIngestTest, MalformedLinesAreRejectedAloneAndTheRestIsStored) {
   EXPECT_EQ(t->events.size(), 3u);
   EXPECT_EQ(t->status, (schema::ExecutionStatus{schema::StatusCode::kFailed, "boom"}));
   EXPECT_EQ(r.ToJson(),
-            R"({"accepted":5,"duplicates":0,"rejected":[{"line":3,"error":")" + r.rejected[0].error +
+            R"({"accepted":3,"duplicates":0,"lines":5,"rejected":[{"line":3,"error":")" + r.rejected[0].error +
                 R"("},{"line":6,"error":")" + r.rejected[1].error + R"("}]})");
 }
 
@@ -102,6 +103,9 @@ TEST_F(BulkIngestTest, ResendingCountsDuplicates) {
   Ingest(ReflowBody());
   IngestReport again = Ingest(ReflowBody());
   EXPECT_EQ(again.duplicates, 3u);
+  EXPECT_EQ(again.events, 0u);  // nothing newly stored
+  EXPECT_EQ(again.lines, 5u);
+  EXPECT_NE(again.ToJson().find(R"({"accepted":0,"duplicates":3,"lines":5,)"), std::string::npos) << again.ToJson();
   EXPECT_EQ(Get(kTrace)->events.size(), 3u);
 }
 
@@ -118,7 +122,8 @@ TEST_F(BulkIngestTest, LargeBodiesAreCommittedInBoundedBatches) {
   IngestOptions o;
   o.batch_lines = 100;
   IngestReport r = Ingest(body, o, 4096);
-  EXPECT_EQ(r.accepted, 1000u);
+  EXPECT_EQ(r.lines, 1000u);
+  EXPECT_EQ(r.events, 1000u);
   EXPECT_EQ(commits_, 10);
   EXPECT_EQ(Get(kTrace)->events.size(), 1000u);
 }
@@ -149,7 +154,7 @@ TEST_F(BulkIngestTest, PipelinedCommitsStayOrderedAndAFailureStopsTheReport) {
   EXPECT_EQ(failed.code(), StatusCode::kIoError) << failed.ToString();
   EXPECT_FALSE(overlapped.load());
   ASSERT_TRUE(ingestor.Drain().ok());
-  EXPECT_EQ(ingestor.report().accepted, 300u);  // batches 1-3 only
+  EXPECT_EQ(ingestor.report().lines, 300u);  // batches 1-3 only
   EXPECT_EQ(ingestor.report().events, 300u);
   EXPECT_EQ(Get(kTrace)->events.size(), 300u);
   for (size_t n : sizes) EXPECT_EQ(n, 100u);
@@ -190,7 +195,8 @@ TEST_F(BulkIngestTest, CompressedBodiesDecodeThroughTheStreamDecoder) {
   ASSERT_TRUE(decoder->Finish().ok());
   auto r = ingestor.Finish();
   ASSERT_TRUE(r.ok());
-  EXPECT_EQ(r->accepted, 5u);
+  EXPECT_EQ(r->lines, 5u);
+  EXPECT_EQ(r->events, 3u);
   EXPECT_EQ(Get(kTrace)->events.size(), 3u);
 }
 
@@ -213,7 +219,8 @@ TEST_F(BulkIngestTest, OperonxLinesOfSeveralRequestsGoToTheirOwnTraces) {
   IngestOptions o;
   o.format = IngestFormat::kOperonx;
   IngestReport r = Ingest(body, o);
-  EXPECT_EQ(r.accepted, 5u);
+  EXPECT_EQ(r.lines, 5u);
+  EXPECT_EQ(r.events, 4u);
   EXPECT_EQ(r.duplicates, 1u);
   EXPECT_TRUE(r.rejected.empty());
   auto t1 = GetById(OperonxTraceId("r1"));
@@ -238,7 +245,8 @@ TEST_F(BulkIngestTest, OperonxEnvelopesCarryMetadataAndTheFinalBatchEndsTheReque
   IngestOptions o;
   o.format = IngestFormat::kOperonx;
   IngestReport r = Ingest(partial + "\n" + final + "\n", o);
-  EXPECT_EQ(r.accepted, 2u);
+  EXPECT_EQ(r.lines, 2u);  // two envelopes of two events each
+  EXPECT_EQ(r.events, 4u);
   EXPECT_TRUE(r.rejected.empty());
   auto t = GetById(OperonxTraceId("req-9"));
   ASSERT_TRUE(t.has_value());
@@ -258,7 +266,8 @@ TEST_F(BulkIngestTest, OperonxJsonArrayFilesAreAccepted) {
   IngestOptions o;
   o.format = IngestFormat::kOperonx;
   IngestReport r = Ingest(body, o, 7);
-  EXPECT_EQ(r.accepted, 2u);
+  EXPECT_EQ(r.lines, 2u);
+  EXPECT_EQ(r.events, 2u);
   EXPECT_TRUE(r.rejected.empty());
   auto t = GetById(OperonxTraceId("r3"));
   ASSERT_TRUE(t.has_value());
