@@ -118,6 +118,8 @@ const std::vector<KeySpec>& Specs() {
     v.push_back(Uint("server.io_threads", &Config::io_threads, "Network I/O threads."));
     v.push_back(Uint("server.read_threads", &Config::read_threads,
                      "Threads running GetTrace / QueryTraces / GetFlowVersions."));
+    v.push_back(Uint("server.ws_idle_timeout_seconds", &Config::ws_idle_timeout_seconds,
+                     "A WebSocket peer silent this long (no frame, no pong) is closed; pinged at half of it."));
     v.push_back(Uint("server.max_inflight_per_connection", &Config::max_inflight_per_connection,
                      "Unanswered requests per connection before the server stops reading it."));
     v.push_back(Str("server.finalize_status", &Config::finalize_status,
@@ -507,6 +509,7 @@ Status ConfigLoader::Validate() const {
     return bad("http.rate_limit_burst", "must be at least 1 when http.rate_limit_per_second is set");
   }
   if (c.idle_timeout_seconds == 0) return bad("http.idle_timeout_seconds", "must be at least 1");
+  if (c.ws_idle_timeout_seconds < 2) return bad("server.ws_idle_timeout_seconds", "must be at least 2");
   if (c.tls_cert_file.empty() != c.tls_key_file.empty()) {
     return bad(c.tls_cert_file.empty() ? "tls.cert_file" : "tls.key_file",
                "tls.cert_file and tls.key_file must be set together");

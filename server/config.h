@@ -85,6 +85,10 @@ struct Config {
   // An idle keep-alive connection, or a request whose header or body stalls
   // this long, is closed. Default: 30.
   uint64_t idle_timeout_seconds = 30;
+  // A WebSocket peer that sends nothing (not even a pong) for this long is
+  // closed; the server pings it at half this time, so a live but quiet
+  // client answers and stays. Default: 300 (Beast's suggested server value).
+  uint64_t ws_idle_timeout_seconds = 300;
 
   // [auth]
   // API keys; when any is set every request except /healthz and /readyz

@@ -63,7 +63,12 @@ class WsSession : public Peer, public SessionControl, public std::enable_shared_
   awaitable<void> Run(http::request<http::string_body> req, std::string subprotocol) {
     auto self = shared_from_this();
     const Config& cfg = server_->config_;
-    ws_.set_option(websocket::stream_base::timeout::suggested(beast::role_type::server));
+    // Dead peers: Beast pings at half the idle timeout and closes a peer
+    // that sent nothing, not even the pong, for the whole of it.
+    websocket::stream_base::timeout timeouts = websocket::stream_base::timeout::suggested(beast::role_type::server);
+    timeouts.idle_timeout = std::chrono::seconds(cfg.ws_idle_timeout_seconds);
+    timeouts.keep_alive_pings = true;
+    ws_.set_option(timeouts);
     if (cfg.permessage_deflate) {
       websocket::permessage_deflate pmd;
       pmd.server_enable = true;

@@ -10,6 +10,7 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -65,6 +66,10 @@ class RawHttpConnection {
   // Drops the connection at once with a TCP reset (SO_LINGER 0), as when
   // the client process dies. (Destroying the object closes it with a FIN.)
   virtual void Abort() = 0;
+  // Reads until the server closes the connection (EOF or reset) and returns
+  // the bytes that arrived; nullopt when it is still open after `timeout`
+  // (the connection stays usable: the read is cancelled, not the socket).
+  virtual Result<std::optional<std::string>> ReadUntilClosed(std::chrono::milliseconds timeout) = 0;
 };
 
 // Sends `spec` on a new connection and reads the response.

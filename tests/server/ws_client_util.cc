@@ -277,6 +277,35 @@ class BeastRawConnection : public RawHttpConnection {
     stream_.socket().close(ignored);
   }
 
+  Result<std::optional<std::string>> ReadUntilClosed(std::chrono::milliseconds timeout) override {
+    std::string got(static_cast<const char*>(buf_.data().data()), buf_.size());
+    buf_.consume(buf_.size());
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    char chunk[4096];
+    while (true) {
+      beast::error_code ec;
+      size_t n = 0;
+      bool done = false;
+      stream_.socket().async_read_some(asio::buffer(chunk), [&](beast::error_code e, size_t k) {
+        ec = e;
+        n = k;
+        done = true;
+      });
+      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+      bool finished = RunUntil(ioc_, done, std::max(left, std::chrono::milliseconds(1)), [this] {
+        beast::error_code ignored;
+        stream_.socket().cancel(ignored);
+      });
+      if (!finished) {
+        while (!done) ioc_.run_one_for(std::chrono::milliseconds(100));  // the cancelled read's handler
+        return std::optional<std::string>();
+      }
+      got.append(chunk, n);
+      if (ec == asio::error::eof || ec == asio::error::connection_reset) return std::optional<std::string>(got);
+      if (ec) return Status::IoError("read: " + ec.message());
+    }
+  }
+
  private:
   asio::io_context ioc_;
   beast::tcp_stream stream_;
