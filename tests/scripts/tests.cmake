@@ -82,3 +82,14 @@ if(TARGET tracedb)
                    -- /usr/bin/python3 ${CMAKE_CURRENT_LIST_DIR}/full_disk_test.py $<TARGET_FILE:tracedb>)
   set_tests_properties(scripts.full_disk PROPERTIES TIMEOUT 300)
 endif()
+
+# A short soak (tests/scripts/soak_test.py): 1,000 WebSocket connections
+# recording at once plus 50 subscribers, 10 of which never read: every
+# acknowledged event stored, stalled subscribers cost only counted drops,
+# peak RSS bounded and printed.
+if(TARGET tracedb)
+  add_test(NAME scripts.soak
+           COMMAND ${_require} /usr/bin/python3 python3:websockets
+                   -- /usr/bin/python3 ${CMAKE_CURRENT_LIST_DIR}/soak_test.py $<TARGET_FILE:tracedb>)
+  set_tests_properties(scripts.soak PROPERTIES TIMEOUT 600)
+endif()
