@@ -10,10 +10,11 @@ Checks:
     cost nothing but counted drops (tracedb_notifications_dropped_total > 0)
     and their connections are still open at the end;
   * the server's peak RSS (VmHWM) stays under a bound and is printed.
-Speed is not asserted here: the long run with rates is
-`tracedb_bench --workloads soak` territory (docs/PERFORMANCE.md).
+Speed is not asserted here. With --bench it is the long run instead: 200
+events per connection, once with the 10 stalled subscribers and once with
+all 50 reading, printing both ingest rates and peak RSS (docs/PERFORMANCE.md).
 
-usage: soak_test.py <tracedb binary>
+usage: soak_test.py <tracedb binary> [--bench]
 """
 
 import asyncio
@@ -30,8 +31,9 @@ import uuid
 import websockets
 
 TRACEDB = sys.argv[1]
+BENCH = "--bench" in sys.argv[2:]
 CONNECTIONS = 1000
-EVENTS_PER_CONNECTION = 20
+EVENTS_PER_CONNECTION = 200 if BENCH else 20
 SUBSCRIBERS = 50
 STALLED = 10
 FLOWS = 10
@@ -129,12 +131,13 @@ async def subscriber(uri, s, stalled, received, ready, stop):
         return n
 
 
-async def soak(port):
+async def soak(port, stalled_count):
     uri = "ws://127.0.0.1:%d/" % port
     stop = asyncio.Event()
     go = asyncio.Event()
     ready, opened, received = [], [], {}
-    subs = [asyncio.create_task(subscriber(uri, s, s < STALLED, received, ready, stop)) for s in range(SUBSCRIBERS)]
+    subs = [asyncio.create_task(subscriber(uri, s, s < stalled_count, received, ready, stop))
+            for s in range(SUBSCRIBERS)]
     t0 = time.time()
     while len(ready) < SUBSCRIBERS and time.time() - t0 < DEADLINE:
         await asyncio.sleep(0.05)
@@ -147,7 +150,9 @@ async def soak(port):
           "server sees %s WebSocket connections, want %d" % (metric(port, "tracedb_connections_open"),
                                                              CONNECTIONS + SUBSCRIBERS))
     go.set()
-    acked = await asyncio.wait_for(asyncio.gather(*recs), DEADLINE)
+    t_go = time.time()
+    acked = await asyncio.wait_for(asyncio.gather(*recs), DEADLINE * (5 if BENCH else 1))
+    elapsed = time.time() - t_go
     # The recorders closed; the 50 subscribers, stalled ones included, are
     # still connected.
     t1 = time.time()
@@ -158,10 +163,11 @@ async def soak(port):
     await asyncio.sleep(1.0)  # let the reading subscribers drain
     stop.set()
     await asyncio.wait_for(asyncio.gather(*subs), DEADLINE)
-    return sum(acked), received, open_now
+    return sum(acked), received, open_now, elapsed
 
 
-def main():
+def run(stalled_count):
+    """One soak run against a fresh server; returns (events/s, peak RSS MB)."""
     tmp = tempfile.mkdtemp(prefix="tracedb-soak-")
     port_file = os.path.join(tmp, "port")
     log = open(os.path.join(tmp, "server.log"), "wb")
@@ -172,11 +178,11 @@ def main():
         t0 = time.time()
         while not (os.path.exists(port_file) and open(port_file).read().strip()):
             if proc.poll() is not None or time.time() - t0 > 60:
-                print("FAIL: server did not start", file=sys.stderr)
-                return 1
+                check(False, "server did not start")
+                return None
             time.sleep(0.05)
         port = int(open(port_file).read())
-        acked, received, open_now = asyncio.run(soak(port))
+        acked, received, open_now, elapsed = asyncio.run(soak(port, stalled_count))
         total = CONNECTIONS * EVENTS_PER_CONNECTION
         check(acked == total, "acknowledged %d of %d events" % (acked, total))
         check(proc.poll() is None, "the server is up")
@@ -187,17 +193,20 @@ def main():
             if check(s == 200, "trace of connection %d: %d" % (c, s)):
                 stored += len(json.loads(b)["events"])
         check(stored == total, "stored events: %d, want %d" % (stored, total))
-        reading = [received.get(s, 0) for s in range(STALLED, SUBSCRIBERS)]
+        reading = [received.get(s, 0) for s in range(stalled_count, SUBSCRIBERS)]
         check(min(reading) > 0, "every reading subscriber got notifications: %s" % reading)
         dropped = metric(port, "tracedb_notifications_dropped_total") or 0
-        check(dropped > 0, "the stalled subscribers' notifications are dropped and counted")
+        if stalled_count > 0:
+            check(dropped > 0, "the stalled subscribers' notifications are dropped and counted")
         check(open_now == SUBSCRIBERS, "after the recorders left, the %d subscribers (stalled ones included) "
               "are still connected: %s open" % (SUBSCRIBERS, open_now))
         rss = peak_rss_mb(proc.pid)
-        print("soak: %d connections x %d events acknowledged and stored; %d subscribers (%d stalled), "
-              "%d notifications dropped; server peak RSS %.0f MB" % (CONNECTIONS, EVENTS_PER_CONNECTION,
-                                                                    SUBSCRIBERS, STALLED, dropped, rss))
+        rate = total / elapsed if elapsed > 0 else 0
+        print("soak: %d connections x %d events acknowledged and stored in %.1f s (%.0f events/s); "
+              "%d subscribers (%d stalled), %d notifications dropped; server peak RSS %.0f MB"
+              % (CONNECTIONS, EVENTS_PER_CONNECTION, elapsed, rate, SUBSCRIBERS, stalled_count, dropped, rss))
         check(rss is not None and rss < RSS_BOUND_MB, "peak RSS %s MB, bound %d MB" % (rss, RSS_BOUND_MB))
+        return rate, rss
     finally:
         proc.send_signal(signal.SIGTERM)
         try:
@@ -207,6 +216,18 @@ def main():
         if failures:
             sys.stderr.write(open(os.path.join(tmp, "server.log"), errors="replace").read()[-3000:])
         subprocess.run(["rm", "-rf", tmp])
+
+
+def main():
+    if BENCH:
+        base = run(0)
+        stalled = run(STALLED)
+        if base and stalled:
+            print("soak bench: %.0f events/s with all %d subscribers reading, %.0f with %d stalled (%.1f%%); "
+                  "peak RSS %.0f / %.0f MB" % (base[0], SUBSCRIBERS, stalled[0], STALLED,
+                                               100.0 * stalled[0] / base[0], base[1], stalled[1]))
+    else:
+        run(STALLED)
     if failures:
         print("%d failure(s)" % len(failures), file=sys.stderr)
         return 1
