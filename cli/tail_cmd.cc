@@ -143,7 +143,7 @@ int RunTail(const TailFlags& f) {
     auto conn = tc::Connection::Open(url, std::chrono::seconds(5), &error);
     std::string reply;
     if (conn) error = conn->Request(subscribe, &reply, std::chrono::seconds(5));
-    if (!error.ok() || reply != R"({"EventRecorded":{"success":true,"error":null})") {
+    if (!error.ok() || reply != R"({"EventRecorded":{"success":true,"error":null}})") {
       if (!reported) {
         fmt::print(stderr, "tracedb tail: {}: {} (retrying every second)\n", url,
                    error.ok() ? "subscription refused: " + reply : error.message());

@@ -31,7 +31,7 @@ for _ in $(seq 1 100); do grep -q subscribed "$TMP/monitor.err" && break; sleep 
 sleep 0.5  # the tails subscribe too
 
 "$EXAMPLES/simple_client" --url "$URL" --messages 5 > "$TMP/simple.out" || fail "simple_client: $(cat "$TMP/simple.out")"
-grep -q '"messages":5,"acked":23,"stored_events":22,"completed":true' "$TMP/simple.out" \
+grep -q '"messages":5,"acked":24,"stored_events":22,"completed":true' "$TMP/simple.out" \
   || fail "simple_client output: $(cat "$TMP/simple.out")"
 TRACE=$(sed -n 's/.*"trace_id":"\([^"]*\)".*/\1/p' "$TMP/simple.out")
 
