@@ -304,6 +304,8 @@ class Client::Impl {
     buffer_.SetConnected(true, compressed_);
     last_progress_ = Clock::now();
     asio::co_spawn(ioc_, ReadLoop(), asio::detached);
+    watchdog_running_ = true;
+    asio::co_spawn(ioc_, Watchdog(), asio::detached);
     std::string frame;
     while (alive_ && !stop_now_) {
       woken_ = false;
@@ -324,7 +326,6 @@ class Client::Impl {
       }
       MaybeSyncSpool();
       if (!alive_ || stop_now_) break;
-      if (buffer_.in_flight() > 0 && Clock::now() - last_progress_ > options_.ack_timeout) break;  // stalled
       co_await Sleep(options_.batch_timeout);
     }
     alive_ = false;
@@ -333,10 +334,29 @@ class Client::Impl {
       co_await ws_->async_close(websocket::close_code::normal, kTuple);
     }
     CloseSocket();
-    while (reader_running_) {
-      woken_ = false;
-      co_await Sleep(std::chrono::milliseconds(5));
+    // A real wait (Sleep returns at once while stopping, which would spin
+    // without letting the reader and the watchdog finish).
+    asio::steady_timer done(ioc_);
+    while (reader_running_ || watchdog_running_) {
+      done.expires_after(std::chrono::milliseconds(5));
+      co_await done.async_wait(kTuple);
     }
+  }
+
+  // Cuts a connection whose requests in flight got no ack for ack_timeout,
+  // also when the write loop is blocked because the server stopped reading.
+  awaitable<void> Watchdog() {
+    asio::steady_timer timer(ioc_);
+    while (alive_ && !stop_now_) {
+      timer.expires_after(std::chrono::milliseconds(100));
+      co_await timer.async_wait(kTuple);
+      if (alive_ && buffer_.in_flight() > 0 && Clock::now() - last_progress_ > options_.ack_timeout) {
+        alive_ = false;
+        CloseSocket();
+      }
+    }
+    watchdog_running_ = false;
+    WakeLocal();
   }
 
   awaitable<void> ReadLoop() {
@@ -380,6 +400,7 @@ class Client::Impl {
   bool stop_now_ = false;
   bool alive_ = false;
   bool reader_running_ = false;
+  bool watchdog_running_ = false;
   bool compressed_ = false;
   bool probe_refused_ = false;
   bool spool_error_reported_ = false;

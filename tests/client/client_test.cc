@@ -9,6 +9,8 @@
 #include <thread>
 #include <vector>
 
+#include <boost/asio.hpp>
+#include <boost/beast/websocket.hpp>
 #include <gtest/gtest.h>
 
 #include "client/cpp/include/tracedb/client.h"
@@ -236,6 +238,57 @@ TEST(Client, StalledServerKeepsMemoryBoundedAndCountsDrops) {
   EXPECT_EQ(c.buffered, 0u);
   EXPECT_EQ(c.recorded, c.acked + c.dropped);
   EXPECT_EQ(ts.EventCount(trace.ToString()), c.acked - 1);  // minus the StartTrace
+}
+
+// A WebSocket server that completes the handshake and then never reads:
+// the client's writes block once the socket buffers are full. Memory stays
+// within max_buffered, drops are counted, and ack_timeout cuts and retries
+// the connection.
+TEST(Client, ServerThatStopsReadingIsCutAndMemoryStaysBounded) {
+  namespace asio = boost::asio;
+  asio::io_context ioc;
+  asio::ip::tcp::acceptor acceptor(ioc, {asio::ip::make_address("127.0.0.1"), 0});
+  acceptor.set_option(asio::socket_base::receive_buffer_size(4096));
+  uint16_t port = acceptor.local_endpoint().port();
+  std::atomic<bool> stop{false};
+  std::atomic<int> accepted{0};
+  std::vector<std::unique_ptr<boost::beast::websocket::stream<asio::ip::tcp::socket>>> held;
+  std::thread server([&] {
+    while (!stop) {
+      boost::system::error_code ec;
+      asio::ip::tcp::socket sock(ioc);
+      acceptor.accept(sock, ec);
+      if (ec || stop) break;
+      auto ws = std::make_unique<boost::beast::websocket::stream<asio::ip::tcp::socket>>(std::move(sock));
+      ws->accept(ec);
+      if (!ec) ++accepted;
+      held.push_back(std::move(ws));  // kept open, never read
+    }
+  });
+
+  Options o = FastOptions(port);
+  o.compression = Compression::kOff;
+  o.max_buffered = 2000;
+  o.overflow = OverflowPolicy::kDropOldest;
+  o.ack_timeout = 500ms;
+  auto client = Client::Create(o);
+  TraceId trace = client->StartTrace("stuck");
+  for (int i = 0; i < 20000; ++i) client->Record(trace, MakeEvent(i));
+  ASSERT_TRUE(WaitUntil([&] { return accepted.load() >= 2 && client->counters().retried > 0; }));
+  Counters c = client->counters();
+  EXPECT_EQ(c.recorded, 20001u);
+  EXPECT_EQ(c.acked, 0u);
+  EXPECT_LE(c.buffered, 2000u);
+  EXPECT_GE(c.dropped, 18000u);
+  EXPECT_EQ(c.recorded, c.dropped + c.buffered);
+  EXPECT_GT(c.sent, 0u);
+  EXPECT_FALSE(client->Shutdown(0ms));
+  client.reset();
+  stop = true;
+  boost::system::error_code ignored;
+  asio::ip::tcp::socket poke(ioc);
+  poke.connect(acceptor.local_endpoint(), ignored);  // unblocks accept()
+  server.join();
 }
 
 TEST(Client, ConcurrentRecordersWithBlockingOverflowLoseNothing) {
