@@ -57,8 +57,9 @@ grep -q '"total_count":4}' "$TMP/q1.out" || fail "query_client total_count: $(ta
 grep -q "\"trace_id\":\"$TRACE\"" "$TMP/q2.out" || fail "query_client GetTrace: $(head -c 300 "$TMP/q2.out")"
 "$EXAMPLES/query_client" --url "$URL" --filter 'flow = "complex-workflow" | count()' > "$TMP/q3.out" \
   || fail "query_client --filter: $(cat "$TMP/q3.out")"
-grep -q '1' "$TMP/q3.out" || fail "query_client --filter: $(cat "$TMP/q3.out")"
+grep -q '"count()":1\.0' "$TMP/q3.out" || fail "query_client --filter: $(cat "$TMP/q3.out")"
 "$EXAMPLES/query_client" --url "$URL" --filter 'flow = = x' > "$TMP/q4.out" && fail "bad filter accepted"
+grep -q 'InvalidArgument' "$TMP/q4.out" || fail "bad filter reply: $(cat "$TMP/q4.out")"
 "$EXAMPLES/monitoring_client" --url "$URL" --metrics > "$TMP/metrics.out" || fail "monitoring_client --metrics"
 grep -q '"Pong"' "$TMP/metrics.out" && grep -q '"Metrics"' "$TMP/metrics.out" || fail "metrics: $(cat "$TMP/metrics.out")"
 
