@@ -8,7 +8,7 @@
 #      ASan-built `tracedb`, the fuzz replays, and tracedb_bench --quick
 #      (the runner and the server it starts both built with ASan);
 #   3. tsan (build-tsan/, ThreadSanitizer at -O1 -g1): the engine, ingest
-#      pipeline and server suites, suppressions in tests/tsan.supp.
+#      pipeline, server and client suites, suppressions in tests/tsan.supp.
 # See docs/server.md ("Sanitizers") for what each pass covers and costs.
 # Each sanitizer build compiles in the background while the previous pass's
 # tests run, so both cores stay busy.
@@ -102,8 +102,9 @@ ASAN_ARGS+=" -DTRACEDB_BUILD_MICRO=OFF"
 TSAN_ARGS="-DCMAKE_BUILD_TYPE=None -DCMAKE_CXX_FLAGS=-g1 -DTRACEDB_TSAN=ON -DTRACEDB_BUILD_BENCH=OFF"
 # The engine, ingest pipeline and server suites: every thread the engine
 # and the server start (I/O, read pool, writer, bulk commit helper,
-# retention, subscriptions) and their tests.
-TSAN_TARGETS="tracedb_engine_tests tracedb_ingest_pipeline_tests tracedb_server_tests"
+# retention, subscriptions) and their tests; the C++ client's suite
+# (recording threads, its I/O thread, the server's).
+TSAN_TARGETS="tracedb_engine_tests tracedb_ingest_pipeline_tests tracedb_server_tests tracedb_client_tests"
 sanitize=1
 [ "${TRACEDB_SKIP_SANITIZE:-0}" = "1" ] && sanitize=0
 start=$(date +%s)
@@ -122,7 +123,7 @@ if [ $sanitize = 1 ]; then
   # run; TSan cannot follow threads started after such a fork ("dup thread
   # with used id"), so the crash test runs in the release and asan passes
   # only, and is listed here as skipped.
-  run_tests tsan build-tsan "-L ^(engine|ingest_pipeline|server)$ -E ^CrashSafety\." \
+  run_tests tsan build-tsan "-L ^(engine|ingest_pipeline|server|client)$ -E ^CrashSafety\." \
     "TSAN_OPTIONS=suppressions=$PWD/tests/tsan.supp:second_deadlock_stack=1:history_size=4"
   skipped=$((skipped + 1))
   skipped_list+=("tsan: CrashSafety.* (fork of a multi-threaded process; runs in release and asan)")

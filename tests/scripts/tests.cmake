@@ -93,3 +93,17 @@ if(TARGET tracedb)
                    -- /usr/bin/python3 ${CMAKE_CURRENT_LIST_DIR}/soak_test.py $<TARGET_FILE:tracedb>)
   set_tests_properties(scripts.soak PROPERTIES TIMEOUT 600)
 endif()
+
+# The C++ client and the example clients (client/cpp, examples/): smoke
+# tests of every example and `tracedb tail`; SIGKILLs of the server while
+# performance_client records 100,000 events with a spool.
+if(TARGET tracedb AND TARGET performance_client)
+  add_test(NAME scripts.examples
+           COMMAND bash ${CMAKE_CURRENT_LIST_DIR}/examples_test.sh $<TARGET_FILE:tracedb>
+                   $<TARGET_FILE_DIR:performance_client>)
+  set_tests_properties(scripts.examples PROPERTIES TIMEOUT 120)
+  add_test(NAME scripts.client_kill
+           COMMAND bash ${CMAKE_CURRENT_LIST_DIR}/client_kill_test.sh $<TARGET_FILE:tracedb>
+                   $<TARGET_FILE_DIR:performance_client>)
+  set_tests_properties(scripts.client_kill PROPERTIES TIMEOUT 240)
+endif()
