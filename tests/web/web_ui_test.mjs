@@ -250,6 +250,7 @@ async function main() {
     check(await waitCompletion('actor string'), `search box: completes a field name (${JSON.stringify(await completions().catch(() => []))})`);
     await page.type('#q', 'r = "pa');
     check(await waitCompletion('"payment" 10'), `search box: an actor's value with its event count (${JSON.stringify(await completions().catch(() => []))})`);
+    await shot(page, 'search-completion');
     await page.click('#q', { clickCount: 3 });
     await page.keyboard.press('Backspace');
     await page.type('#q', 'status = ');
