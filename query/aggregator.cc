@@ -2,6 +2,10 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
+#include <limits>
+
+#include "schema/rfc3339.h"
 
 namespace tracedb::query {
 
@@ -19,6 +23,31 @@ size_t Percent(AggFunc f) {
   }
 }
 
+// ns rounded down to a multiple of width (> 0); saturates instead of
+// overflowing below INT64_MIN.
+int64_t FloorTo(int64_t ns, int64_t width) {
+  int64_t r = ns % width;
+  if (r < 0) r += width;
+  return ns >= std::numeric_limits<int64_t>::min() + r ? ns - r : ns;
+}
+
+// The start of the bucket_ns-wide bucket `ns` falls in, as RFC 3339 with a
+// fixed number of fraction digits (none for whole-second widths, else 3),
+// so that group keys order by time.
+std::string BucketText(int64_t ns, int64_t bucket_ns) {
+  constexpr int64_t kSecond = 1000000000;
+  int64_t start = FloorTo(ns, bucket_ns);
+  int64_t whole = FloorTo(start, kSecond);
+  int64_t frac = start - whole;
+  std::string text = schema::FormatRfc3339(whole);
+  if (bucket_ns % kSecond != 0 && !text.empty() && text.back() == 'Z') {
+    char ms[24];
+    std::snprintf(ms, sizeof ms, ".%03lld", static_cast<long long>(frac / 1000000));
+    text.insert(text.size() - 1, ms);
+  }
+  return text;
+}
+
 }  // namespace
 
 Aggregator::Aggregator(const BoundQuery& query) : query_(query) {}
@@ -28,7 +57,13 @@ void Aggregator::Add(const std::function<Datum(const Field&)>& get) {
   key.reserve(query_.group_by.size());
   for (const auto& f : query_.group_by) {
     Datum d = get(f);
-    key.push_back(d.present() ? d.ToText(f) : "(none)");
+    if (!d.present()) {
+      key.push_back("(none)");
+    } else if (f.bucket_ns > 0 && d.kind == Datum::Kind::kInt) {
+      key.push_back(BucketText(d.i, f.bucket_ns));
+    } else {
+      key.push_back(d.ToText(f));
+    }
   }
   auto [it, inserted] = groups_.try_emplace(std::move(key));
   std::vector<Acc>& accs = it->second;

@@ -63,11 +63,19 @@ struct AggCall {
   size_t pos = 0;
 };
 
+// One key of `by (…)`: a field, or `bucket([field,] width)`, the start of
+// the width-wide time bucket a time field falls in.
+struct GroupKey {
+  FieldRef field;  // bucket(width) alone: path empty (the binder picks the time)
+  std::optional<int64_t> bucket_ns;  // set for bucket(…): the width in ns
+  size_t width_pos = 0;              // the width's offset (for errors)
+};
+
 struct Query {
   bool explain = false;
   std::unique_ptr<Expr> filter;  // null: every trace
   std::vector<AggCall> aggregates;
-  std::vector<FieldRef> group_by;
+  std::vector<GroupKey> group_by;
   std::optional<int64_t> limit;
 };
 

@@ -5,6 +5,8 @@
 
 #include <algorithm>
 #include <cctype>
+#include <string>
+#include <utility>
 
 #include "query/syntax_error.h"
 #include "schema/rfc3339.h"
@@ -97,6 +99,22 @@ const schema::EventType kAllTypes[] = {
     schema::EventType::kMediaRef, schema::EventType::kOperonxOther, schema::EventType::kSpan,
 };
 
+// The narrowest `bucket()` width: finer buckets would print as many keys as
+// there are distinct timestamps.
+constexpr int64_t kMinBucketNs = 1000000;
+
+// A width in the largest unit that divides it: 300000000000 -> "5m".
+std::string DurationText(int64_t ns) {
+  constexpr std::pair<int64_t, const char*> kUnits[] = {
+      {86400000000000, "d"}, {3600000000000, "h"}, {60000000000, "m"}, {1000000000, "s"},
+      {1000000, "ms"},       {1000, "us"},
+  };
+  for (const auto& [unit, suffix] : kUnits) {
+    if (ns % unit == 0) return std::to_string(ns / unit) + suffix;
+  }
+  return std::to_string(ns) + "ns";
+}
+
 class Binder {
  public:
   Binder(std::string_view text, schema::TimestampNs now) : text_(text), now_(now) {}
@@ -117,8 +135,8 @@ class Binder {
       TRACEDB_ASSIGN_OR_RETURN(Aggregate agg, Agg(call, FieldContext::kTrace));
       if (agg.field && agg.field->scope == Scope::kEvent) event_level = true;
     }
-    for (const auto& ref : q.group_by) {
-      TRACEDB_ASSIGN_OR_RETURN(Field f, FieldOf(ref));
+    for (const auto& key : q.group_by) {
+      TRACEDB_ASSIGN_OR_RETURN(Field f, GroupField(key, FieldContext::kTrace));
       if (f.scope == Scope::kEvent) event_level = true;
     }
     FieldContext context = event_level ? FieldContext::kEvent : FieldContext::kTrace;
@@ -126,8 +144,8 @@ class Binder {
       TRACEDB_ASSIGN_OR_RETURN(Aggregate agg, Agg(call, context));
       out.aggregates.push_back(std::move(agg));
     }
-    for (const auto& ref : q.group_by) {
-      TRACEDB_ASSIGN_OR_RETURN(Field f, FieldOf(ref, context));
+    for (const auto& key : q.group_by) {
+      TRACEDB_ASSIGN_OR_RETURN(Field f, GroupField(key, context));
       out.group_by.push_back(std::move(f));
     }
     out.level = event_level ? AggLevel::kEvent : AggLevel::kTrace;
@@ -136,6 +154,28 @@ class Binder {
 
  private:
   Status Error(size_t pos, std::string_view msg) const { return SyntaxError(text_, pos, msg); }
+
+  // A `by` key. bucket(width) alone buckets the row's time: the trace's
+  // start over traces, the event's timestamp over events (so it never makes
+  // rows events by itself).
+  Result<Field> GroupField(const ast::GroupKey& key, FieldContext context) {
+    if (!key.bucket_ns) return FieldOf(key.field, context);
+    Field f;
+    if (key.field.path.empty()) {
+      f = *ResolveField({context == FieldContext::kEvent ? "timestamp" : "start"});
+    } else {
+      TRACEDB_ASSIGN_OR_RETURN(f, FieldOf(key.field, context));
+      if (f.type != ValueType::kTime) {
+        return Error(key.field.pos, "bucket() needs a time field (start, end or timestamp), not '" + f.name + "'");
+      }
+    }
+    if (*key.bucket_ns < kMinBucketNs) {
+      return Error(key.width_pos, "a bucket width must be at least 1ms");
+    }
+    f.bucket_ns = *key.bucket_ns;
+    f.name = "bucket(" + (key.field.path.empty() ? "" : f.name + ", ") + DurationText(f.bucket_ns) + ")";
+    return f;
+  }
 
   Result<Field> FieldOf(const ast::FieldRef& ref, FieldContext context = FieldContext::kTrace) {
     std::optional<Field> f = ResolveField(ref.path, context);
@@ -522,6 +562,35 @@ std::optional<Field> ResolveField(const std::vector<std::string>& path, FieldCon
 
 Result<BoundQuery> Bind(std::string_view text, const ast::Query& query, schema::TimestampNs now_ns) {
   return Binder(text, now_ns).Run(query);
+}
+
+std::vector<FieldName> KnownFields() {
+  std::vector<FieldName> out;
+  for (const auto& spec : kFields) {
+    if (spec.name == "workflow") continue;  // an alias of flow
+    out.push_back(FieldName{spec.name, spec.scope, spec.type, spec.hot, spec.needs_path});
+  }
+  return out;
+}
+
+std::vector<std::string> EnumValueNames(ValueType type) {
+  std::vector<std::string> out;
+  switch (type) {
+    case ValueType::kStatus:
+      for (auto code : {schema::StatusCode::kPending, schema::StatusCode::kRunning, schema::StatusCode::kCompleted,
+                        schema::StatusCode::kFailed, schema::StatusCode::kCancelled}) {
+        out.emplace_back(StatusName(code));
+      }
+      break;
+    case ValueType::kEventType:
+      for (auto t : kAllTypes) out.emplace_back(EventTypeName(t));
+      break;
+    case ValueType::kEventStatus:
+      for (uint8_t code = 0; code <= 4; ++code) out.emplace_back(EventStatusName(code));
+      break;
+    default: break;
+  }
+  return out;
 }
 
 }  // namespace tracedb::query

@@ -6,7 +6,10 @@
 // and event type names to codes, UUID text to bytes), compiles regexes with
 // RE2, and wraps bare event predicates in "some event" nodes.
 
+#include <optional>
+#include <string>
 #include <string_view>
+#include <vector>
 
 #include "common/result.h"
 #include "query/ast.h"
@@ -27,5 +30,23 @@ enum class FieldContext : uint8_t { kTrace, kEvent };
 // Resolves a field name path ("payload", "status") to a Field, or nullopt.
 std::optional<Field> ResolveField(const std::vector<std::string>& path,
                                   FieldContext context = FieldContext::kTrace);
+
+// One name of the field table, as the binder resolves it in the trace
+// context (for listings such as GET /v1/fields; query/fields.h).
+struct FieldName {
+  std::string_view name;  // static storage
+  Scope scope = Scope::kTrace;
+  ValueType type = ValueType::kString;
+  bool hot = false;
+  bool needs_key = false;  // tags.X, attr.X, payload.X, resource.X
+};
+
+// Every field name of the binder's table (the alias `workflow` of `flow`
+// left out).
+std::vector<FieldName> KnownFields();
+
+// The value names of an enumerated type (kStatus, kEventType,
+// kEventStatus), in code order; empty for every other type.
+std::vector<std::string> EnumValueNames(ValueType type);
 
 }  // namespace tracedb::query

@@ -102,6 +102,9 @@ struct Field {
   bool hot = false;
   std::vector<std::string> path;  // tags.X, attr.X.Y, payload.X.Y
   std::string name;               // canonical spelling, e.g. "payload.status"
+  // Group keys only: > 0 groups a time field by the start of its
+  // bucket_ns-wide bucket (`by (bucket(1m))`); name is then "bucket(1m)".
+  int64_t bucket_ns = 0;
 };
 
 // A literal after binding.

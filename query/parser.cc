@@ -326,8 +326,8 @@ class Parser {
       ++pos_;
       TRACEDB_RETURN_IF_ERROR(Expect(TokenKind::kLParen, "'(' after 'by'"));
       while (true) {
-        TRACEDB_ASSIGN_OR_RETURN(ast::FieldRef f, Field());
-        q->group_by.push_back(std::move(f));
+        TRACEDB_ASSIGN_OR_RETURN(ast::GroupKey key, GroupKey());
+        q->group_by.push_back(std::move(key));
         if (q->group_by.size() > 16) return Error("too many grouping fields");
         if (Cur().kind == TokenKind::kComma) {
           ++pos_;
@@ -337,6 +337,29 @@ class Parser {
       }
     }
     return Status::OK();
+  }
+
+  // field | "bucket" "(" [ field "," ] DURATION ")"
+  Result<ast::GroupKey> GroupKey() {
+    ast::GroupKey key;
+    if (!IsWord(Cur(), "bucket") || Ahead(1).kind != TokenKind::kLParen) {
+      TRACEDB_ASSIGN_OR_RETURN(key.field, Field());
+      return key;
+    }
+    key.field.pos = Cur().pos;
+    pos_ += 2;
+    if (Cur().kind == TokenKind::kIdent) {
+      TRACEDB_ASSIGN_OR_RETURN(key.field, Field());
+      TRACEDB_RETURN_IF_ERROR(Expect(TokenKind::kComma, "',' and a bucket width after the field, e.g. bucket(start, 1m)"));
+    }
+    key.width_pos = Cur().pos;
+    if (Cur().kind != TokenKind::kDuration) {
+      return Error("expected a bucket width such as 1m, 5m or 1h");
+    }
+    key.bucket_ns = Cur().i;
+    ++pos_;
+    TRACEDB_RETURN_IF_ERROR(Expect(TokenKind::kRParen, "')' after the bucket width"));
+    return key;
   }
 
   std::string_view text_;

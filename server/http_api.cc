@@ -2,6 +2,7 @@
 
 #include <charconv>
 
+#include "query/fields.h"
 #include "query/graph.h"
 #include "query/lineage.h"
 #include "query/operonx_views.h"
@@ -266,6 +267,27 @@ ApiResponse TraceView(std::string_view id_text, std::string_view view, std::stri
   return Json(std::move(*json));
 }
 
+// GET /v1/fields/{name}/values?q=&start=&end=&prefix=&limit= (query/fields.h).
+ApiResponse FieldValues(std::string_view field, const std::vector<std::pair<std::string, std::string>>& params,
+                        engine::Engine* engine, schema::TimestampNs now_ns) {
+  query::FieldValuesOptions o;
+  o.filter = Param(params, "q");
+  o.prefix = Param(params, "prefix");
+  o.now_ns = now_ns;
+  auto limit = SizeParam(Param(params, "limit"), "limit", 20, 1000);
+  if (!limit.ok()) return ErrorResponse(limit.status());
+  o.limit = *limit;
+  auto start = TimeParam(Param(params, "start"), "start");
+  if (!start.ok()) return ErrorResponse(start.status());
+  auto end = TimeParam(Param(params, "end"), "end");
+  if (!end.ok()) return ErrorResponse(end.status());
+  o.start_ns = *start;
+  o.end_ns = *end;
+  auto values = query::TopFieldValues(engine, field, o);
+  if (!values.ok()) return ErrorResponse(values.status());
+  return Json(query::FieldValuesJson(*values));
+}
+
 }  // namespace
 
 std::vector<std::string> PathSegments(std::string_view path) {
@@ -374,7 +396,7 @@ std::optional<ApiResponse> Dispatch(std::string_view method, std::string_view ta
   if (seg.empty() || seg[0] != "v1") return std::nullopt;
   bool known = (seg.size() >= 2 && (seg[1] == "traces" || seg[1] == "aggregate" || seg[1] == "flows" ||
                                     seg[1] == "query" || seg[1] == "graph" ||
-                                    seg[1] == "lineage")) ||
+                                    seg[1] == "lineage" || seg[1] == "fields")) ||
                (seg.size() >= 2 && seg[1] == "operonx" && seg.size() >= 3 && seg[2] == "requests");
   if (!known) return std::nullopt;
   if (method != "GET" && method != "HEAD") {
@@ -388,6 +410,8 @@ std::optional<ApiResponse> Dispatch(std::string_view method, std::string_view ta
   if (seg.size() == 2 && seg[1] == "query") return Search(params, engine, now_ns, Endpoint::kAny);
   if (seg.size() == 2 && seg[1] == "graph") return Graph(params, engine, now_ns);
   if (seg.size() == 2 && seg[1] == "lineage") return Lineage(params, engine);
+  if (seg.size() == 2 && seg[1] == "fields") return Json(query::FieldsJson());
+  if (seg.size() == 4 && seg[1] == "fields" && seg[3] == "values") return FieldValues(seg[2], params, engine, now_ns);
   if (seg.size() == 3 && seg[1] == "traces") return GetTrace(seg[2], engine);
   if (seg.size() == 4 && seg[1] == "traces" && seg[3] == "critical_path") {
     return TraceView(seg[2], seg[3], "", engine);

@@ -12,6 +12,9 @@
 //                                        the data-flow graph (query/graph.h); start/end
 //                                        RFC 3339 or ns bound the trace start
 //   GET /v1/lineage?message_id=ID[&start=&end=]   the hops of one message (query/lineage.h)
+//   GET /v1/fields                       the language's fields and types (query/fields.h)
+//   GET /v1/fields/{name}/values?q=<filter>&start=&end=&prefix=&limit=N
+//                                        a field's most frequent values with counts
 //   GET /v1/traces/{trace_id}/critical_path      the longest causal chain of a trace
 //   GET /v1/traces/{trace_id}/events/{event_id}/causality   an event's parent chain
 //   GET /v1/flows/{flow_id}/versions     {"flow_id":…,"versions":[FlowVersion…]}

@@ -42,6 +42,10 @@ RouteTable RouteTable::For(const Config& config) {
       ErrorStyle::kOtlp, Route::kOtlp);
   row(kGet, "/v1/traces", false, Handler::kReadApi, KeyPolicy::kApiKey, BodyPolicy::kSmall, ErrorStyle::kJson,
       Route::kApi);
+  // Field and value completion for query boxes (query/fields.h): the fields
+  // of the language, and a field's top values in a window.
+  row(kGet, "/v1/fields", true, Handler::kReadApi, KeyPolicy::kApiKey, BodyPolicy::kSmall, ErrorStyle::kJson,
+      Route::kApi);
   row("GET, HEAD, POST", "/v1/ingest/", true, Handler::kIngestUnknown, KeyPolicy::kApiKey, BodyPolicy::kSmall,
       ErrorStyle::kJson, Route::kIngest);
   // The web UI: the page shell and its bundle hold no data, so no key (the

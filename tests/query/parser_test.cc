@@ -183,3 +183,32 @@ TEST(ParserErrors, MutatedSeedsBindOrFailCleanlyAndCanonicalFormsRoundTrip) {
 
 }  // namespace
 }  // namespace tracedb::query
+
+namespace tracedb::query {
+namespace {
+
+TEST(Parser, BucketKeysBindToTheRowsTime) {
+  // Over traces, bucket() alone is the trace start and keeps rows traces.
+  auto t = ParseAndBind("| count() by (bucket(5m))", kT0);
+  ASSERT_TRUE(t.ok()) << t.status().ToString();
+  EXPECT_EQ(t->level, AggLevel::kTrace);
+  ASSERT_EQ(t->group_by.size(), 1u);
+  EXPECT_EQ(t->group_by[0].id, FieldId::kStart);
+  EXPECT_EQ(t->group_by[0].bucket_ns, 300 * testing::kSecond);
+  EXPECT_EQ(t->group_by[0].name, "bucket(5m)");
+  // Over events (another key is an event field) it is the event's timestamp.
+  auto e = ParseAndBind("| p99(duration) by (bucket(90s), name)", kT0);
+  ASSERT_TRUE(e.ok()) << e.status().ToString();
+  EXPECT_EQ(e->level, AggLevel::kEvent);
+  EXPECT_EQ(e->group_by[0].id, FieldId::kTimestamp);
+  EXPECT_EQ(e->group_by[0].name, "bucket(90s)");
+  EXPECT_EQ(e->group_by[1].bucket_ns, 0);
+  // A named field, in any unit that divides the width.
+  auto n = ParseAndBind("| count() by (BUCKET(end, 1500ms))", kT0);
+  ASSERT_TRUE(n.ok()) << n.status().ToString();
+  EXPECT_EQ(n->group_by[0].id, FieldId::kEnd);
+  EXPECT_EQ(n->group_by[0].name, "bucket(end, 1500ms)");
+}
+
+}  // namespace
+}  // namespace tracedb::query

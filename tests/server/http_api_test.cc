@@ -4,6 +4,7 @@
 
 #include "ingest/reflow/reflow_json.h"
 #include "ingest/pipeline/bulk_ingest.h"
+#include "server/routes.h"
 
 namespace tracedb::server {
 namespace {
@@ -316,6 +317,79 @@ TEST_F(HttpApiTest, LineageCausalityAndCriticalPath) {
   EXPECT_EQ(path.status, 200);
   EXPECT_NE(path.body.find(R"("duration_ns":null,"events":[])"), std::string::npos) << path.body;
   EXPECT_EQ(Get("/v1/traces/5e1ec7ed-0000-4000-8000-0000000000ff/critical_path").status, 404);
+}
+
+}  // namespace
+}  // namespace tracedb::server
+
+namespace tracedb::server {
+namespace {
+
+TEST_F(HttpApiTest, FieldsListsTheLanguageWithTypes) {
+  ApiResponse r = Get("/v1/fields");
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_NE(r.body.find(R"({"name":"actor","type":"string","scope":"event","hot":true,"needs_key":false})"),
+            std::string::npos)
+      << r.body;
+  EXPECT_NE(r.body.find(R"({"name":"flow","type":"string","scope":"trace","hot":false,"needs_key":false})"),
+            std::string::npos);
+  EXPECT_NE(r.body.find(R"("name":"status","type":"status","scope":"trace","hot":false,"needs_key":false,)"
+                        R"("values":["pending","running","completed","failed","cancelled"])"),
+            std::string::npos);
+  EXPECT_NE(r.body.find(R"({"name":"tags","type":"string","scope":"trace","hot":false,"needs_key":true})"),
+            std::string::npos);
+  EXPECT_EQ(r.body.find(R"("name":"workflow")"), std::string::npos) << "aliases are not listed";
+}
+
+TEST_F(HttpApiTest, FieldValuesAreTheTopValuesWithCounts) {
+  // Events of the checkout trace: gen twice, validator once.
+  ApiResponse r = Get("/v1/fields/actor/values?q=flow+%3D+%22checkout%22");
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(r.body, R"({"field":"actor","rows":"events","distinct":2,"values":[)"
+                    R"({"value":"gen","count":2},{"value":"validator","count":1}]})");
+  // A prefix, case-insensitive.
+  EXPECT_EQ(Get("/v1/fields/actor/values?q=flow+%3D+%22checkout%22&prefix=VAL").body,
+            R"({"field":"actor","rows":"events","distinct":1,"values":[{"value":"validator","count":1}]})");
+  // The limit keeps the most frequent; distinct counts them all.
+  EXPECT_EQ(Get("/v1/fields/actor/values?q=flow+%3D+%22checkout%22&limit=1").body,
+            R"({"field":"actor","rows":"events","distinct":2,"values":[{"value":"gen","count":2}]})");
+  // A trace field counts traces; both sources are listed.
+  EXPECT_EQ(Get("/v1/fields/flow/values").body, R"({"field":"flow","rows":"traces","distinct":2,"values":[)"
+                                                R"({"value":"callbot","count":1},{"value":"checkout","count":1}]})");
+  // The window bounds the trace start: the operonx request (11:30) is before it.
+  EXPECT_EQ(Get("/v1/fields/flow/values?start=2025-07-10T11:45:00Z").body,
+            R"({"field":"flow","rows":"traces","distinct":1,"values":[{"value":"checkout","count":1}]})");
+  EXPECT_EQ(Get("/v1/fields/flow/values?end=2025-07-10T11:45:00Z").body,
+            R"({"field":"flow","rows":"traces","distinct":1,"values":[{"value":"callbot","count":1}]})");
+  // Enumerated values print as the language writes them.
+  EXPECT_NE(Get("/v1/fields/type/values?q=flow+%3D+%22checkout%22").body.find(R"({"value":"actor_completed","count":3})"),
+            std::string::npos);
+  // Keyed families: attr.k of the Reflow events.
+  EXPECT_EQ(Get("/v1/fields/attr.k/values?q=flow+%3D+%22checkout%22").body,
+            R"({"field":"attr.k","rows":"events","distinct":1,"values":[{"value":"1","count":3}]})");
+}
+
+TEST_F(HttpApiTest, FieldValuesRefuseBadInput) {
+  ApiResponse unknown = Get("/v1/fields/nope/values");
+  EXPECT_EQ(unknown.status, 400);
+  EXPECT_NE(unknown.body.find("unknown field 'nope'"), std::string::npos) << unknown.body;
+  EXPECT_EQ(Get("/v1/fields/tags/values").status, 400) << "tags needs a key";
+  ApiResponse bad = Get("/v1/fields/actor/values?q=flow+%3D+and");
+  EXPECT_EQ(bad.status, 400);
+  EXPECT_NE(bad.body.find("error at 1:8"), std::string::npos) << bad.body;
+  EXPECT_EQ(Get("/v1/fields/actor/values?q=%7C+count()").status, 400);
+  EXPECT_EQ(Get("/v1/fields/actor/values?limit=x").status, 400);
+  EXPECT_EQ(Get("/v1/fields/actor/values?start=yesterday").status, 400);
+  EXPECT_EQ(Get("/v1/fields/actor").status, 404);
+}
+
+TEST(Routes, FieldsIsAReadApiRow) {
+  RouteTable routes = RouteTable::For(Config{});
+  RouteMatch m = routes.Find("GET", "/v1/fields/actor/values");
+  ASSERT_NE(m.route, nullptr);
+  EXPECT_EQ(m.route->path, "/v1/fields");
+  EXPECT_EQ(m.route->handler, Handler::kReadApi);
+  EXPECT_EQ(m.route->key, KeyPolicy::kApiKey);
 }
 
 }  // namespace

@@ -120,6 +120,27 @@ function otlpBody() {
     scopeSpans: [{ scope: { name: 'test' }, spans: [s] }] })) });
 }
 
+// One operonx request (the wire shape of /work/shared/reference/operonx-events.md
+// §6): a turn holding an agent op and its LLM call, priced.
+const kOperonxRequest = 'rq-ui-1';
+function operonxBody() {
+  const t0 = Date.now() - 60000;
+  let seq = 0;
+  const ev = (kind, op, ctx, ms, payload) => ({ event_id: `${kOperonxRequest}-${seq}`, request_id: kOperonxRequest, kind,
+    op_name: op, ctx, timestamp: new Date(t0 + ms).toISOString(), seq: seq++, payload });
+  const events = [
+    ev('group_start', null, [], 0, { name: 'turn-1', turn_index: 0 }),
+    ev('op_start', 'bot.agent', ['main'], 1, { inputs: {} }),
+    ev('op_start', 'bot.agent.llm', ['main'], 2, { inputs: {} }),
+    ev('llm_usage', 'bot.agent.llm', ['main'], 40, { model: 'gpt-ui', prompt_tokens: 10, completion_tokens: 5, total_tokens: 15, cost_usd: 0.25 }),
+    ev('op_end', 'bot.agent.llm', ['main'], 42, { status: 'ok', duration_ms: 40, yield_count: 0 }),
+    ev('op_end', 'bot.agent', ['main'], 51, { status: 'ok', duration_ms: 50, yield_count: 0 }),
+    ev('group_end', null, [], 52, { name: 'turn-1', status: 'ok' }),
+  ];
+  return JSON.stringify({ request_id: kOperonxRequest, metadata: { workflow_name: 'callbot', user_id: null, session_id: null,
+                                                                    tags: [], partial: false }, events }) + '\n';
+}
+
 async function post(base, path, body, type, headers = {}) {
   const res = await fetch(base + path, { method: 'POST', body, headers: { 'Content-Type': type, ...headers } });
   const text = await res.text();
@@ -207,6 +228,8 @@ async function main() {
     const seeded = await post(base, '/v1/ingest/reflow', seedLines(), 'application/x-ndjson');
     check(JSON.parse(seeded).rejected.length === 0, `Reflow seed accepted: ${seeded.slice(0, 80)}`);
     await post(base, '/v1/traces', otlpBody(), 'application/json');
+    const ox = JSON.parse(await post(base, '/v1/ingest/operonx', operonxBody(), 'application/x-ndjson'));
+    check(ox.rejected.length === 0, `operonx seed accepted: ${JSON.stringify(ox).slice(0, 80)}`);
 
     browser = await puppeteer.launch({ executablePath: CHROMIUM, headless: true,
                                        args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage'] });
@@ -214,12 +237,30 @@ async function main() {
 
     // Search: every trace, "N of M", trace ids, a scatter.
     let page = await visit(browser, base, '/', 'search', consoleErrors,
-                           { expect: ['of 7 traces', traceIdOf(1), traceIdOf(99), 'checkout', 'bigflow', 'abcdef0123456789abcdef0123456789'] });
+                           { expect: ['of 8 traces', traceIdOf(1), traceIdOf(99), 'checkout', 'bigflow', 'abcdef0123456789abcdef0123456789'] });
     check(await page.$('.scatter canvas') !== null, '/: duration scatter drawn');
-    // Completion: a value from the store's top flows, taken with Tab.
+    // Completion from GET /v1/fields and /v1/fields/{name}/values: a field
+    // name, then an event field's real values with their counts (payment:
+    // a MessageReceived and a DataFlow in each of the 5 checkout traces).
+    // An option's text: its value (or field name) and its count (or type).
+    const completions = () => page.$$eval('.completions li', (lis) => lis.map((li) => [...li.children].map((c) => c.textContent).join(' ')));
+    const waitCompletion = (needle) => page.waitForFunction((n) => [...document.querySelectorAll('.completions li')]
+      .some((li) => [...li.children].map((c) => c.textContent).join(' ') === n), { timeout: 5000 }, needle).then(() => true, () => false);
+    await page.type('#q', 'acto');
+    check(await waitCompletion('actor string'), `search box: completes a field name (${JSON.stringify(await completions().catch(() => []))})`);
+    await page.type('#q', 'r = "pa');
+    check(await waitCompletion('"payment" 10'), `search box: an actor's value with its event count (${JSON.stringify(await completions().catch(() => []))})`);
+    await shot(page, 'search-completion');
+    await page.click('#q', { clickCount: 3 });
+    await page.keyboard.press('Backspace');
+    await page.type('#q', 'status = ');
+    check(await waitCompletion('failed 1') && (await completions()).some((c) => /^completed \d+$/.test(c)),
+          `search box: status values with trace counts (${JSON.stringify(await completions().catch(() => []))})`);
+    await page.click('#q', { clickCount: 3 });
+    await page.keyboard.press('Backspace');
+    // A flow value, taken with Tab.
     await page.type('#q', 'flow = "ch');
-    check(await page.waitForSelector('.completions li', { timeout: 5000 }).then(() => true, () => false) &&
-          (await page.$eval('.completions', (e) => e.textContent)).includes('"checkout"'), 'search box: completes a flow value');
+    check(await waitCompletion('"checkout" 5'), 'search box: completes a flow value with its count');
     await page.keyboard.press('Tab');
     check((await page.$eval('#q', (e) => e.value)) === 'flow = "checkout"', 'search box: Tab takes the completion');
     await page.keyboard.press('Enter');
@@ -247,6 +288,43 @@ async function main() {
     check((await page.$$('.bar-row')).length >= 2, 'aggregation: a bar per group');
     const rows = await page.$$eval('.aggregate tbody tr', (trs) => trs.map((tr) => [...tr.cells].map((c) => c.textContent.trim())));
     check(rows.some(([flow, n]) => flow === 'checkout' && n === '5'), `aggregation: checkout counts 5 traces (${JSON.stringify(rows)})`);
+    await page.close();
+
+    // A bucketed aggregation: the table and a line chart, one series per flow.
+    page = await visit(browser, base, `/?q=${encodeURIComponent('| count() by (bucket(1h), flow)')}`, 'aggregate-bucket', consoleErrors,
+                       { expect: ['bucket(1h)', 'count()'] });
+    check(await page.waitForSelector('.line-chart canvas', { timeout: 5000 }).then(() => true, () => false),
+          'bucketed aggregation: a line chart is drawn');
+    const series = await page.$$eval('.line-chart .u-legend .u-series .u-label', (ls) => ls.map((l) => l.textContent));
+    check(JSON.stringify(series.slice(1).sort()) === JSON.stringify(['bigflow', 'callbot', 'checkout', 'frontend']),
+          `bucketed aggregation: one series per flow (${JSON.stringify(series)})`);
+    check((await page.$$('.bar-row')).length === 0, 'bucketed aggregation: no bar chart');
+    const bucketRows = await page.$$eval('.aggregate > table tbody tr', (trs) => trs.map((tr) => [...tr.cells].map((c) => c.textContent.trim())));
+    check(bucketRows.every(([b]) => /T\d\d:00:00Z$/.test(b)) &&
+          bucketRows.filter(([, flow]) => flow === 'checkout').reduce((sum, [, , n]) => sum + Number(n), 0) === 5,
+          `bucketed aggregation: checkout's 5 traces in an hour bucket (${JSON.stringify(bucketRows)})`);
+    await page.close();
+    page = await visit(browser, base, `/?q=${encodeURIComponent('| count() by (bucket(0s))')}`, 'aggregate-bad-bucket', consoleErrors,
+                       { expect: ['a bucket width must be at least 1ms'], allow: /status of 400/ });
+    check((await page.$eval('.caret-line', (e) => e.textContent).catch(() => '')) === ' '.repeat(21) + '^',
+          'bad bucket width: the caret under the width');
+    await page.close();
+
+    // An operonx request: its tree, turns and cost rendered (not JSON).
+    page = await visit(browser, base, `/traces/${kOperonxRequest}`, 'trace-operonx', consoleErrors,
+                       { expect: ['operonx views', 'agent', 'llm', '50 ms', '40 ms'] });
+    check(await page.$('.ox-tree .ox-node') !== null, 'operonx: the op tree is drawn as a tree');
+    const tab = async (name) => {
+      const buttons = await page.$$('.ox-tabs button');
+      for (const b of buttons) if ((await b.evaluate((e) => e.textContent)) === name) await b.click();
+    };
+    await tab('turns');
+    check(await waitText(page, 'turn 1: turn-1'), 'operonx: the turns view lists the turn');
+    check(await waitText(page, 'bot.agent.llm'), 'operonx: the turn lists its ops');
+    await tab('cost');
+    check(await waitText(page, '$0.25 for 1 LLM calls'), 'operonx: the cost view totals the request');
+    check(await waitText(page, 'gpt-ui'), 'operonx: the cost by model');
+    await shot(page, 'trace-operonx-cost');
     await page.close();
 
     // A trace: actors, event count, search within the trace, the event panel.
@@ -302,8 +380,12 @@ async function main() {
     await page.close();
     page = await visit(browser, base, `/graph?q=${encodeURIComponent('flow = "checkout"')}`, 'graph-filter', consoleErrors,
                        { expect: ['3 nodes, 2 edges from 5 trace(s)'] });
+    check(await page.$$eval('.edge path[marker-end]', (ps) => ps.map((p) => Number(p.getAttribute('stroke-width'))))
+      .then((w) => w.length === 2 && w.every((x) => x > 1.5)), 'graph: edge widths by count');
     await page.click('.edge');
-    check(await waitText(page, 'messages, 0 errors'), 'graph: a click on an edge lists its events');
+    check(await waitText(page, '5 messages, 0 errors'), 'graph: a click on an edge shows its aggregates');
+    check(await waitText(page, '5 events from 5 of 5 traces'), 'graph: and lists its events');
+    await shot(page, 'graph-edge');
     await page.close();
 
     // Live tail: an event recorded over WebSocket during the test shows up.

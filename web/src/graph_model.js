@@ -1,5 +1,6 @@
-// The data-flow graph of traces, computed in the page (tracedb has no
-// /v1/graph endpoint yet): Reflow DataFlow events give actor → actor edges
+// The data-flow edges of a few traces, computed in the page to list the
+// events behind one edge of the server's graph (GET /v1/graph gives the
+// aggregates, not the events): Reflow DataFlow events give actor → actor edges
 // (ports and message sizes kept), OpenTelemetry parent → child spans give
 // service → service edges. An edge counts its events and errors and sums
 // their latency.

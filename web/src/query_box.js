@@ -1,8 +1,9 @@
 // The filter-language box: the query, a time range, and the server's error
 // drawn under the box with a caret at the column it reports
 // ("error at LINE:COL: message", docs/query-language.md "Errors").
-import { useState } from 'preact/hooks';
+import { useEffect, useState } from 'preact/hooks';
 import { html } from './html.js';
+import { getJson } from './api.js';
 
 export const kRanges = [
   ['15m', 'last 15 minutes'], ['1h', 'last hour'], ['6h', 'last 6 hours'], ['1d', 'last day'],
@@ -73,39 +74,105 @@ export function RangePicker({ range, onChange }) {
   </span>`;
 }
 
-// Field names offered as completions (docs/query-language.md "Fields").
-const kFields = ['flow', 'status', 'service', 'source', 'start', 'end', 'duration', 'trace_id', 'request_id',
-  'execution_id', 'version', 'environment', 'hostname', 'user', 'session', 'tags.', 'event{', 'actor', 'event_type',
-  'port', 'timestamp', 'execution_time_ns', 'error', 'span.name', 'span.kind'];
-const kStatuses = ['completed', 'failed', 'running', 'pending', 'cancelled'];
-
-// Completions for the word before the caret: fields, or status values after
-// "status =", or values seen in the current results (`values`).
-export function completionsFor(text, caret, values) {
-  const before = text.slice(0, caret);
-  const word = /[\w.{]*$/.exec(before)[0];
-  if (/status\s*(=|!=)\s*\w*$/.test(before)) return kStatuses.filter((s) => s.startsWith(word) && s !== word);
-  const field = /(\w+)\s*(=|!=)\s*"?([^"]*)$/.exec(before);
-  if (field && values[field[1]]) {
-    return values[field[1]].filter((v) => v.startsWith(field[3]) && v !== field[3]).map((v) => `"${v}"`);
+// The language's fields (GET /v1/fields), fetched once per page load.
+let fieldsPromise = null;
+function loadFields() {
+  if (!fieldsPromise) {
+    fieldsPromise = getJson('/v1/fields').then((r) => r.fields).catch(() => { fieldsPromise = null; return []; });
   }
-  if (!word) return [];
-  return kFields.filter((f) => f.startsWith(word) && f !== word);
+  return fieldsPromise;
 }
 
-export function QueryInput({ value, onInput, onSubmit, values }) {
+// The time window of a range as /v1/fields/{name}/values parameters.
+export function rangeParams(range) {
+  const ms = { '15m': 9e5, '1h': 36e5, '6h': 216e5, '1d': 864e5, '7d': 6048e5 }[range.rel];
+  if (range.kind === 'rel' && ms) return { start: new Date(Date.now() - ms).toISOString() };
+  if (range.kind === 'abs') {
+    return { start: range.from ? new Date(range.from).toISOString() : '', end: range.to ? new Date(range.to).toISOString() : '' };
+  }
+  return {};
+}
+
+// What the caret is completing: {kind:'value', field, partial, quoted} after
+// `FIELD =` / `!=` (or inside `in (…)`), {kind:'field', partial} at a name,
+// or null.
+export function completionContext(text, caret) {
+  const before = text.slice(0, caret);
+  const inAggregation = splitQuery(before)[1] !== '';
+  const value = !inAggregation &&
+    /([A-Za-z_][\w.]*)\s*(?:=|!=|(?:not\s+)?in\s*\((?:[^()]*,)?)\s*(?:"([^"]*)|([\w.:-]*))$/.exec(before);
+  if (value) {
+    const quoted = value[2] !== undefined;
+    return { kind: 'value', field: value[1], quoted, partial: quoted ? value[2] : value[3] };
+  }
+  const word = /(?:^|[\s({!,])([A-Za-z_][\w.]*)$/.exec(before);
+  if (word) return { kind: 'field', partial: word[1] };
+  return null;
+}
+
+// A value as the language writes it: enum names bare, other strings quoted.
+function valueText(field, value) {
+  const bare = field && ['status', 'event_type', 'event_status'].includes(field.type);
+  const numeric = field && ['int', 'float', 'duration'].includes(field.type);
+  return bare || numeric ? value : `"${value.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
+}
+
+// Completion options [{insert, label, count}] for the caret, from the field
+// list and the server's top values (GET /v1/fields/{name}/values) in `range`.
+function useCompletions(text, caret, open, range) {
+  const [fields, setFields] = useState([]);
+  const [values, setValues] = useState({ key: '', list: [] });
+  useEffect(() => { loadFields().then(setFields); }, []);
+  const ctx = open ? completionContext(text, caret) : null;
+  const field = ctx?.kind === 'value' ? fields.find((f) => f.name === ctx.field || ctx.field.startsWith(`${f.name}.`)) : null;
+  const key = ctx?.kind === 'value' && field && field.type !== 'time' && field.type !== 'id'
+    ? JSON.stringify([ctx.field, ctx.partial, range]) : '';
+  useEffect(() => {
+    if (!key) return undefined;
+    const ctl = new AbortController();
+    const timer = setTimeout(() => {
+      getJson(`/v1/fields/${encodeURIComponent(ctx.field)}/values`, { prefix: ctx.partial, limit: 10, ...rangeParams(range) },
+              { signal: ctl.signal })
+        .then((r) => setValues({ key, list: r.values }))
+        .catch(() => {});
+    }, 120);
+    return () => { clearTimeout(timer); ctl.abort(); };
+  }, [key]);
+  if (!ctx) return [];
+  if (ctx.kind === 'field') {
+    if (!ctx.partial) return [];
+    return fields.filter((f) => f.name.startsWith(ctx.partial) && f.name !== ctx.partial)
+      .map((f) => ({ insert: f.needs_key ? `${f.name}.` : f.name, label: f.name, note: f.type }));
+  }
+  if (!field) return [];
+  const seen = values.key === key ? values.list : [];
+  const opts = seen.map((v) => ({ insert: valueText(field, v.value), label: valueText(field, v.value), count: v.count }));
+  // Enumerated fields also offer the names that have no data yet.
+  for (const name of field.values ?? []) {
+    if (name.startsWith(ctx.partial) && !seen.some((v) => v.value === name)) opts.push({ insert: name, label: name });
+  }
+  return opts.filter((o) => o.insert !== ctx.partial && o.insert !== `"${ctx.partial}"`);
+}
+
+export function QueryInput({ value, onInput, onSubmit, range }) {
   const [caret, setCaret] = useState(0);
   const [open, setOpen] = useState(false);
-  const options = open ? completionsFor(value, caret, values).slice(0, 8) : [];
+  const options = useCompletions(value, caret, open, range).slice(0, 10);
   const apply = (opt) => {
-    const before = value.slice(0, caret).replace(/"?[\w.{]*"?$/, '');
-    const next = before + opt + value.slice(caret);
+    const head = value.slice(0, caret);
+    const ctx = completionContext(value, caret);
+    const cut = ctx?.kind === 'value' ? head.length - ctx.partial.length - (ctx.quoted ? 1 : 0)
+                                      : head.length - (ctx?.partial.length ?? 0);
+    let tail = value.slice(caret);
+    if (ctx?.quoted && tail.startsWith('"')) tail = tail.slice(1);
+    const next = value.slice(0, cut) + opt.insert + tail;
     onInput(next);
+    setCaret(cut + opt.insert.length);
     setOpen(false);
   };
   return html`<div class="query-input">
     <input id="q" type="text" spellcheck="false" autocomplete="off" value=${value}
-      placeholder='flow = "checkout" and status = failed   |   … | count() by (flow)'
+      placeholder='flow = "checkout" and status = failed   |   … | count() by (bucket(1m))'
       onInput=${(e) => { onInput(e.target.value); setCaret(e.target.selectionStart); setOpen(true); }}
       onKeyDown=${(e) => {
         if (e.key === 'Enter') { setOpen(false); onSubmit(); }
@@ -113,8 +180,11 @@ export function QueryInput({ value, onInput, onSubmit, values }) {
         if (e.key === 'Escape') setOpen(false);
       }}
       onBlur=${() => setTimeout(() => setOpen(false), 150)} />
-    ${options.length > 0 && html`<ul class="completions">
-      ${options.map((o) => html`<li onMouseDown=${(e) => { e.preventDefault(); apply(o); }}>${o}</li>`)}
+    ${options.length > 0 && html`<ul class="completions" role="listbox">
+      ${options.map((o) => html`<li role="option" onMouseDown=${(e) => { e.preventDefault(); apply(o); }}>
+        <span class="completion-text">${o.label}</span>
+        ${o.count !== undefined && html`<span class="completion-count">${o.count.toLocaleString()}</span>`}
+        ${o.note && html`<span class="completion-count">${o.note}</span>`}</li>`)}
     </ul>`}
   </div>`;
 }

@@ -47,11 +47,10 @@ export function SearchPage({ params }) {
     return () => ctl.abort();
   }, [params.toString(), cursors]);
 
-  const values = useTopValues(range);
   const submit = (nextQ = draft, nextRange = range) => navigate(searchHref('/', nextQ.trim(), nextRange));
   return html`<section class="page search">
     <form class="search-bar" onSubmit=${(e) => { e.preventDefault(); submit(); }}>
-      <${QueryInput} value=${draft} onInput=${setDraft} onSubmit=${() => submit()} values=${values} />
+      <${QueryInput} value=${draft} onInput=${setDraft} onSubmit=${() => submit()} range=${range} />
       <${RangePicker} range=${range} onChange=${(r) => submit(draft, r)} />
       <button type="submit">Search</button>
     </form>
@@ -64,24 +63,6 @@ export function SearchPage({ params }) {
         onNext=${() => setCursors([...cursors, state.body.next_cursor])}
         onPrev=${() => setCursors(cursors.slice(0, -1))} />`}
   </section>`;
-}
-
-// Value completions: the most frequent flows and actors in the time range,
-// from the aggregation API (`| count() by (flow)`), 20 of each.
-function useTopValues(range) {
-  const [values, setValues] = useState({});
-  const key = JSON.stringify(range);
-  useEffect(() => {
-    const ctl = new AbortController();
-    const top = (field) => getJson('/v1/aggregate', { q: `${withRange('', range).text} | count() by (${field})` }, { signal: ctl.signal })
-      .then((r) => r.rows.sort((a, b) => b['count()'] - a['count()']).slice(0, 20).map((row) => row[field]))
-      .catch(() => []);
-    Promise.all([top('flow'), top('actor')]).then(([flow, actor]) => {
-      if (!ctl.signal.aborted) setValues({ flow, service: flow, actor });
-    });
-    return () => ctl.abort();
-  }, [key]);
-  return values;
 }
 
 function Results({ body, page, onNext, onPrev }) {

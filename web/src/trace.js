@@ -8,6 +8,7 @@ import { Timeline } from './timeline.js';
 import { JsonView } from './json_view.js';
 import { criticalPath, traceModel } from './trace_model.js';
 import { formatDuration } from './format.js';
+import { OperonxViews } from './operonx_views.js';
 
 export function TracePage({ id }) {
   const [state, setState] = useState({ loading: true });
@@ -74,18 +75,4 @@ export function TracePage({ id }) {
       </aside>
     </div>
   </section>`;
-}
-
-function OperonxViews({ id }) {
-  const [view, setView] = useState(null);
-  const [body, setBody] = useState(null);
-  useEffect(() => {
-    if (!view) return;
-    getJson(`/v1/operonx/requests/${encodeURIComponent(id)}/${view}`).then(setBody).catch((e) => setBody({ error: e.message }));
-  }, [view]);
-  return html`<div class="operonx-views">
-    <h2>operonx views</h2>
-    ${['tree', 'turns', 'cost', 'slow', 'errors'].map((v) => html`<button class=${view === v ? 'active' : ''} onClick=${() => setView(v)}>${v}</button>`)}
-    ${body && html`<${JsonView} value=${body} />`}
-  </div>`;
 }
