@@ -16,7 +16,6 @@ namespace tracedb::engine {
 
 namespace {
 
-constexpr uint32_t kFormatVersion = 1;
 constexpr char kMetaFormat[] = "format_version";
 constexpr char kMetaBucket[] = "bucket_seconds";
 constexpr char kMetaCutoff[] = "retention_cutoff";
@@ -87,6 +86,21 @@ rocksdb::ColumnFamilyOptions BaseCfOptions(const Options& options, const std::sh
 }
 
 }  // namespace
+
+Status CheckFormatVersion(std::string_view stored, std::string_view path) {
+  if (stored.size() != 4) return Status::Corruption("store " + std::string(path) + ": malformed format_version in meta");
+  uint32_t version = coding::DecodeFixed32(stored.data());
+  if (version > kFormatVersion) {
+    return Status::InvalidArgument("store " + std::string(path) + " was written by a newer tracedb (format version " +
+                                   std::to_string(version) + "; this build reads format version " +
+                                   std::to_string(kFormatVersion) +
+                                   "): run a tracedb that supports it, or restore a backup made with this version");
+  }
+  if (version < kFormatVersion) {
+    return Status::Corruption("store " + std::string(path) + ": unknown format version " + std::to_string(version));
+  }
+  return Status::OK();
+}
 
 Status FromRocks(const rocksdb::Status& s, std::string_view context) {
   if (s.ok()) return Status::OK();
@@ -222,9 +236,7 @@ Status RocksEngine::LoadMeta() {
     return FromRocks(db_->Write(wo, &wb), "write meta");
   }
   TRACEDB_RETURN_IF_ERROR(FromRocks(s, "read meta"));
-  if (v.size() != 4 || coding::DecodeFixed32(v.data()) != kFormatVersion) {
-    return Status::Corruption("store format version is not " + std::to_string(kFormatVersion));
-  }
+  TRACEDB_RETURN_IF_ERROR(CheckFormatVersion(v, options_.in_memory ? "memory" : options_.path));
   TRACEDB_RETURN_IF_ERROR(FromRocks(db_->Get(rocksdb::ReadOptions(), meta_cf_, kMetaBucket, &v), "read meta"));
   if (v.size() != 4) return Status::Corruption("bad bucket_seconds in meta");
   // The bucket width is part of the key layout: the stored one wins.
