@@ -14,7 +14,8 @@ Then the server stops, and:
 
   * `tracedb restore --list` shows both backups; restoring backup 1 into a
     new directory works, restoring into a non-empty one is refused;
-  * `tracedb check --data` passes on the restored store (exit 0);
+  * `tracedb check --data` passes on the restored store (exit 0), and exits 2
+    naming a store that does not exist (creating none);
   * a server on the restored store returns every trace acknowledged before
     backup 1 began, whole (10 events, Completed);
   * `tracedb backup --data` (offline) is refused while a server holds the
@@ -181,6 +182,9 @@ def main():
 
         rc, out, err = run(["check", "--data", restored])
         require(rc == 0 and "no problems" in out, "check on the restored store: %d %s %s" % (rc, out, err))
+        rc, out, err = run(["check", "--data", os.path.join(tmp, "nothing-here")])
+        require(rc == 2 and "nothing-here" in err, "check of a missing store exits 2: %d %s" % (rc, err))
+        require(not os.path.exists(os.path.join(tmp, "nothing-here", "CURRENT")), "check created no store")
 
         copy = Server(tmp, "restored", restored, [])
         servers.append(copy)

@@ -109,6 +109,8 @@ class ForwardingEngine : public engine::Engine {
   const engine::Counters& counters() const override { return base_->counters(); }
   const engine::Options& options() const override { return base_->options(); }
   uint64_t DiskUsageBytes() override { return base_->DiskUsageBytes(); }
+  Result<engine::BackupInfo> Backup(const engine::BackupOptions& options) override { return base_->Backup(options); }
+  Result<engine::CheckReport> Check(const engine::CheckOptions& options) override { return base_->Check(options); }
 
  private:
   std::unique_ptr<engine::Engine> owned_;
