@@ -306,7 +306,6 @@ struct CheckReport {
   bool clean() const { return problems_found == 0; }
 };
 
-
 class Engine {
  public:
   // Opens (or creates) the store. Fails with the reason when the directory
@@ -380,7 +379,7 @@ class Engine {
 
   // Takes a consistent backup of the store into options.dir while writes go
   // on: every write that returned before the call is in it. Blocking (copies
-  // files); run it off I/O threads. One backup at a time per directory.
+  // files); run it off I/O threads. One backup at a time per process.
   // Fails for an in-memory store.
   virtual Result<BackupInfo> Backup(const BackupOptions& options) = 0;
 

@@ -102,6 +102,23 @@ Status CheckFormatVersion(std::string_view stored, std::string_view path) {
   return Status::OK();
 }
 
+// Reads "format_version" from a store RocksDB would not open read-write
+// (read-only, the meta family alone): an error when it names a format this
+// build does not read, else OK (the caller reports its own error).
+static Status CheckStoredFormatReadOnly(const std::string& path) {
+  rocksdb::DBOptions options;
+  options.info_log_level = rocksdb::InfoLogLevel::WARN_LEVEL;
+  std::vector<rocksdb::ColumnFamilyDescriptor> cfs = {{rocksdb::kDefaultColumnFamilyName, {}}};
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;
+  rocksdb::DB* raw = nullptr;
+  if (!rocksdb::DB::OpenForReadOnly(options, path, cfs, &handles, &raw).ok()) return Status::OK();
+  std::string v;
+  rocksdb::Status got = raw->Get(rocksdb::ReadOptions(), handles[0], kMetaFormat, &v);
+  for (auto* h : handles) raw->DestroyColumnFamilyHandle(h).PermitUncheckedError();
+  delete raw;
+  return got.ok() ? CheckFormatVersion(v, path) : Status::OK();
+}
+
 Status FromRocks(const rocksdb::Status& s, std::string_view context) {
   if (s.ok()) return Status::OK();
   std::string msg(context);
@@ -211,7 +228,13 @@ Status RocksEngine::OpenDb() {
       {rocksdb::kDefaultColumnFamilyName, meta}, {"traces", traces}, {"events", events},
       {"columns", columns},                      {"index", index}};
   rocksdb::DB* raw = nullptr;
-  TRACEDB_RETURN_IF_ERROR(FromRocks(rocksdb::DB::Open(db_opts, path, cfs, &handles_, &raw), "open " + path));
+  rocksdb::Status opened = rocksdb::DB::Open(db_opts, path, cfs, &handles_, &raw);
+  if (!opened.ok() && !options_.in_memory) {
+    // A newer format may have added a column family this build does not
+    // open: say that, not RocksDB's complaint about it.
+    TRACEDB_RETURN_IF_ERROR(CheckStoredFormatReadOnly(path));
+  }
+  TRACEDB_RETURN_IF_ERROR(FromRocks(opened, "open " + path));
   db_.reset(raw);
   meta_cf_ = handles_[0];
   traces_cf_ = handles_[1];

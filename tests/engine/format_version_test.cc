@@ -52,6 +52,23 @@ TEST(FormatVersion, AStoreOfANewerFormatIsRefusedAndSaysSo) {
   EXPECT_EQ(coding::DecodeFixed32(raw.Get(RawStore::kMeta, "format_version").data()), kFormatVersion + 1);
 }
 
+TEST(FormatVersion, ANewerFormatWithAColumnFamilyThisBuildDoesNotKnowIsRefusedAndSaysSo) {
+  TempDir dir;
+  { ASSERT_TRUE(Engine::Open(OptionsAt(dir.path())).ok()); }
+  {
+    RawStore raw(dir.path());
+    std::string v;
+    coding::PutFixed32(&v, kFormatVersion + 1);
+    raw.Put(RawStore::kMeta, "format_version", v);
+    rocksdb::ColumnFamilyHandle* future = nullptr;
+    ASSERT_TRUE(raw.db()->CreateColumnFamily(rocksdb::ColumnFamilyOptions(), "future", &future).ok());
+    ASSERT_TRUE(raw.db()->DestroyColumnFamilyHandle(future).ok());
+  }
+  auto r = Engine::Open(OptionsAt(dir.path()));
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("written by a newer tracedb"), std::string::npos) << r.status().ToString();
+}
+
 TEST(FormatVersion, AMalformedVersionIsCorruption) {
   TempDir dir;
   { ASSERT_TRUE(Engine::Open(OptionsAt(dir.path())).ok()); }
