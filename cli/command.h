@@ -89,4 +89,10 @@ class ConfigFlags {
 // `tracedb query`) write to or read from. Errors name the store.
 Result<std::unique_ptr<engine::Engine>> OpenStore(const server::Config& config);
 
+// Opens an existing on-disk store for maintenance (`tracedb backup`,
+// `tracedb check`): never creates one, starts no retention thread. Prints
+// the error, prefixed with `tracedb <command>:`, and returns nullptr on
+// failure.
+std::unique_ptr<engine::Engine> OpenExistingStore(const ConfigFlags& flags, const char* command);
+
 }  // namespace tracedb::cli

@@ -278,6 +278,48 @@ struct ReadOptions {
   bool include_events = true;
 };
 
+// What Engine::Backup does (engine/backup.cc).
+struct BackupOptions {
+  // The backup directory; created when missing. Backups in one directory
+  // share the files they have in common, so each new one copies only what
+  // changed since the last (incremental). Default: "".
+  std::string dir;
+  // After the backup, delete all but the newest `keep` backups of `dir`.
+  // 0 keeps every backup. Default: 0.
+  uint32_t keep = 0;
+};
+
+// One backup of a backup directory.
+struct BackupInfo {
+  uint32_t id = 0;             // ascending within a directory
+  int64_t timestamp_s = 0;     // when it was taken (Unix seconds)
+  uint64_t size_bytes = 0;     // bytes of its files (shared files counted in every backup)
+  uint32_t files = 0;
+  uint32_t format_version = 0; // the store format it holds (docs/format.md)
+};
+
+// What Engine::Check does (engine/check.cc).
+struct CheckOptions {
+  // Rebuild derived data (index entries, column chunks, header bookkeeping)
+  // from the records (trace headers and events). Default: false.
+  bool repair = false;
+  // Problems listed in CheckReport::problems; the rest are only counted.
+  // Default: 100.
+  size_t max_listed = 100;
+};
+
+struct CheckReport {
+  uint64_t traces = 0;         // trace headers read
+  uint64_t events = 0;         // event records read
+  uint64_t column_chunks = 0;  // column chunks read
+  uint64_t index_entries = 0;  // index entries read (every kind)
+  uint64_t problems_found = 0;
+  uint64_t problems_repaired = 0;  // with CheckOptions::repair
+  uint64_t problems_unrepairable = 0;  // lost or undecodable records, block checksum failures
+  std::vector<std::string> problems;   // the first max_listed, one line each
+  bool clean() const { return problems_found == 0; }
+};
+
 class Engine {
  public:
   // Opens (or creates) the store. Fails with the reason when the directory
@@ -352,7 +394,34 @@ class Engine {
   // The store's free space and whether writes are refused for the lack of
   // it (a fresh statvfs). Thread-safe.
   virtual StorageSpace Space() = 0;
+
+  // Takes a consistent backup of the store into options.dir while writes go
+  // on: every write that returned before the call is in it. Blocking (copies
+  // files); run it off I/O threads. One backup at a time per process.
+  // Fails for an in-memory store.
+  virtual Result<BackupInfo> Backup(const BackupOptions& options) = 0;
+
+  // Verifies the whole store (docs/operations.md, "Checking a store"):
+  // block checksums, every record decodes, every index entry points to a
+  // trace that has it and every trace has its entries, column chunks match
+  // the events, header bookkeeping matches the events. With
+  // CheckOptions::repair, rewrites what derives from the records. Reads the
+  // whole store; meant for a store no server is writing to (repair holds
+  // the write lock).
+  virtual Result<CheckReport> Check(const CheckOptions& options) = 0;
 };
+
+// The backups in backup directory `dir`, oldest first.
+Result<std::vector<BackupInfo>> ListBackups(const std::string& dir);
+
+// Restores backup `id` (the newest when nullopt) of `from` into `data_dir`,
+// which must not hold a store. The backup's files are verified against
+// their recorded sizes and checksums first.
+Status RestoreBackup(const std::string& from, const std::string& data_dir, std::optional<uint32_t> id);
+
+// The store format this build writes and reads (docs/format.md, "Format
+// versions"): a store of a newer one is refused at Open.
+inline constexpr uint32_t kFormatVersion = 1;
 
 // Fingerprint of an event id for dedup (xxh64, seed 0).
 uint64_t EventFingerprint(std::string_view event_id);

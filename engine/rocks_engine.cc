@@ -21,7 +21,6 @@ namespace tracedb::engine {
 
 namespace {
 
-constexpr uint32_t kFormatVersion = 1;
 constexpr char kMetaFormat[] = "format_version";
 constexpr char kMetaBucket[] = "bucket_seconds";
 constexpr char kMetaCutoff[] = "retention_cutoff";
@@ -92,6 +91,38 @@ rocksdb::ColumnFamilyOptions BaseCfOptions(const Options& options, const std::sh
 }
 
 }  // namespace
+
+Status CheckFormatVersion(std::string_view stored, std::string_view path) {
+  if (stored.size() != 4) return Status::Corruption("store " + std::string(path) + ": malformed format_version in meta");
+  uint32_t version = coding::DecodeFixed32(stored.data());
+  if (version > kFormatVersion) {
+    return Status::InvalidArgument("store " + std::string(path) + " was written by a newer tracedb (format version " +
+                                   std::to_string(version) + "; this build reads format version " +
+                                   std::to_string(kFormatVersion) +
+                                   "): run a tracedb that supports it, or restore a backup made with this version");
+  }
+  if (version < kFormatVersion) {
+    return Status::Corruption("store " + std::string(path) + ": unknown format version " + std::to_string(version));
+  }
+  return Status::OK();
+}
+
+// Reads "format_version" from a store RocksDB would not open read-write
+// (read-only, the meta family alone): an error when it names a format this
+// build does not read, else OK (the caller reports its own error).
+static Status CheckStoredFormatReadOnly(const std::string& path) {
+  rocksdb::DBOptions options;
+  options.info_log_level = rocksdb::InfoLogLevel::WARN_LEVEL;
+  std::vector<rocksdb::ColumnFamilyDescriptor> cfs = {{rocksdb::kDefaultColumnFamilyName, {}}};
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;
+  rocksdb::DB* raw = nullptr;
+  if (!rocksdb::DB::OpenForReadOnly(options, path, cfs, &handles, &raw).ok()) return Status::OK();
+  std::string v;
+  rocksdb::Status got = raw->Get(rocksdb::ReadOptions(), handles[0], kMetaFormat, &v);
+  for (auto* h : handles) raw->DestroyColumnFamilyHandle(h).PermitUncheckedError();
+  delete raw;
+  return got.ok() ? CheckFormatVersion(v, path) : Status::OK();
+}
 
 Status FromRocks(const rocksdb::Status& s, std::string_view context) {
   if (s.ok()) return Status::OK();
@@ -232,7 +263,13 @@ Status RocksEngine::OpenDb() {
       {rocksdb::kDefaultColumnFamilyName, meta}, {"traces", traces}, {"events", events},
       {"columns", columns},                      {"index", index}};
   rocksdb::DB* raw = nullptr;
-  TRACEDB_RETURN_IF_ERROR(FromRocks(rocksdb::DB::Open(db_opts, path, cfs, &handles_, &raw), "open " + path));
+  rocksdb::Status opened = rocksdb::DB::Open(db_opts, path, cfs, &handles_, &raw);
+  if (!opened.ok() && !options_.in_memory) {
+    // A newer format may have added a column family this build does not
+    // open: say that, not RocksDB's complaint about it.
+    TRACEDB_RETURN_IF_ERROR(CheckStoredFormatReadOnly(path));
+  }
+  TRACEDB_RETURN_IF_ERROR(FromRocks(opened, "open " + path));
   db_.reset(raw);
   meta_cf_ = handles_[0];
   traces_cf_ = handles_[1];
@@ -257,9 +294,7 @@ Status RocksEngine::LoadMeta() {
     return FromRocks(db_->Write(wo, &wb), "write meta");
   }
   TRACEDB_RETURN_IF_ERROR(FromRocks(s, "read meta"));
-  if (v.size() != 4 || coding::DecodeFixed32(v.data()) != kFormatVersion) {
-    return Status::Corruption("store format version is not " + std::to_string(kFormatVersion));
-  }
+  TRACEDB_RETURN_IF_ERROR(CheckFormatVersion(v, options_.in_memory ? "memory" : options_.path));
   TRACEDB_RETURN_IF_ERROR(FromRocks(db_->Get(rocksdb::ReadOptions(), meta_cf_, kMetaBucket, &v), "read meta"));
   if (v.size() != 4) return Status::Corruption("bad bucket_seconds in meta");
   // The bucket width is part of the key layout: the stored one wins.

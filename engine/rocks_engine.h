@@ -24,6 +24,10 @@ namespace tracedb::engine {
 // Converts a rocksdb::Status: the one place that does.
 Status FromRocks(const rocksdb::Status& s, std::string_view context);
 
+// OK when `stored` (the meta value "format_version") is a format this build
+// reads; else the reason, naming `path` (a newer format says so).
+Status CheckFormatVersion(std::string_view stored, std::string_view path);
+
 // The DB-wide RocksDB options of a store opened with `options` (threads,
 // WAL limits, logging). Statistics, Env and paths are set by the engine.
 rocksdb::DBOptions StoreDbOptions(const Options& options);
@@ -126,9 +130,12 @@ class RocksEngine final : public Engine {
   const Options& options() const override { return options_; }
   uint64_t DiskUsageBytes() override;
   StorageSpace Space() override;
+  Result<BackupInfo> Backup(const BackupOptions& options) override;  // engine/backup.cc
+  Result<CheckReport> Check(const CheckOptions& options) override;   // engine/check.cc
 
  private:
   friend class WritePath;
+  friend class StoreChecker;
   RocksEngine() = default;
 
   Status OpenDb();

@@ -207,6 +207,10 @@ const std::vector<KeySpec>& Specs() {
                      /*secret=*/true));
     v.push_back(Str("auth.api_keys_file", &Config::api_keys_file,
                     "File with more API keys, one per line ('#' starts a comment)."));
+    v.push_back(List("auth.admin_keys", &Config::admin_keys,
+                     "Keys that may also call the admin API (POST /v1/admin/backup); each is an API key too. "
+                     "Env/flag: comma-separated.",
+                     /*secret=*/true));
     v.push_back(Bool("auth.metrics_requires_key", &Config::metrics_requires_key,
                      "Whether /metrics needs an API key when keys are configured."));
 
@@ -518,6 +522,13 @@ Status ConfigLoader::Validate() const {
     for (char ch : key) {
       if (static_cast<unsigned char>(ch) <= 0x20 || ch == 0x7f) {
         return bad("auth.api_keys", "an API key must not contain spaces or control characters");
+      }
+    }
+  }
+  for (const auto& key : c.admin_keys) {
+    for (char ch : key) {
+      if (static_cast<unsigned char>(ch) <= 0x20 || ch == 0x7f) {
+        return bad("auth.admin_keys", "an admin key must not contain spaces or control characters");
       }
     }
   }

@@ -98,6 +98,10 @@ struct Config {
   std::vector<std::string> api_keys;
   // A file with more API keys, one per line ('#' comments). Default: "".
   std::string api_keys_file;
+  // Keys that may also call the admin API (/v1/admin/…); each is an API key
+  // too. With keys configured and none of these, the admin API is closed.
+  // Default: [].
+  std::vector<std::string> admin_keys;
   // Whether /metrics needs an API key (when keys are configured).
   // Default: true.
   bool metrics_requires_key = true;

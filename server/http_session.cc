@@ -22,6 +22,7 @@
 #include <fmt/format.h>
 
 #include "ingest/pipeline/decompress.h"
+#include "server/admin_api.h"
 #include "server/http_api.h"
 #include "server/jaeger_api.h"
 #include "server/http_ingest.h"
@@ -135,6 +136,9 @@ class HttpSession {
   awaitable<Next> ServeRequest(HeaderParser& hp);
   awaitable<Next> ServeUpgrade(HeaderParser& hp, Request& r, std::string_view query, bool body_unread);
   awaitable<Next> ServeRead(const http::request_header<>& req, Request& r);
+  awaitable<Next> ServeAdmin(const http::request_header<>& req, Request& r, std::string query);
+  // Why the admin API refuses this request ("" when it may proceed).
+  std::string AdminRefusal(const http::request_header<>& req) const;
   awaitable<Next> ServeStreamed(HeaderParser& hp, Request& r, std::string_view query);
   awaitable<Next> FinishStreamed(BodyJob& job, const http::request_header<>& req, Request& r, BodyEnd end,
                                  bool body_unread);
@@ -330,7 +334,7 @@ awaitable<Next> HttpSession::ServeRequest(HeaderParser& hp) {
 
   const AccessControl& access = impl_.access_;
   bool needs_key = access.keys_required() &&
-                   (r.route == nullptr || r.route->key == KeyPolicy::kApiKey ||
+                   (r.route == nullptr || r.route->key == KeyPolicy::kApiKey || r.route->key == KeyPolicy::kAdmin ||
                     (r.route->key == KeyPolicy::kMetrics && access.metrics_requires_key()));
   if (needs_key && !access.CheckAuthorization(Sv(req[http::field::authorization]))) {
     Reply reply = Refuse(r, Refusal::kUnauthorized,
@@ -338,6 +342,12 @@ awaitable<Next> HttpSession::ServeRequest(HeaderParser& hp) {
     co_return co_await Send(req, reply, r, body_unread);
   }
 
+  if (r.route != nullptr && r.route->key == KeyPolicy::kAdmin) {
+    if (std::string why = AdminRefusal(req); !why.empty()) {
+      Reply reply = Error(r, 403, "Forbidden", why);
+      co_return co_await Send(req, reply, r, body_unread);
+    }
+  }
   if (r.route != nullptr && r.route->body == BodyPolicy::kStreamed) co_return co_await ServeStreamed(hp, r, query);
 
   // Any other request carries a small body at most: read and ignore it.
@@ -390,6 +400,7 @@ awaitable<Next> HttpSession::ServeRequest(HeaderParser& hp) {
       Reply reply = Basic(r.route->handler);
       co_return co_await Send(header, reply, r, false);
     }
+    case Handler::kAdminBackup: co_return co_await ServeAdmin(header, r, query);
     case Handler::kIngestReflow:
     case Handler::kIngestOperonx:
     case Handler::kOtlpTraces: break;  // streamed (above)
@@ -448,6 +459,39 @@ awaitable<Next> HttpSession::ServeRead(const http::request_header<>& req, Reques
         });
       })) {
     Reply reply = Refuse(r, Refusal::kReadOverload, "too many queued reads; retry later");
+    co_return co_await Send(req, reply, r, false);
+  }
+  co_await job->done.Wait();
+  Reply reply;
+  reply.status = job->response.status;
+  reply.content_type = job->response.content_type;
+  reply.body = std::move(job->response.body);
+  co_return co_await Send(req, reply, r, false);
+}
+
+std::string HttpSession::AdminRefusal(const http::request_header<>& req) const {
+  const AccessControl& access = impl_.access_;
+  if (access.keys_required()) {
+    if (access.CheckAdminAuthorization(Sv(req[http::field::authorization]))) return {};
+    return "this endpoint needs an admin key (auth.admin_keys)";
+  }
+  // No keys at all: the admin API writes files on this machine, so only a
+  // client on this machine may call it.
+  if (client_ == "127.0.0.1" || client_ == "::1" || client_ == "::ffff:127.0.0.1") return {};
+  return "the admin API needs auth.admin_keys, or a client on the server's loopback address";
+}
+
+awaitable<Next> HttpSession::ServeAdmin(const http::request_header<>& req, Request& r, std::string query) {
+  auto job = std::make_shared<ReadJob>(stream_.get_executor());
+  engine::Engine* engine = impl_.engine_;
+  if (!impl_.admin_pool_->TryAdd([job, query = std::move(query), engine] {
+        ApiResponse resp = HandleAdminBackup(query, engine);
+        asio::post(job->done.timer.get_executor(), [job, resp = std::move(resp)]() mutable {
+          job->response = std::move(resp);
+          job->done.Notify();
+        });
+      })) {
+    Reply reply = Error(r, 409, "Conflict", "another admin job (a backup) is running; retry when it is done");
     co_return co_await Send(req, reply, r, false);
   }
   co_await job->done.Wait();

@@ -40,6 +40,8 @@ bool ConstantTimeEquals(std::string_view a, std::string_view b) {
 Result<AccessControl> AccessControl::Create(const Config& config) {
   AccessControl ac;
   ac.keys_ = config.api_keys;
+  ac.admin_keys_ = config.admin_keys;
+  ac.keys_.insert(ac.keys_.end(), config.admin_keys.begin(), config.admin_keys.end());
   ac.metrics_requires_key_ = config.metrics_requires_key;
   for (const auto& o : config.allowed_origins) ac.origins_.push_back(Lower(o));
   if (!config.api_keys_file.empty()) {
@@ -78,6 +80,17 @@ bool AccessControl::CheckAuthorization(std::string_view header) const {
   constexpr std::string_view kScheme = "bearer ";
   if (header.size() <= kScheme.size() || Lower(header.substr(0, kScheme.size())) != kScheme) return false;
   return IsValidKey(Trim(header.substr(kScheme.size())));
+}
+
+bool AccessControl::CheckAdminAuthorization(std::string_view header) const {
+  header = Trim(header);
+  constexpr std::string_view kScheme = "bearer ";
+  if (header.size() <= kScheme.size() || Lower(header.substr(0, kScheme.size())) != kScheme) return false;
+  std::string_view key = Trim(header.substr(kScheme.size()));
+  if (key.empty()) return false;
+  bool ok = false;
+  for (const auto& k : admin_keys_) ok = ConstantTimeEquals(k, key) || ok;  // no early exit
+  return ok;
 }
 
 std::string AccessControl::FindBearerSubprotocol(std::string_view header, bool* found) const {

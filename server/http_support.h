@@ -54,9 +54,13 @@ class AccessControl {
   bool OriginAllowed(std::string_view origin) const;
   // Whether /metrics needs a key.
   bool metrics_requires_key() const { return metrics_requires_key_ && keys_required(); }
+  // Whether an `Authorization` header value carries an admin key
+  // (auth.admin_keys).
+  bool CheckAdminAuthorization(std::string_view header) const;
 
  private:
-  std::vector<std::string> keys_;
+  std::vector<std::string> keys_;        // every key, admin keys included
+  std::vector<std::string> admin_keys_;
   std::vector<std::string> origins_;  // lower case
   bool metrics_requires_key_ = true;
 };

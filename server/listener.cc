@@ -49,6 +49,7 @@ Status Server::Impl::Setup() {
   }
   read_pool_ = std::make_unique<WorkerPool>(config_.read_threads, config_.read_queue_capacity);
   ingest_pool_ = std::make_unique<WorkerPool>(config_.max_concurrent_ingests, 0);
+  admin_pool_ = std::make_unique<WorkerPool>(1, 0);
   return Status::OK();
 }
 
@@ -204,6 +205,7 @@ void Server::Impl::Stop(double drain_seconds) {
   }
   ingest_pool_->Shutdown();
   read_pool_->Shutdown();
+  admin_pool_->Shutdown();
   // Commits every queued write, including the finalization of the traces
   // of the sessions that just closed.
   service_->Shutdown();

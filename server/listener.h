@@ -88,6 +88,7 @@ class Server::Impl {
   HttpMetrics http_metrics_;
   std::unique_ptr<WorkerPool> read_pool_;
   std::unique_ptr<WorkerPool> ingest_pool_;
+  std::unique_ptr<WorkerPool> admin_pool_;  // one thread, no queue: one admin job at a time
   std::shared_ptr<SocketCount> sockets_ = std::make_shared<SocketCount>();
   uint16_t port_ = 0;
   uint16_t otlp_port_ = 0;  // the otlp.listen listener's port; 0: none

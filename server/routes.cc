@@ -48,6 +48,8 @@ RouteTable RouteTable::For(const Config& config) {
       Route::kApi);
   row("GET, HEAD, POST", "/v1/ingest/", true, Handler::kIngestUnknown, KeyPolicy::kApiKey, BodyPolicy::kSmall,
       ErrorStyle::kJson, Route::kIngest);
+  row("POST", "/v1/admin/backup", false, Handler::kAdminBackup, KeyPolicy::kAdmin, BodyPolicy::kSmall,
+      ErrorStyle::kJson, Route::kOther);
   // The web UI: the page shell and its bundle hold no data, so no key (the
   // page asks for one when /v1/ answers 401).
   for (const char* page : {"/", "/graph", "/live"}) {

@@ -34,6 +34,7 @@ enum class Handler : uint8_t {
   kIngestUnknown,  // any other /v1/ingest/...: 404 naming the two above
   kOtlpTraces,     // POST /v1/traces: OTLP/HTTP export (server/otlp_export.h)
   kWebUi,          // GET /, /traces/…, /graph, /live, /ui/…: the web UI (server/web_assets.h)
+  kAdminBackup,    // POST /v1/admin/backup (server/admin_api.h), on the admin pool
 };
 
 // Whether a request needs an API key (when auth.api_keys are configured).
@@ -41,6 +42,9 @@ enum class KeyPolicy : uint8_t {
   kNone,     // never (health probes)
   kApiKey,   // always
   kMetrics,  // when auth.metrics_requires_key
+  // An admin key (auth.admin_keys) when any key is configured; with no keys
+  // at all, only clients on the loopback address.
+  kAdmin,
 };
 
 // How the request body is read.

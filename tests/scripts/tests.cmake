@@ -71,6 +71,13 @@ if(TARGET tracedb)
   add_test(NAME scripts.server_kill
            COMMAND /usr/bin/python3 ${CMAKE_CURRENT_LIST_DIR}/server_kill_test.py $<TARGET_FILE:tracedb>)
   set_tests_properties(scripts.server_kill PROPERTIES TIMEOUT 180)
+
+  # Online backup under continuous ingest, restore, `tracedb check` on the
+  # restored store (docs/operations.md).
+  add_test(NAME scripts.backup
+           COMMAND ${_require} /usr/bin/python3
+                   -- /usr/bin/python3 ${CMAKE_CURRENT_LIST_DIR}/backup_test.py $<TARGET_FILE:tracedb>)
+  set_tests_properties(scripts.backup PROPERTIES TIMEOUT 120)
 endif()
 
 # A full disk: `tracedb serve` on a 64 MiB tmpfs the test mounts and

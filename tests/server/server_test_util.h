@@ -110,6 +110,8 @@ class ForwardingEngine : public engine::Engine {
   const engine::Options& options() const override { return base_->options(); }
   uint64_t DiskUsageBytes() override { return base_->DiskUsageBytes(); }
   engine::StorageSpace Space() override { return base_->Space(); }
+  Result<engine::BackupInfo> Backup(const engine::BackupOptions& options) override { return base_->Backup(options); }
+  Result<engine::CheckReport> Check(const engine::CheckOptions& options) override { return base_->Check(options); }
 
  private:
   std::unique_ptr<engine::Engine> owned_;

@@ -1,0 +1,85 @@
+// The store's format version (docs/format.md, "Format versions"): written
+// at creation, and a store of a newer format is refused with a message
+// that says so. The fixture of every released format is read by
+// tests/server/format_fixture_test.cc.
+
+#include <gtest/gtest.h>
+
+#include "common/coding.h"
+#include "engine/engine.h"
+#include "tests/engine/engine_test_util.h"
+#include "tests/engine/raw_store_util.h"
+
+namespace tracedb::engine {
+namespace {
+
+using testing::RawStore;
+using testing::TempDir;
+
+Options OptionsAt(const std::string& path) {
+  Options o;
+  o.path = path;
+  o.block_cache_bytes = 8 << 20;
+  return o;
+}
+
+TEST(FormatVersion, ANewStoreRecordsTheCurrentVersion) {
+  TempDir dir;
+  { ASSERT_TRUE(Engine::Open(OptionsAt(dir.path())).ok()); }
+  RawStore raw(dir.path());
+  std::string v = raw.Get(RawStore::kMeta, "format_version");
+  ASSERT_EQ(v.size(), 4u);
+  EXPECT_EQ(coding::DecodeFixed32(v.data()), kFormatVersion);
+}
+
+TEST(FormatVersion, AStoreOfANewerFormatIsRefusedAndSaysSo) {
+  TempDir dir;
+  { ASSERT_TRUE(Engine::Open(OptionsAt(dir.path())).ok()); }
+  {
+    RawStore raw(dir.path());
+    std::string v;
+    coding::PutFixed32(&v, kFormatVersion + 1);
+    raw.Put(RawStore::kMeta, "format_version", v);
+  }
+  auto r = Engine::Open(OptionsAt(dir.path()));
+  ASSERT_FALSE(r.ok());
+  const std::string& m = r.status().message();
+  EXPECT_NE(m.find("written by a newer tracedb"), std::string::npos) << m;
+  EXPECT_NE(m.find("format version " + std::to_string(kFormatVersion + 1)), std::string::npos) << m;
+  EXPECT_NE(m.find("this build reads format version " + std::to_string(kFormatVersion)), std::string::npos) << m;
+  // Refusing changed nothing: the stored version is still the newer one.
+  RawStore raw(dir.path());
+  EXPECT_EQ(coding::DecodeFixed32(raw.Get(RawStore::kMeta, "format_version").data()), kFormatVersion + 1);
+}
+
+TEST(FormatVersion, ANewerFormatWithAColumnFamilyThisBuildDoesNotKnowIsRefusedAndSaysSo) {
+  TempDir dir;
+  { ASSERT_TRUE(Engine::Open(OptionsAt(dir.path())).ok()); }
+  {
+    RawStore raw(dir.path());
+    std::string v;
+    coding::PutFixed32(&v, kFormatVersion + 1);
+    raw.Put(RawStore::kMeta, "format_version", v);
+    rocksdb::ColumnFamilyHandle* future = nullptr;
+    ASSERT_TRUE(raw.db()->CreateColumnFamily(rocksdb::ColumnFamilyOptions(), "future", &future).ok());
+    ASSERT_TRUE(raw.db()->DestroyColumnFamilyHandle(future).ok());
+  }
+  auto r = Engine::Open(OptionsAt(dir.path()));
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("written by a newer tracedb"), std::string::npos) << r.status().ToString();
+}
+
+TEST(FormatVersion, AMalformedVersionIsCorruption) {
+  TempDir dir;
+  { ASSERT_TRUE(Engine::Open(OptionsAt(dir.path())).ok()); }
+  {
+    RawStore raw(dir.path());
+    raw.Put(RawStore::kMeta, "format_version", "x");
+  }
+  auto r = Engine::Open(OptionsAt(dir.path()));
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), StatusCode::kCorruption) << r.status().ToString();
+}
+
+}  // namespace
+}  // namespace tracedb::engine

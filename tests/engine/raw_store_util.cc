@@ -1,0 +1,50 @@
+#include "tests/engine/raw_store_util.h"
+
+#include <gtest/gtest.h>
+
+namespace tracedb::engine::testing {
+
+RawStore::RawStore(const std::string& path) {
+  rocksdb::DBOptions options;
+  std::vector<rocksdb::ColumnFamilyDescriptor> cfs;
+  for (const char* name : {"default", "traces", "events", "columns", "index"}) {
+    cfs.emplace_back(name, rocksdb::ColumnFamilyOptions());
+  }
+  rocksdb::Status s = rocksdb::DB::Open(options, path, cfs, &handles_, &db_);
+  EXPECT_TRUE(s.ok()) << s.ToString();
+  if (!s.ok()) std::abort();
+}
+
+RawStore::~RawStore() {
+  for (auto* h : handles_) db_->DestroyColumnFamilyHandle(h).PermitUncheckedError();
+  db_->Close().PermitUncheckedError();
+  delete db_;
+}
+
+std::vector<std::string> RawStore::Keys(Cf c) {
+  std::vector<std::string> out;
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), handles_[c]));
+  for (it->SeekToFirst(); it->Valid(); it->Next()) out.push_back(it->key().ToString());
+  return out;
+}
+
+std::string RawStore::Get(Cf c, const std::string& key) {
+  std::string v;
+  rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), handles_[c], key, &v);
+  EXPECT_TRUE(s.ok()) << s.ToString();
+  return v;
+}
+
+void RawStore::Put(Cf c, const std::string& key, const std::string& value) {
+  rocksdb::WriteOptions wo;
+  wo.sync = true;
+  ASSERT_TRUE(db_->Put(wo, handles_[c], key, value).ok());
+}
+
+void RawStore::Delete(Cf c, const std::string& key) {
+  rocksdb::WriteOptions wo;
+  wo.sync = true;
+  ASSERT_TRUE(db_->Delete(wo, handles_[c], key).ok());
+}
+
+}  // namespace tracedb::engine::testing
