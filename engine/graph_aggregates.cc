@@ -63,7 +63,8 @@ int64_t LatencySketch::ValueOf(int32_t index) {
   int32_t i = index < 0 ? -index : index;
   // The middle (in relative terms) of (g^(i-2), g^(i-1)].
   double v = 2 * std::pow(kGamma, i - 1) / (kGamma + 1);
-  auto magnitude = static_cast<int64_t>(std::min(std::llround(v), static_cast<long long>(INT64_MAX)));
+  // The top bucket's middle may lie past INT64_MAX (llround would fail).
+  int64_t magnitude = v >= 9.2e18 ? INT64_MAX : static_cast<int64_t>(std::llround(v));
   return index < 0 ? -magnitude : magnitude;
 }
 

@@ -2,12 +2,12 @@
 
 // Data-flow graph aggregates (docs/graph.md, "Index-backed windows"): what
 // the engine maintains at ingest so that the graph of a time window is read
-// from a few keys per minute instead of from every event. Backend-neutral
+// from a few keys per slot instead of from every event. Backend-neutral
 // values, returned by Engine::ReadGraphAggregates.
 //
-// The figures are those of query/graph.h (the scan path), per trace-start
-// minute: nodes (Reflow actors, operonx ops, OTel services) with events,
-// errors and an execution-time sketch; edges (Reflow DataFlow (actor, port)
+// The figures are those of query/graph.h (the scan path), per 10-second
+// slot of trace starts (keys::kGraphSlotNs): nodes (Reflow actors, operonx
+// ops, OTel services) with events, errors and an execution-time sketch; edges (Reflow DataFlow (actor, port)
 // -> (to_actor, to_port), OTel parent service -> child service) with count,
 // bytes, errors, a transfer-time sketch and message types; the trace count.
 // Counts are exact; percentiles come from LatencySketch (relative error
@@ -96,15 +96,15 @@ struct GraphEdgeAggregate {
 };
 
 // The graph of the traces whose start lies in [covered_min, covered_max],
-// summed over the minutes of that range. The caller computes the rest of
+// summed over the slots of that range. The caller computes the rest of
 // its window ([min, covered_min) and (covered_max, max]) by scanning.
 struct GraphAggregates {
   // Empty when the engine answers nothing from aggregates in the window
   // (a backend without them, a store written before they existed, a window
-  // shorter than a minute): scan it all.
+  // shorter than a slot): scan it all.
   std::optional<std::pair<int64_t, int64_t>> covered;
   uint64_t traces = 0;
-  uint64_t minutes = 0;  // aggregate minutes read (for the explain)
+  uint64_t slots = 0;  // aggregate slots read (for the explain)
   std::vector<GraphNodeAggregate> nodes;  // by (id, kind)
   std::vector<GraphEdgeAggregate> edges;  // by (from, from_port, to, to_port)
 };

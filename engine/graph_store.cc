@@ -1,6 +1,6 @@
 // Reads of the graph column family (keys.h, "graph"): the aggregates of the
-// whole minutes inside a window, summed per node and edge. A one-hour window
-// reads 60 minutes x (nodes + edges + 1) keys, whatever the events.
+// whole slots inside a window, summed per node and edge. A one-hour window
+// reads 360 slots x (nodes + edges + 1) keys, whatever the events.
 
 #include <rocksdb/db.h>
 
@@ -16,10 +16,10 @@ namespace {
 
 std::string_view View(const rocksdb::Slice& s) { return std::string_view(s.data(), s.size()); }
 
-// Whole minutes inside [min_start, max_start]: [*first, *last]. Minute 0
-// also holds the starts before the epoch, the last minute those after it:
+// Whole slots inside [min_start, max_start]: [*first, *last]. Slot 0
+// also holds the starts before the epoch, the last slot those after it:
 // they are whole only for an unbounded window end.
-bool WholeMinutes(TimestampNs min_start, TimestampNs max_start, int64_t* first, int64_t* last) {
+bool WholeSlots(TimestampNs min_start, TimestampNs max_start, int64_t* first, int64_t* last) {
   if (max_start < keys::kGraphSlotNs - 1) return false;
   if (min_start == INT64_MIN) {
     *first = 0;
@@ -28,7 +28,7 @@ bool WholeMinutes(TimestampNs min_start, TimestampNs max_start, int64_t* first, 
   } else {
     *first = min_start / keys::kGraphSlotNs + (min_start % keys::kGraphSlotNs != 0);
   }
-  // Minute m is whole when m*slot + slot - 1 <= max_start.
+  // Slot m is whole when m*slot + slot - 1 <= max_start.
   *last = max_start == INT64_MAX ? max_start / keys::kGraphSlotNs : (max_start + 1) / keys::kGraphSlotNs - 1;
   *last = std::min<int64_t>(*last, max_start == INT64_MAX ? UINT32_MAX : UINT32_MAX - 1);
   return *first <= *last;
@@ -36,7 +36,7 @@ bool WholeMinutes(TimestampNs min_start, TimestampNs max_start, int64_t* first, 
 
 struct Summed {
   std::map<std::string, GraphValue> by_key;  // tag + rest
-  uint64_t minutes = 0;
+  uint64_t slots = 0;
 };
 
 Status AddNode(std::string_view rest, const GraphValue& v, GraphAggregates* out) {
@@ -77,7 +77,7 @@ Result<GraphAggregates> RocksEngine::ReadGraphAggregates(TimestampNs min_start, 
   // Below the retention cutoff nothing is visible; below graph_since the
   // aggregates are incomplete: both start the covered range later.
   int64_t first = 0, last = 0;
-  if (!WholeMinutes(std::max(min_start, retention_cutoff()), max_start, &first, &last)) return out;
+  if (!WholeSlots(std::max(min_start, retention_cutoff()), max_start, &first, &last)) return out;
   first = std::max<int64_t>(first, graph_since_);
   if (first > last) return out;
   const int64_t lo = first == 0 ? INT64_MIN : first * keys::kGraphSlotNs;
@@ -98,12 +98,12 @@ Result<GraphAggregates> RocksEngine::ReadGraphAggregates(TimestampNs min_start, 
   for (it->Seek(lower); it->Valid(); it->Next()) {
     std::string_view key = View(it->key());
     if (key.size() <= keys::kGraphPrefixLen) return Status::Corruption("malformed graph key");
-    uint32_t minute = coding::DecodeFixed32(key.data() + 4);
-    if (minute < first || minute > last) continue;
+    uint32_t slot = coding::DecodeFixed32(key.data() + 4);
+    if (slot < first || slot > last) continue;
     if (!DecodeGraphValue(View(it->value()), &v)) return Status::Corruption("malformed graph value");
     if (key.substr(0, keys::kGraphPrefixLen) != last_slot) {
       last_slot.assign(key.substr(0, keys::kGraphPrefixLen));
-      ++sum.minutes;
+      ++sum.slots;
     }
     auto [at, added] = sum.by_key.try_emplace(std::string(key.substr(keys::kGraphPrefixLen)));
     if (added) {
@@ -113,7 +113,7 @@ Result<GraphAggregates> RocksEngine::ReadGraphAggregates(TimestampNs min_start, 
     }
   }
   TRACEDB_RETURN_IF_ERROR(FromRocks(it->status(), "read graph aggregates"));
-  out.minutes = sum.minutes;
+  out.slots = sum.slots;
   for (const auto& [key, value] : sum.by_key) {
     std::string_view rest = std::string_view(key).substr(1);
     switch (key[0]) {

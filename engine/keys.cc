@@ -193,15 +193,15 @@ bool ParseFlowVersionKey(std::string_view key, size_t prefix_len, schema::FlowVe
   return r.GetOrderedI64(&v->timestamp_ns) && r.empty();
 }
 
-uint32_t GraphMinuteOf(TimestampNs start_ns) {
+uint32_t GraphSlotOf(TimestampNs start_ns) {
   if (start_ns < 0) return 0;
   return static_cast<uint32_t>(std::min<int64_t>(start_ns / kGraphSlotNs, UINT32_MAX));
 }
 
-std::string GraphPrefix(uint32_t bucket, uint32_t minute) {
+std::string GraphPrefix(uint32_t bucket, uint32_t slot) {
   std::string k;
   coding::PutFixed32(&k, bucket);
-  coding::PutFixed32(&k, minute);
+  coding::PutFixed32(&k, slot);
   return k;
 }
 

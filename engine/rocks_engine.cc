@@ -192,7 +192,7 @@ Status RocksEngine::OpenDb() {
   index.bottommost_compression = rocksdb::kLZ4Compression;
   filters_.push_back(std::make_unique<IndexRetentionFilter>(cutoff_));
   index.compaction_filter = filters_.back().get();
-  // graph: per-minute aggregates written with Merge (additions) and read
+  // graph: per-slot aggregates written with Merge (additions) and read
   // by range: few, small keys.
   rocksdb::ColumnFamilyOptions graph = base(16 << 10, 0, false);
   graph.merge_operator = NewGraphMergeOperator();
@@ -244,7 +244,7 @@ Status RocksEngine::LoadMeta() {
 }
 
 // A store written before graph aggregates existed has none for its traces:
-// they start with the next minute, older windows are scanned.
+// they start with the next slot, older windows are scanned.
 Status RocksEngine::LoadGraphSince() {
   std::string v;
   rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), meta_cf_, kMetaGraphSince, &v);
@@ -254,7 +254,7 @@ Status RocksEngine::LoadGraphSince() {
   }
   if (!s.IsNotFound()) return s.ok() ? Status::Corruption("bad graph_since in meta") : FromRocks(s, "read meta");
   auto now = std::chrono::system_clock::now().time_since_epoch();
-  graph_since_ = keys::GraphMinuteOf(std::chrono::duration_cast<std::chrono::nanoseconds>(now).count()) + 1;
+  graph_since_ = keys::GraphSlotOf(std::chrono::duration_cast<std::chrono::nanoseconds>(now).count()) + 1;
   v.clear();
   coding::PutFixed32(&v, graph_since_);
   rocksdb::WriteOptions wo;

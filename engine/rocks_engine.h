@@ -162,7 +162,7 @@ class RocksEngine final : public Engine {
   rocksdb::ColumnFamilyHandle* columns_cf_ = nullptr;
   rocksdb::ColumnFamilyHandle* index_cf_ = nullptr;
   rocksdb::ColumnFamilyHandle* graph_cf_ = nullptr;
-  // The first minute whose graph aggregates are complete (meta
+  // The first slot whose graph aggregates are complete (meta
   // "graph_since": 0 for a store created with them).
   uint32_t graph_since_ = 0;
   std::vector<rocksdb::ColumnFamilyHandle*> handles_;

@@ -13,10 +13,10 @@
 // starts in the same bucket) and touches one trace's keys.
 //
 // Graph aggregates (keys.h, "graph") are RocksDB Merge operands summed per
-// batch: only events that pass dedup count, under the trace's start minute
-// (TraceState::graph_prefix). A trace whose start minute moves, or which
+// batch: only events that pass dedup count, under the trace's start slot
+// (TraceState::graph_prefix). A trace whose start slot moves, or which
 // StoreTrace replaces, has its stored figures subtracted from the old
-// minute (read back from its events: rare, one trace) and added to the new.
+// slot (read back from its events: rare, one trace) and added to the new.
 
 #include <rocksdb/db.h>
 #include <rocksdb/write_batch.h>
@@ -342,7 +342,7 @@ class WritePath {
   }
 
   std::string GraphPrefixOf(TimestampNs start) const {
-    return keys::GraphPrefix(BucketOf(start, e_->options_.bucket_seconds), keys::GraphMinuteOf(start));
+    return keys::GraphPrefix(BucketOf(start, e_->options_.bucket_seconds), keys::GraphSlotOf(start));
   }
 
   // Adds a newly stored event to the graph deltas, as query/graph.cc counts
@@ -370,8 +370,8 @@ class WritePath {
     return Status::OK();
   }
 
-  // The trace's start minute moved (MergeTrace): its figures so far (stored
-  // events and this batch's, all counted under the old minute) move along.
+  // The trace's start slot moved (MergeTrace): its figures so far (stored
+  // events and this batch's, all counted under the old slot) move along.
   Status MoveGraph(const Id128& id, TraceState* st) {
     std::string prefix = GraphPrefixOf(st->header.start_ns);
     if (prefix == st->graph_prefix) return Status::OK();

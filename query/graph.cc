@@ -201,7 +201,7 @@ std::string_view GraphPathName(GraphPath path) {
 
 void Graph::Add(const engine::GraphAggregates& aggregates) {
   traces += aggregates.traces;
-  aggregate_minutes += aggregates.minutes;
+  aggregate_slots += aggregates.slots;
   for (const auto& n : aggregates.nodes) {
     GraphNode& node = NodeFor(this, n.id, std::string(engine::GraphNodeKindName(n.kind)).c_str());
     node.events += n.events;

@@ -17,9 +17,9 @@
 // count. Percentiles are nearest rank, as in the language's p50/p99.
 // GET /v1/graph, `tracedb graph` and Jaeger's /api/dependencies read it.
 //
-// Two paths answer (docs/graph.md): without a filter, the whole minutes of
+// Two paths answer (docs/graph.md): without a filter, the whole slots of
 // the window come from the aggregates the engine keeps at ingest
-// (Engine::ReadGraphAggregates) and only the cut minutes at its ends are
+// (Engine::ReadGraphAggregates) and only the cut slots at its ends are
 // scanned; counts stay exact, percentiles come within the sketch's bound
 // (engine::kSketchRelativeError). With a filter, or on a backend without
 // aggregates, every matching trace is read (the scan path).
@@ -69,7 +69,7 @@ std::optional<int64_t> TransferPercentile(GraphEdge* edge, double p);
 enum class GraphPath : uint8_t {
   kScan,             // every trace read
   kAggregates,       // only ingest-time aggregates
-  kAggregatesScan,   // aggregates for whole minutes, the cut ends scanned
+  kAggregatesScan,   // aggregates for whole slots, the cut ends scanned
 };
 std::string_view GraphPathName(GraphPath path);  // "scan", "aggregates", "aggregates+scan"
 
@@ -79,11 +79,11 @@ struct Graph {
   std::map<std::tuple<std::string, std::string, std::string, std::string>, GraphEdge> edges;
   uint64_t traces = 0;
   GraphPath path = GraphPath::kScan;
-  uint64_t aggregate_minutes = 0;  // minutes read from aggregates
+  uint64_t aggregate_slots = 0;  // slots read from aggregates
 
   // Adds one trace (read with its events) to the graph.
   void Add(const schema::Trace& trace);
-  // Adds the aggregates of a window's whole minutes.
+  // Adds the aggregates of a window's whole slots.
   void Add(const engine::GraphAggregates& aggregates);
 };
 

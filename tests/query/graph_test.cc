@@ -1,11 +1,11 @@
 // The data-flow graph (query/graph.h): a differential test of every node and
 // edge aggregate (counts, bytes, errors, percentiles, message types) against
 // a brute-force computation over the generated stores, with filters and time
-// windows (also windows that cut the hour buckets and the aggregate minutes
+// windows (also windows that cut the hour buckets and the aggregate slots
 // in half), on both paths: the scan, and the ingest-time aggregates
 // (engine::ReadGraphAggregates) with the cut ends scanned, over stores
 // generated with OTel spans in any order, resent duplicates, starts that
-// move to an earlier minute, replaced traces, retention and evicted write
+// move to an earlier slot, replaced traces, retention and evicted write
 // state; the JSON and DOT renderings; errors.
 
 #include "query/graph.h"
@@ -210,16 +210,16 @@ TEST_F(GraphTest, ReflowAndOperonxAggregatesMatchBruteForce) {
   }
   CheckAgainstBruteForce(reflow_, "", kT0 + 7 * kHour + 1, kT0 + 7 * kHour + 2);  // empty window
   CheckAgainstBruteForce(reflow_, "", kT0 + 100 * kHour + kHour / 4, std::nullopt);
-  // Without a filter the whole minutes come from the aggregates: windows
-  // that cut a minute (and an hour bucket) scan only the cut ends.
+  // Without a filter the whole slots come from the aggregates: windows
+  // that cut a slot (and an hour bucket) scan only the cut ends.
   EXPECT_EQ(CheckAgainstBruteForce(reflow_, "", std::nullopt, std::nullopt), GraphPath::kAggregates);
   EXPECT_EQ(CheckAgainstBruteForce(reflow_, "", kT0 + 10 * kHour, kT0 + 40 * kHour - 1), GraphPath::kAggregates);
   EXPECT_EQ(CheckAgainstBruteForce(reflow_, "", kT0 + 10 * kHour + 17 * kSecond, kT0 + 40 * kHour + 29 * kSecond),
             GraphPath::kAggregatesScan);
   EXPECT_EQ(CheckAgainstBruteForce(reflow_, "", kT0 + 30 * kHour - kSecond, kT0 + 30 * kHour + 61 * kSecond),
             GraphPath::kAggregatesScan);
-  // Shorter than a minute: nothing whole, all scanned.
-  EXPECT_EQ(CheckAgainstBruteForce(reflow_, "", kT0 + 30 * kHour - kSecond, kT0 + 30 * kHour + 58 * kSecond),
+  // Shorter than a slot: nothing whole, all scanned.
+  EXPECT_EQ(CheckAgainstBruteForce(reflow_, "", kT0 + 30 * kHour - kSecond, kT0 + 30 * kHour + 8 * kSecond),
             GraphPath::kScan);
   // Empty windows: before every trace, and end before start.
   EXPECT_EQ(CheckAgainstBruteForce(reflow_, "", kT0 - 10 * kHour, kT0 - 2 * kHour - 1), GraphPath::kAggregates);
@@ -314,10 +314,10 @@ engine::Options SmallOptions() {
 }
 
 // A generated OTel store, written through the real OTLP mapping: traces of
-// 1-8 spans over five services, starting near hour (bucket) and minute
+// 1-8 spans over five services, starting near hour (bucket) and slot
 // boundaries; each trace's spans are exported in 1-3 requests in shuffled
 // order (children before their parents, the root often last, so the
-// trace's start moves earlier, at times into the previous minute or
+// trace's start moves earlier, at times into the previous slot or
 // bucket); one request in eight is sent twice.
 Status WriteGeneratedOtel(engine::Engine* engine, uint64_t seed, int traces) {
   std::mt19937_64 rng(seed);
@@ -383,7 +383,7 @@ Status WriteGeneratedOtel(engine::Engine* engine, uint64_t seed, int traces) {
 }
 
 // Windows over the generated stores: whole, hour-aligned, cutting the hour
-// buckets and the minutes in half, shorter than a minute.
+// buckets and the slots in half, shorter than a slot.
 void CheckWindows(engine::Engine* engine) {
   EXPECT_EQ(CheckAgainstBruteForce(engine, "", std::nullopt, std::nullopt), GraphPath::kAggregates);
   EXPECT_EQ(CheckAgainstBruteForce(engine, "", kT0 + kHour, kT0 + 4 * kHour - 1), GraphPath::kAggregates);
@@ -415,12 +415,12 @@ TEST(GraphAggregates, ResentReflowEventsAndReplacedTracesMatchBruteForce) {
   ASSERT_TRUE(e.ok());
   testing::DatasetOptions d;
   d.traces = 150;
-  d.spacing_ns = 97 * kSecond;  // across minutes and a few hour buckets
+  d.spacing_ns = 97 * kSecond;  // across slots and a few hour buckets
   d.seed = 11;
   ASSERT_TRUE(testing::WriteDataset(e->get(), d).ok());
   ASSERT_TRUE(testing::WriteDataset(e->get(), d).ok());  // resent: all duplicates
   EXPECT_GT((*e)->counters().duplicates.load(), 100u);
-  // StoreTrace replaces traces: fewer events, a start in another minute or
+  // StoreTrace replaces traces: fewer events, a start in another slot or
   // another hour.
   for (uint64_t n : {3, 40, 77, 120}) {
     auto t = (*e)->GetTrace(testing::TraceId(n));
