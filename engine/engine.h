@@ -9,8 +9,9 @@
 //
 // Its face toward the layers above is backend-neutral on purpose: write
 // batches of model objects (WriteBatch), trace reads (GetTrace), index scans
-// (ScanIndex) and column scans (ScanColumns). A PostgreSQL backend can
-// implement the same operations.
+// (ScanIndex), column scans (ScanColumns) and the data-flow graph
+// aggregates kept at ingest (ReadGraphAggregates, optional). A PostgreSQL
+// backend can implement the same operations.
 //
 // Thread-safety: an Engine is safe for concurrent use. Write() calls are
 // serialized internally (they share the per-trace state cache); reads run
