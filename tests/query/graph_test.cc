@@ -11,9 +11,11 @@
 #include "query/graph.h"
 
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cmath>
+#include <filesystem>
 #include <map>
 #include <random>
 #include <set>
@@ -457,6 +459,29 @@ TEST(GraphAggregates, RetentionRemovesAggregatesWithTheirBuckets) {
   EXPECT_GT(after->traces, 0u);
   CheckAgainstBruteForce(e->get(), "", std::nullopt, std::nullopt);
   CheckAgainstBruteForce(e->get(), "", kT0, kT0 + 5 * kHour + 10 * kSecond);
+}
+
+TEST(GraphAggregates, AggregatesOnDiskSurviveAReopen) {
+  std::filesystem::path dir = std::filesystem::temp_directory_path() /
+                              ("tracedb-graph-" + std::to_string(::getpid()));
+  std::filesystem::remove_all(dir);
+  engine::Options o = SmallOptions();
+  o.in_memory = false;
+  o.path = dir.string();
+  {
+    auto e = engine::Engine::Open(o);
+    ASSERT_TRUE(e.ok());
+    ASSERT_TRUE(WriteGeneratedOtel(e->get(), 5, 60).ok());
+  }
+  {
+    // Reopened: the merge operator reads the stored operands, and more
+    // spans (all resent, then new traces) reload the OTel state from disk.
+    auto e = engine::Engine::Open(o);
+    ASSERT_TRUE(e.ok()) << e.status().ToString();
+    ASSERT_TRUE(WriteGeneratedOtel(e->get(), 5, 90).ok());
+    CheckWindows(e->get());
+  }
+  std::filesystem::remove_all(dir);
 }
 
 TEST(GraphAggregates, UnknownIdsAndEmptyStoresGiveEmptyGraphs) {
