@@ -69,113 +69,114 @@ GraphPath CheckAgainstBruteForce(engine::Engine* engine, const std::string& filt
                                  std::optional<int64_t> end) {
   GraphPath path = GraphPath::kScan;
   [&] {
-  SCOPED_TRACE("filter '" + filter + "' window [" + (start ? std::to_string(*start - kT0) : "-") + ", " +
-               (end ? std::to_string(*end - kT0) : "-") + "]");
+    SCOPED_TRACE("filter '" + filter + "' window [" + (start ? std::to_string(*start - kT0) : "-") + ", " +
+                 (end ? std::to_string(*end - kT0) : "-") + "]");
     auto bound = ParseAndBind(filter, kNow);
-  ASSERT_TRUE(bound.ok()) << bound.status().ToString();
-  auto ids = testing::BruteForce(engine, bound->filter);
-  ASSERT_TRUE(ids.ok());
-  std::map<std::string, Expected> nodes;  // events as count, errors, exec times
-  std::map<std::tuple<std::string, std::string, std::string, std::string>, Expected> edges;
-  uint64_t traces = 0;
-  for (const auto& id : *ids) {
-    auto t = engine->GetTrace(id);
-    ASSERT_TRUE(t.ok() && t->has_value());
-    const schema::Trace& tr = **t;
-    if ((start && tr.start_ns < *start) || (end && tr.start_ns > *end)) continue;
-    ++traces;
-    std::map<schema::SpanId, std::string> service;
-    for (const auto& e : tr.events) {
-      static const schema::OtelResource kNone;
-      if (e.otel) service[e.otel->span_id] = schema::OtelServiceName(e.otel->resource ? *e.otel->resource : kNone);
-    }
-    for (const auto& e : tr.events) {
-      if (e.reflow && !e.actor.empty()) {
-        bool err = e.type == schema::EventType::kActorFailed || e.reflow->error.has_value();
-        auto& n = nodes[e.actor];
-        n.count++;
-        n.errors += err;
-        auto exec = e.reflow->metrics.execution_time_ns;
-        if (e.type != schema::EventType::kDataFlow) {
-          if (exec) n.times.push_back(static_cast<int64_t>(*exec));
-        } else if (!e.to_actor.empty()) {
-          nodes[e.to_actor];
-          auto& x = edges[{e.actor, e.reflow->port.value_or(""), e.to_actor, e.to_port}];
-          x.count++;
-          x.errors += err;
-          if (e.reflow->message) {
-            x.bytes += e.reflow->message->size_bytes;
-            x.types.insert(e.reflow->message->message_type);
-          }
-          if (exec) x.times.push_back(static_cast<int64_t>(*exec));
-        }
+    ASSERT_TRUE(bound.ok()) << bound.status().ToString();
+    auto ids = testing::BruteForce(engine, bound->filter);
+    ASSERT_TRUE(ids.ok());
+    std::map<std::string, Expected> nodes;  // events as count, errors, exec times
+    std::map<std::tuple<std::string, std::string, std::string, std::string>, Expected> edges;
+    uint64_t traces = 0;
+    for (const auto& id : *ids) {
+      auto t = engine->GetTrace(id);
+      ASSERT_TRUE(t.ok() && t->has_value());
+      const schema::Trace& tr = **t;
+      if ((start && tr.start_ns < *start) || (end && tr.start_ns > *end)) continue;
+      ++traces;
+      std::map<schema::SpanId, std::string> service;
+      for (const auto& e : tr.events) {
+        static const schema::OtelResource kNone;
+        if (e.otel) service[e.otel->span_id] = schema::OtelServiceName(e.otel->resource ? *e.otel->resource : kNone);
       }
-      bool op_event = e.type == schema::EventType::kOpStart || e.type == schema::EventType::kOpEnd;
-      if (e.operonx && e.operonx->op_name && !e.operonx->op_name->empty() && op_event) {
-        auto& n = nodes[*e.operonx->op_name];
-        if (e.type == schema::EventType::kOpStart) n.count++;
-        if (e.type == schema::EventType::kOpEnd) {
-          n.errors += e.operonx->payload_json.find("\"status\":\"error\"") != std::string::npos;
-          auto d = e.operonx->payload_json.find("\"duration_ms\":");
-          if (d != std::string::npos) {
-            n.times.push_back(static_cast<int64_t>(std::llround(std::stod(e.operonx->payload_json.substr(d + 14)) * 1e6)));
+      for (const auto& e : tr.events) {
+        if (e.reflow && !e.actor.empty()) {
+          bool err = e.type == schema::EventType::kActorFailed || e.reflow->error.has_value();
+          auto& n = nodes[e.actor];
+          n.count++;
+          n.errors += err;
+          auto exec = e.reflow->metrics.execution_time_ns;
+          if (e.type != schema::EventType::kDataFlow) {
+            if (exec) n.times.push_back(static_cast<int64_t>(*exec));
+          } else if (!e.to_actor.empty()) {
+            nodes[e.to_actor];
+            auto& x = edges[{e.actor, e.reflow->port.value_or(""), e.to_actor, e.to_port}];
+            x.count++;
+            x.errors += err;
+            if (e.reflow->message) {
+              x.bytes += e.reflow->message->size_bytes;
+              x.types.insert(e.reflow->message->message_type);
+            }
+            if (exec) x.times.push_back(static_cast<int64_t>(*exec));
           }
         }
-      }
-      if (e.otel) {
-        const std::string& svc = service[e.otel->span_id];
-        auto& n = nodes[svc];
-        n.count++;
-        n.errors += e.otel->status_code == 2;
-        n.times.push_back(e.otel->end_ns - e.timestamp_ns);
-        if (e.otel->parent_span_id && service.count(*e.otel->parent_span_id) &&
-            service[*e.otel->parent_span_id] != svc) {
-          auto& x = edges[{service[*e.otel->parent_span_id], "", svc, ""}];
-          x.count++;
-          x.errors += e.otel->status_code == 2;
-          x.times.push_back(e.otel->end_ns - e.timestamp_ns);
+        bool op_event = e.type == schema::EventType::kOpStart || e.type == schema::EventType::kOpEnd;
+        if (e.operonx && e.operonx->op_name && !e.operonx->op_name->empty() && op_event) {
+          auto& n = nodes[*e.operonx->op_name];
+          if (e.type == schema::EventType::kOpStart) n.count++;
+          if (e.type == schema::EventType::kOpEnd) {
+            n.errors += e.operonx->payload_json.find("\"status\":\"error\"") != std::string::npos;
+            auto d = e.operonx->payload_json.find("\"duration_ms\":");
+            if (d != std::string::npos) {
+              n.times.push_back(
+                  static_cast<int64_t>(std::llround(std::stod(e.operonx->payload_json.substr(d + 14)) * 1e6)));
+            }
+          }
+        }
+        if (e.otel) {
+          const std::string& svc = service[e.otel->span_id];
+          auto& n = nodes[svc];
+          n.count++;
+          n.errors += e.otel->status_code == 2;
+          n.times.push_back(e.otel->end_ns - e.timestamp_ns);
+          if (e.otel->parent_span_id && service.count(*e.otel->parent_span_id) &&
+              service[*e.otel->parent_span_id] != svc) {
+            auto& x = edges[{service[*e.otel->parent_span_id], "", svc, ""}];
+            x.count++;
+            x.errors += e.otel->status_code == 2;
+            x.times.push_back(e.otel->end_ns - e.timestamp_ns);
+          }
         }
       }
     }
-  }
-  for (bool force_scan : {true, false}) {
-    SCOPED_TRACE(force_scan ? "scan path" : "default path");
-    GraphOptions o;
-    o.filter = filter;
-    o.start_ns = start;
-    o.end_ns = end;
-    o.now_ns = kNow;
-    o.force_scan = force_scan;
-    auto g = BuildGraph(engine, o);
-    ASSERT_TRUE(g.ok()) << g.status().ToString();
-    if (!force_scan) path = g->path;
-    if (force_scan || !filter.empty()) {
-      EXPECT_EQ(g->path, GraphPath::kScan);
+    for (bool force_scan : {true, false}) {
+      SCOPED_TRACE(force_scan ? "scan path" : "default path");
+      GraphOptions o;
+      o.filter = filter;
+      o.start_ns = start;
+      o.end_ns = end;
+      o.now_ns = kNow;
+      o.force_scan = force_scan;
+      auto g = BuildGraph(engine, o);
+      ASSERT_TRUE(g.ok()) << g.status().ToString();
+      if (!force_scan) path = g->path;
+      if (force_scan || !filter.empty()) {
+        EXPECT_EQ(g->path, GraphPath::kScan);
+      }
+      const bool exact = g->path == GraphPath::kScan;
+      EXPECT_EQ(g->traces, traces);
+      ASSERT_EQ(g->nodes.size(), nodes.size());
+      for (auto& [id, want] : nodes) {
+        ASSERT_TRUE(g->nodes.count(id)) << id;
+        GraphNode& got = g->nodes[id];
+        EXPECT_EQ(got.events, want.count) << id;
+        EXPECT_EQ(got.errors, want.errors) << id;
+        ExpectNear(ExecPercentile(&got, 50), Rank(want.times, 50), exact, id + " p50");
+        ExpectNear(ExecPercentile(&got, 99), Rank(want.times, 99), exact, id + " p99");
+      }
+      ASSERT_EQ(g->edges.size(), edges.size());
+      for (auto& [key, want] : edges) {
+        std::string name = std::get<0>(key) + " -> " + std::get<2>(key);
+        ASSERT_TRUE(g->edges.count(key)) << name;
+        GraphEdge& got = g->edges[key];
+        EXPECT_EQ(got.count, want.count) << name;
+        EXPECT_EQ(got.bytes, want.bytes) << name;
+        EXPECT_EQ(got.errors, want.errors) << name;
+        EXPECT_EQ(got.message_types, want.types) << name;
+        ExpectNear(TransferPercentile(&got, 50), Rank(want.times, 50), exact, name + " p50");
+        ExpectNear(TransferPercentile(&got, 99), Rank(want.times, 99), exact, name + " p99");
+      }
     }
-    const bool exact = g->path == GraphPath::kScan;
-    EXPECT_EQ(g->traces, traces);
-    ASSERT_EQ(g->nodes.size(), nodes.size());
-    for (auto& [id, want] : nodes) {
-      ASSERT_TRUE(g->nodes.count(id)) << id;
-      GraphNode& got = g->nodes[id];
-      EXPECT_EQ(got.events, want.count) << id;
-      EXPECT_EQ(got.errors, want.errors) << id;
-      ExpectNear(ExecPercentile(&got, 50), Rank(want.times, 50), exact, id + " p50");
-      ExpectNear(ExecPercentile(&got, 99), Rank(want.times, 99), exact, id + " p99");
-    }
-    ASSERT_EQ(g->edges.size(), edges.size());
-    for (auto& [key, want] : edges) {
-      std::string name = std::get<0>(key) + " -> " + std::get<2>(key);
-      ASSERT_TRUE(g->edges.count(key)) << name;
-      GraphEdge& got = g->edges[key];
-      EXPECT_EQ(got.count, want.count) << name;
-      EXPECT_EQ(got.bytes, want.bytes) << name;
-      EXPECT_EQ(got.errors, want.errors) << name;
-      EXPECT_EQ(got.message_types, want.types) << name;
-      ExpectNear(TransferPercentile(&got, 50), Rank(want.times, 50), exact, name + " p50");
-      ExpectNear(TransferPercentile(&got, 99), Rank(want.times, 99), exact, name + " p99");
-    }
-  }
   }();
   return path;
 }
