@@ -149,7 +149,7 @@ const std::vector<Workload>& Workloads() {
       {"ingest_ws", RunIngestWs},               {"ingest_otlp", RunIngestOtlp},
       {"get_trace", RunGetTrace},
       {"query_selective", RunQuerySelective},   {"query_time_window", RunQueryTimeWindow},
-      {"aggregate_by_actor", RunAggregateByActor},
+      {"aggregate_by_actor", RunAggregateByActor}, {"graph_window", RunGraphWindow},
   };
   return kAll;
 }

@@ -130,6 +130,7 @@ void RunIngestOtlp(Context& ctx, std::vector<Figures>* out);
 void RunGetTrace(Context& ctx, std::vector<Figures>* out);
 void RunQuerySelective(Context& ctx, std::vector<Figures>* out);
 void RunQueryTimeWindow(Context& ctx, std::vector<Figures>* out);
+void RunGraphWindow(Context& ctx, std::vector<Figures>* out);
 void RunAggregateByActor(Context& ctx, std::vector<Figures>* out);
 
 // The raw RocksDB ceiling (bench/peers/rocksdb_raw.cc): the ingest data

@@ -9,8 +9,9 @@
 //
 // Its face toward the layers above is backend-neutral on purpose: write
 // batches of model objects (WriteBatch), trace reads (GetTrace), index scans
-// (ScanIndex) and column scans (ScanColumns). A PostgreSQL backend can
-// implement the same operations.
+// (ScanIndex), column scans (ScanColumns) and the data-flow graph
+// aggregates kept at ingest (ReadGraphAggregates, optional). A PostgreSQL
+// backend can implement the same operations.
 //
 // Thread-safety: an Engine is safe for concurrent use. Write() calls are
 // serialized internally (they share the per-trace state cache); reads run
@@ -27,6 +28,7 @@
 
 #include "common/result.h"
 #include "common/status.h"
+#include "engine/graph_aggregates.h"
 #include "schema/hot_fields.h"
 #include "schema/model.h"
 #include "schema/record_codec.h"
@@ -373,6 +375,17 @@ class Engine {
   // particular order; stops when fn returns false. For brute-force checks
   // and maintenance.
   virtual Status ScanTraces(const std::function<bool(const schema::Trace&)>& fn) = 0;
+
+  // The data-flow graph aggregates maintained at ingest (graph_aggregates.h)
+  // for the traces whose start lies in [min_start, max_start]: whole
+  // aggregate slots inside the window, summed. GraphAggregates::covered says
+  // which part of the window they answer; the caller scans the rest. A
+  // backend without aggregates keeps this default: nothing covered.
+  virtual Result<GraphAggregates> ReadGraphAggregates(TimestampNs min_start, TimestampNs max_start) {
+    (void)min_start;
+    (void)max_start;
+    return GraphAggregates{};
+  }
 
   // Removes data older than the retention settings now; returns how many
   // buckets were dropped. Also runs periodically on a background thread.

@@ -1,5 +1,6 @@
 #include "engine/keys.h"
 
+#include <algorithm>
 #include <cstring>
 
 #include "common/coding.h"
@@ -190,6 +191,18 @@ bool ParseFlowVersionKey(std::string_view key, size_t prefix_len, schema::FlowVe
     return false;
   }
   return r.GetOrderedI64(&v->timestamp_ns) && r.empty();
+}
+
+uint32_t GraphSlotOf(TimestampNs start_ns) {
+  if (start_ns < 0) return 0;
+  return static_cast<uint32_t>(std::min<int64_t>(start_ns / kGraphSlotNs, UINT32_MAX));
+}
+
+std::string GraphPrefix(uint32_t bucket, uint32_t slot) {
+  std::string k;
+  coding::PutFixed32(&k, bucket);
+  coding::PutFixed32(&k, slot);
+  return k;
 }
 
 }  // namespace tracedb::engine::keys

@@ -19,6 +19,22 @@
 //            git_hash := 0x00 | 0x01 escaped(hash)
 //            value := empty
 //
+//   graph    key := fixed32(bucket) fixed32(slot) tag rest        -> GraphValue
+//            tag 'T' rest := empty                     (traces started)
+//                'N' rest := kind[1] escaped(id)       (a node; kind 'a' actor,
+//                                                       'o' op, 's' service)
+//                'E' rest := escaped(from) escaped(from_port) escaped(to)
+//                            escaped(to_port)          (an edge)
+//            bucket := BucketOf(trace start), slot := floor(start / 10 s)
+//            (0 before the epoch): the trace's start, as for its events.
+//            Written with Merge only (graph merge operator: addition).
+//   GraphValue := zz(f0) zz(f1) zz(f2)            node refs events errors |
+//                                                 edge count bytes errors |
+//                                                 traces count 0 0
+//                 varint(n) (zz(index) zz(count))[n]   latency sketch
+//                 varint(m) (varint(len) name[len] zz(count))[m]  edge types
+//            zz := zigzag varint64 (deltas may be negative while summed)
+//
 //   desc_i64(v) := fixed64(~(uint64(v) XOR 2^63)): newest first on a
 //   forward scan, which RocksDB serves faster than a reverse one.
 //
@@ -79,6 +95,16 @@ bool ParseIndexTail(std::string_view key, size_t prefix_len, IndexEntry* entry);
 // Parses any index key of kinds T/F/A/S/X into its value and entry (for the
 // retention compaction filter and ListIndexValues).
 bool ParseIndexKey(std::string_view key, IndexKind* kind, std::string* value, IndexEntry* entry);
+
+// Width of a graph aggregate slot: 10 s of trace starts. A window reads
+// (its slots) x (nodes + edges + 1) keys and scans the traces of the cut
+// slots at its ends (docs/graph.md, "Index-backed windows").
+constexpr int64_t kGraphSlotNs = int64_t{10} * 1'000'000'000;
+// The slot of a trace start (0 before the epoch).
+uint32_t GraphSlotOf(TimestampNs start_ns);
+// bucket + slot: the prefix of every graph key of a trace.
+std::string GraphPrefix(uint32_t bucket, uint32_t slot);
+constexpr size_t kGraphPrefixLen = 8;
 
 std::string FlowVersionKey(std::string_view flow_id, const schema::FlowVersion& v);
 std::string FlowVersionPrefix(std::string_view flow_id);

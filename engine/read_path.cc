@@ -126,6 +126,7 @@ Result<std::shared_ptr<TraceState>> RocksEngine::LoadState(const Id128& id) {
   st->header = std::move(header->first);
   st->bk = std::move(header->second);
   st->actor_set.insert(st->bk.actors.begin(), st->bk.actors.end());
+  st->graph_prefix = keys::GraphPrefix(st->bk.bucket, keys::GraphSlotOf(st->header.start_ns));
   st->fingerprints.Reserve(st->bk.event_count);
   std::string prefix = keys::TracePrefix(st->bk.bucket, id);
   BoundedIterator it(db_.get(), columns_cf_, prefix, coding::PrefixSuccessor(prefix), false);

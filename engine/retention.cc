@@ -2,8 +2,9 @@
 // keys lead with their trace's bucket, so expiring buckets [0, b) is one
 // DeleteRange per column family plus DeleteFilesInRange, which frees whole
 // SST files in O(files) instead of rewriting every expired key (Jaeger's
-// per-key TTL, whose disk never shrinks). Trace headers and index entries are
-// hidden by the persisted cutoff at once and removed by compaction filters.
+// per-key TTL, whose disk never shrinks); graph aggregates likewise. Trace
+// headers and index entries are hidden by the persisted cutoff at once and
+// removed by compaction filters.
 
 #include <rocksdb/convenience.h>
 
@@ -45,7 +46,8 @@ Status RocksEngine::DropBucketsBelow(uint32_t bucket) {
   std::string begin = BucketKey(0);
   std::string end = BucketKey(bucket);
   rocksdb::Slice b(begin), e(end);
-  for (auto* cf : {events_cf_, columns_cf_}) {
+  // Graph aggregates lead with the same bucket: they leave with their events.
+  for (auto* cf : {events_cf_, columns_cf_, graph_cf_}) {
     TRACEDB_RETURN_IF_ERROR(FromRocks(db_->DeleteRange(rocksdb::WriteOptions(), cf, b, e), "delete range"));
     TRACEDB_RETURN_IF_ERROR(FromRocks(rocksdb::DeleteFilesInRange(db_.get(), cf, &b, &e), "delete files"));
     TRACEDB_RETURN_IF_ERROR(FromRocks(db_->CompactRange(rocksdb::CompactRangeOptions(), cf, &b, &e), "compact"));

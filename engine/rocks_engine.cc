@@ -24,6 +24,7 @@ namespace {
 constexpr char kMetaFormat[] = "format_version";
 constexpr char kMetaBucket[] = "bucket_seconds";
 constexpr char kMetaCutoff[] = "retention_cutoff";
+constexpr char kMetaGraphSince[] = "graph_since";
 
 // Drops index entries of traces that started before the retention cutoff.
 // Readers already skip them (they clamp scans at the cutoff); this reclaims
@@ -253,6 +254,10 @@ Status RocksEngine::OpenDb() {
   index.bottommost_compression = rocksdb::kLZ4Compression;
   filters_.push_back(std::make_unique<IndexRetentionFilter>(cutoff_));
   index.compaction_filter = filters_.back().get();
+  // graph: per-slot aggregates written with Merge (additions) and read
+  // by range: few, small keys.
+  rocksdb::ColumnFamilyOptions graph = base(16 << 10, 0, false);
+  graph.merge_operator = NewGraphMergeOperator();
   rocksdb::ColumnFamilyOptions meta;
   // RocksDB's recovery from ENOSPC waits for as much free space as the
   // largest memtable of any column family: meta's default (64 MiB) must not
@@ -261,7 +266,7 @@ Status RocksEngine::OpenDb() {
 
   std::vector<rocksdb::ColumnFamilyDescriptor> cfs = {
       {rocksdb::kDefaultColumnFamilyName, meta}, {"traces", traces}, {"events", events},
-      {"columns", columns},                      {"index", index}};
+      {"columns", columns},                      {"index", index},   {"graph", graph}};
   rocksdb::DB* raw = nullptr;
   rocksdb::Status opened = rocksdb::DB::Open(db_opts, path, cfs, &handles_, &raw);
   if (!opened.ok() && !options_.in_memory) {
@@ -276,6 +281,7 @@ Status RocksEngine::OpenDb() {
   events_cf_ = handles_[2];
   columns_cf_ = handles_[3];
   index_cf_ = handles_[4];
+  graph_cf_ = handles_[5];
   return Status::OK();
 }
 
@@ -289,6 +295,9 @@ Status RocksEngine::LoadMeta() {
     coding::PutFixed32(&bs, options_.bucket_seconds);
     wb.Put(meta_cf_, kMetaFormat, fv);
     wb.Put(meta_cf_, kMetaBucket, bs);
+    std::string since;
+    coding::PutFixed32(&since, 0);
+    wb.Put(meta_cf_, kMetaGraphSince, since);
     rocksdb::WriteOptions wo;
     wo.sync = true;
     return FromRocks(db_->Write(wo, &wb), "write meta");
@@ -301,7 +310,26 @@ Status RocksEngine::LoadMeta() {
   options_.bucket_seconds = coding::DecodeFixed32(v.data());
   s = db_->Get(rocksdb::ReadOptions(), meta_cf_, kMetaCutoff, &v);
   if (s.ok() && v.size() == 8) cutoff_->store(coding::DecodeOrderedI64(v.data()));
-  return Status::OK();
+  return LoadGraphSince();
+}
+
+// A store written before graph aggregates existed has none for its traces:
+// they start with the next slot, older windows are scanned.
+Status RocksEngine::LoadGraphSince() {
+  std::string v;
+  rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), meta_cf_, kMetaGraphSince, &v);
+  if (s.ok() && v.size() == 4) {
+    graph_since_ = coding::DecodeFixed32(v.data());
+    return Status::OK();
+  }
+  if (!s.IsNotFound()) return s.ok() ? Status::Corruption("bad graph_since in meta") : FromRocks(s, "read meta");
+  auto now = std::chrono::system_clock::now().time_since_epoch();
+  graph_since_ = keys::GraphSlotOf(std::chrono::duration_cast<std::chrono::nanoseconds>(now).count()) + 1;
+  v.clear();
+  coding::PutFixed32(&v, graph_since_);
+  rocksdb::WriteOptions wo;
+  wo.sync = true;
+  return FromRocks(db_->Put(wo, meta_cf_, kMetaGraphSince, v), "write meta");
 }
 
 RocksEngine::~RocksEngine() {

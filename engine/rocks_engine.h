@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "engine/engine.h"
+#include "engine/graph_delta.h"
 #include "schema/record_codec.h"
 
 namespace tracedb::engine {
@@ -77,6 +78,12 @@ struct TraceState {
   std::unordered_map<std::string, uint16_t> pending_actor_ids;
   std::unordered_map<std::string, uint16_t> pending_service_ids;
   bool dirty = false;
+  // keys::GraphPrefix of the start the trace's graph aggregates are stored
+  // under (moved with the start at the end of a batch).
+  std::string graph_prefix;
+  // OTel traces: the spans' services and unresolved calls; built on the
+  // first append after a load (from the stored spans).
+  std::unique_ptr<OtelGraphState> otel_graph;
 };
 
 // A bounded LRU of TraceState, bounded both in traces and in cached
@@ -122,6 +129,7 @@ class RocksEngine final : public Engine {
   Status ScanColumns(TimestampNs min_start, TimestampNs max_start,
                      const std::function<bool(const ColumnChunk&)>& fn) override;
   Status ScanTraces(const std::function<bool(const schema::Trace&)>& fn) override;
+  Result<GraphAggregates> ReadGraphAggregates(TimestampNs min_start, TimestampNs max_start) override;
   Result<uint64_t> EnforceRetention(TimestampNs now_ns) override;
   TimestampNs retention_cutoff() const override { return cutoff_->load(std::memory_order_acquire); }
   Status CompactAll() override;
@@ -140,6 +148,7 @@ class RocksEngine final : public Engine {
 
   Status OpenDb();
   Status LoadMeta();
+  Status LoadGraphSince();
   // Reads a trace header (no events); nullopt when absent or expired.
   Result<std::optional<std::pair<schema::Trace, schema::TraceBookkeeping>>> ReadHeader(const Id128& id);
   Result<std::shared_ptr<TraceState>> LoadState(const Id128& id);
@@ -148,6 +157,9 @@ class RocksEngine final : public Engine {
   // free-space floor, and resumes RocksDB (stopped by an ENOSPC background
   // error) once space is back.
   Status CheckSpace();
+  // The stored events of a trace under `bucket` (timestamps, seq and ids
+  // from their keys), appended to *events.
+  Status ReadStoredEvents(uint32_t bucket, const Id128& id, std::vector<schema::Event>* events);
   void RetentionLoop();
 
   Options options_;
@@ -161,6 +173,10 @@ class RocksEngine final : public Engine {
   rocksdb::ColumnFamilyHandle* events_cf_ = nullptr;
   rocksdb::ColumnFamilyHandle* columns_cf_ = nullptr;
   rocksdb::ColumnFamilyHandle* index_cf_ = nullptr;
+  rocksdb::ColumnFamilyHandle* graph_cf_ = nullptr;
+  // The first slot whose graph aggregates are complete (meta
+  // "graph_since": 0 for a store created with them).
+  uint32_t graph_since_ = 0;
   std::vector<rocksdb::ColumnFamilyHandle*> handles_;
 
   std::mutex write_mu_;  // serializes Write(); guards cache_ and write_buffers_

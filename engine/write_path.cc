@@ -11,6 +11,12 @@
 // the end of the batch, so that "bucket = BucketOf(start)" keeps holding
 // for the readers. It is rare (a trace's root usually arrives last but
 // starts in the same bucket) and touches one trace's keys.
+//
+// Graph aggregates (keys.h, "graph") are RocksDB Merge operands summed per
+// batch: only events that pass dedup count, under the trace's start slot
+// (TraceState::graph_prefix). A trace whose start slot moves, or which
+// StoreTrace replaces, has its stored figures subtracted from the old
+// slot (read back from its events: rare, one trace) and added to the new.
 
 #include <rocksdb/db.h>
 #include <rocksdb/write_batch.h>
@@ -138,9 +144,9 @@ class WritePath {
   }
 
  private:
-  enum class Cf : uint8_t { kTraces = 0, kEvents = 1, kColumns = 2, kIndex = 3 };
+  enum class Cf : uint8_t { kTraces = 0, kEvents = 1, kColumns = 2, kIndex = 3, kGraph = 4 };
   // kSkip: an entry superseded later in the same batch (a relocated chunk).
-  enum class Kind : uint8_t { kPut, kDelete, kDeleteRange, kSkip };
+  enum class Kind : uint8_t { kPut, kDelete, kDeleteRange, kSkip, kMerge };
   // Keys and values live in one arena string (no allocation per entry);
   // entries refer to them by offset because the arena may grow.
   using Entry = RocksEngine::WriteBuffers::Entry;
@@ -174,6 +180,7 @@ class WritePath {
       case Cf::kEvents: return e_->events_cf_;
       case Cf::kColumns: return e_->columns_cf_;
       case Cf::kIndex: return e_->index_cf_;
+      case Cf::kGraph: return e_->graph_cf_;
     }
     return nullptr;
   }
@@ -231,6 +238,9 @@ class WritePath {
     st->bk.bucket = BucketOf(st->header.start_ns, e_->options_.bucket_seconds);
     st->bk.has_flow_version = has_flow_version;
     st->bk.last_event_ns = st->header.start_ns;
+    st->graph_prefix = GraphPrefixOf(st->header.start_ns);
+    graph_.AddTrace(st->graph_prefix, 1);
+    if (st->header.source == schema::Source::kOtel) st->otel_graph = std::make_unique<OtelGraphState>();
     IndexPut(IndexKind::kTime, {}, *st);
     IndexPut(IndexKind::kFlow, st->header.flow_id, *st);
     IndexPut(IndexKind::kStatus, StatusValue(st->header.status.code), *st);
@@ -331,6 +341,82 @@ class WritePath {
     st->pending_service_ids.clear();
   }
 
+  std::string GraphPrefixOf(TimestampNs start) const {
+    return keys::GraphPrefix(BucketOf(start, e_->options_.bucket_seconds), keys::GraphSlotOf(start));
+  }
+
+  // Adds a newly stored event to the graph deltas, as query/graph.cc counts
+  // it for the trace's source.
+  Status CountInGraph(const Id128& id, TraceState* st, const schema::Event& event, const schema::HotFields& hot) {
+    switch (st->header.source) {
+      case schema::Source::kReflow: graph_.AddReflowEvent(st->graph_prefix, event, 1); break;
+      case schema::Source::kOperonx: graph_.AddOperonxEvent(st->graph_prefix, event, hot, 1); break;
+      case schema::Source::kOtel:
+        if (!event.otel) break;
+        if (!st->otel_graph) {
+          // Loaded state: rebuild the span map from the stored spans (this
+          // batch has appended none of this trace's spans yet).
+          auto graph = std::make_unique<OtelGraphState>();
+          std::vector<schema::Event> stored;
+          TRACEDB_RETURN_IF_ERROR(e_->ReadStoredEvents(st->bk.bucket, id, &stored));
+          for (const auto& e : stored) {
+            if (e.otel) graph->AddSpan(e, st->graph_prefix, nullptr);
+          }
+          st->otel_graph = std::move(graph);
+        }
+        st->otel_graph->AddSpan(event, st->graph_prefix, &graph_);
+        break;
+    }
+    return Status::OK();
+  }
+
+  // The trace's start slot moved (MergeTrace): its figures so far (stored
+  // events and this batch's, all counted under the old slot) move along.
+  Status MoveGraph(const Id128& id, TraceState* st) {
+    std::string prefix = GraphPrefixOf(st->header.start_ns);
+    if (prefix == st->graph_prefix) return Status::OK();
+    std::vector<schema::Event> events;
+    TRACEDB_RETURN_IF_ERROR(e_->ReadStoredEvents(st->bk.bucket, id, &events));
+    const std::string event_prefix = keys::TracePrefix(st->bk.bucket, id);
+    for (const Entry& entry : entries_) {
+      if (static_cast<Cf>(entry.cf) != Cf::kEvents || static_cast<Kind>(entry.kind) != Kind::kPut) continue;
+      std::string_view key = Bytes(entry.key_off, entry.key_len);
+      if (!key.starts_with(event_prefix)) continue;
+      keys::EventKeyParts parts;
+      if (!keys::ParseEventKey(key, &parts)) return Status::Internal("malformed event key in batch");
+      schema::Event& e = events.emplace_back();
+      TRACEDB_RETURN_IF_ERROR(schema::DecodeEventRecord(Bytes(entry.val_off, entry.val_len), &e));
+      e.timestamp_ns = parts.ts;
+    }
+    graph_.AddWholeTrace(st->graph_prefix, st->header.source, events, -1);
+    graph_.AddTrace(st->graph_prefix, -1);
+    graph_.AddWholeTrace(prefix, st->header.source, events, 1);
+    graph_.AddTrace(prefix, 1);
+    st->graph_prefix = std::move(prefix);
+    return Status::OK();
+  }
+
+  // StoreTrace replaces `st`'s trace: its stored figures leave the graph.
+  Status UncountStored(const Id128& id, const TraceState& st) {
+    std::vector<schema::Event> events;
+    TRACEDB_RETURN_IF_ERROR(e_->ReadStoredEvents(st.bk.bucket, id, &events));
+    graph_.AddWholeTrace(st.graph_prefix, st.header.source, events, -1);
+    graph_.AddTrace(st.graph_prefix, -1);
+    return Status::OK();
+  }
+
+  void FlushGraph() {
+    std::string encoded;
+    for (const auto& [key, value] : graph_.values()) {
+      if (value.IsZero()) continue;
+      encoded.clear();
+      AppendGraphValue(&encoded, value);
+      size_t off = BeginKey();
+      arena_.append(key);
+      AddEntry(Cf::kGraph, Kind::kMerge, off, encoded);
+    }
+  }
+
   Status Append(const Id128& id, const schema::Event& event, bool assign_seq) {
     TRACEDB_ASSIGN_OR_RETURN(std::shared_ptr<TraceState> st, Lookup(id));
     if (!st) st = CreateLazy(id, event);
@@ -364,6 +450,7 @@ class WritePath {
     c.duration_ns.push_back(hot.duration_ns.value_or(ColumnChunk::kNone));
     c.size_bytes.push_back(hot.size_bytes.value_or(ColumnChunk::kNone));
     c.status.push_back(static_cast<uint8_t>(hot.status));
+    TRACEDB_RETURN_IF_ERROR(CountInGraph(id, st.get(), event, hot));
     if (hot.span_kind != 0 || !c.span_kind.empty()) {  // empty while every kind is 0 (Columns)
       c.span_kind.resize(c.size() - 1, 0);
       c.span_kind.push_back(hot.span_kind);
@@ -576,6 +663,7 @@ class WritePath {
     FingerprintSet held;
     if (old) {
       held = old->fingerprints;
+      TRACEDB_RETURN_IF_ERROR(UncountStored(trace.trace_id, *old));
       Remove(trace.trace_id, *old);
       moved_.erase(trace.trace_id);
       --result_.traces_created;  // Create below counts it again; a replace is not a creation
@@ -600,11 +688,15 @@ class WritePath {
   Status FinishStates() {
     for (auto& [id, st] : touched_) {
       if (!st || !st->dirty) continue;
-      if (moved_.count(id) != 0) TRACEDB_RETURN_IF_ERROR(Relocate(id, st.get()));
+      if (moved_.count(id) != 0) {
+        TRACEDB_RETURN_IF_ERROR(MoveGraph(id, st.get()));  // before Relocate re-keys the batch's events
+        TRACEDB_RETURN_IF_ERROR(Relocate(id, st.get()));
+      }
       FlushChunk(id, st.get());
       Put(Cf::kTraces, keys::TraceKey(id), schema::EncodeTraceRecord(st->header, st->bk));
       st->dirty = false;
     }
+    FlushGraph();
     return Status::OK();
   }
 
@@ -627,6 +719,7 @@ class WritePath {
         case Kind::kPut: s = wb.Put(cf, key, value); break;
         case Kind::kDelete: s = wb.Delete(cf, key); break;
         case Kind::kDeleteRange: s = wb.DeleteRange(cf, key, value); break;
+        case Kind::kMerge: s = wb.Merge(cf, key, value); break;
         case Kind::kSkip: ++skipped; break;
       }
       TRACEDB_RETURN_IF_ERROR(FromRocks(s, "build write batch"));
@@ -658,6 +751,7 @@ class WritePath {
   std::vector<Entry>& entries_;  // e_->write_buffers_
   schema::EventEncoder encoder_;
   WriteResult result_;
+  GraphDelta graph_;  // this batch's graph aggregate deltas
   // Traces whose start moved earlier in this batch (MergeTrace).
   std::unordered_set<Id128, Id128Hash> moved_;
   // Traces that closed a column chunk before the end of this batch.

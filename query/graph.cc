@@ -140,7 +140,83 @@ std::string Millis(std::optional<int64_t> ns) {
   return buf;
 }
 
+std::optional<int64_t> SketchPercentile(const engine::LatencySketch& sketch, const std::vector<int64_t>& values,
+                                        double p) {
+  engine::LatencySketch all = sketch;
+  for (int64_t v : values) all.Add(v);
+  return all.Percentile(p);
+}
+
+bool IsBlank(std::string_view s) {
+  return std::all_of(s.begin(), s.end(), [](char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; });
+}
+
+// Adds the traces matching `filter` whose start lies in [start, end] to
+// *graph by reading them.
+Status ScanInto(engine::Engine* engine, const GraphOptions& options, schema::TimestampNs now,
+                std::optional<schema::TimestampNs> start, std::optional<schema::TimestampNs> end, Graph* graph) {
+  TRACEDB_ASSIGN_OR_RETURN(BoundQuery bound, ParseAndBind(options.filter, now));
+  Node filter;
+  filter.kind = Node::Kind::kAnd;
+  filter.children.push_back(std::move(bound.filter));
+  if (start) filter.children.push_back(StartBound(Op::kGe, *start));
+  if (end) filter.children.push_back(StartBound(Op::kLe, *end));
+  bound.filter = std::move(filter);
+  bound.limit.reset();
+  QueryOptions q;
+  q.limit = options.max_traces + 1;
+  q.now_ns = now;
+  TRACEDB_ASSIGN_OR_RETURN(QueryResult found, Execute(engine, bound, q));
+  if (found.traces.size() > options.max_traces) {
+    return Status::InvalidArgument("more than " + std::to_string(options.max_traces) +
+                                   " traces match: narrow the filter or the time window");
+  }
+  for (const auto& header : found.traces) {
+    TRACEDB_ASSIGN_OR_RETURN(std::optional<schema::Trace> trace, engine->GetTrace(header.trace_id));
+    if (trace) graph->Add(*trace);  // expired between the search and the read
+  }
+  return Status::OK();
+}
+
 }  // namespace
+
+std::optional<int64_t> ExecPercentile(GraphNode* node, double p) {
+  if (node->exec_sketch.empty()) return Percentile(&node->exec_ns, p);
+  return SketchPercentile(node->exec_sketch, node->exec_ns, p);
+}
+
+std::optional<int64_t> TransferPercentile(GraphEdge* edge, double p) {
+  if (edge->transfer_sketch.empty()) return Percentile(&edge->transfer_ns, p);
+  return SketchPercentile(edge->transfer_sketch, edge->transfer_ns, p);
+}
+
+std::string_view GraphPathName(GraphPath path) {
+  switch (path) {
+    case GraphPath::kScan: return "scan";
+    case GraphPath::kAggregates: return "aggregates";
+    case GraphPath::kAggregatesScan: return "aggregates+scan";
+  }
+  return "scan";
+}
+
+void Graph::Add(const engine::GraphAggregates& aggregates) {
+  traces += aggregates.traces;
+  aggregate_slots += aggregates.slots;
+  for (const auto& n : aggregates.nodes) {
+    GraphNode& node = NodeFor(this, n.id, std::string(engine::GraphNodeKindName(n.kind)).c_str());
+    node.events += n.events;
+    node.errors += n.errors;
+    node.exec_sketch.Merge(n.exec_ns);
+  }
+  for (const auto& e : aggregates.edges) {
+    GraphEdge& edge = EdgeFor(this, e.from, e.from_port, e.to, e.to_port);
+    edge.count += e.count;
+    edge.bytes += e.bytes;
+    edge.errors += e.errors;
+    edge.transfer_sketch.Merge(e.transfer_ns);
+    edge.message_types.insert(e.message_types.begin(), e.message_types.end());
+  }
+}
 
 void Graph::Add(const schema::Trace& trace) {
   traces++;
@@ -167,26 +243,28 @@ Result<Graph> BuildGraph(engine::Engine* engine, const GraphOptions& options) {
   if (!bound.aggregates.empty()) {
     return Status::InvalidArgument("the graph takes a filter, not an aggregation: drop the '| …' part");
   }
-  Node filter;
-  filter.kind = Node::Kind::kAnd;
-  filter.children.push_back(std::move(bound.filter));
-  if (options.start_ns) filter.children.push_back(StartBound(Op::kGe, *options.start_ns));
-  if (options.end_ns) filter.children.push_back(StartBound(Op::kLe, *options.end_ns));
-  bound.filter = std::move(filter);
-  bound.limit.reset();
-  QueryOptions q;
-  q.limit = options.max_traces + 1;
-  q.now_ns = now;
-  TRACEDB_ASSIGN_OR_RETURN(QueryResult found, Execute(engine, bound, q));
-  if (found.traces.size() > options.max_traces) {
-    return Status::InvalidArgument("more than " + std::to_string(options.max_traces) +
-                                   " traces match: narrow the filter or the time window");
-  }
   Graph graph;
-  for (const auto& header : found.traces) {
-    TRACEDB_ASSIGN_OR_RETURN(std::optional<schema::Trace> trace, engine->GetTrace(header.trace_id));
-    if (trace) graph.Add(*trace);  // expired between the search and the read
+  const schema::TimestampNs start = options.start_ns.value_or(INT64_MIN);
+  const schema::TimestampNs end = options.end_ns.value_or(INT64_MAX);
+  // The aggregates know no filter: only an empty one may use them.
+  if (!options.force_scan && IsBlank(options.filter) && start <= end) {
+    TRACEDB_ASSIGN_OR_RETURN(engine::GraphAggregates agg, engine->ReadGraphAggregates(start, end));
+    if (agg.covered) {
+      auto [lo, hi] = *agg.covered;
+      graph.Add(agg);
+      graph.path = GraphPath::kAggregates;
+      if (start < lo) {
+        TRACEDB_RETURN_IF_ERROR(ScanInto(engine, options, now, options.start_ns, lo - 1, &graph));
+        graph.path = GraphPath::kAggregatesScan;
+      }
+      if (hi < end) {
+        TRACEDB_RETURN_IF_ERROR(ScanInto(engine, options, now, hi + 1, options.end_ns, &graph));
+        graph.path = GraphPath::kAggregatesScan;
+      }
+      return graph;
+    }
   }
+  TRACEDB_RETURN_IF_ERROR(ScanInto(engine, options, now, options.start_ns, options.end_ns, &graph));
   return graph;
 }
 
@@ -209,9 +287,9 @@ std::string GraphJson(Graph graph) {
     w.PlainKey("errors");
     w.Uint(n.errors);
     w.PlainKey("p50_ns");
-    WriteOpt(&w, Percentile(&n.exec_ns, 50));
+    WriteOpt(&w, ExecPercentile(&n, 50));
     w.PlainKey("p99_ns");
-    WriteOpt(&w, Percentile(&n.exec_ns, 99));
+    WriteOpt(&w, ExecPercentile(&n, 99));
     w.EndObject();
   }
   w.EndArray();
@@ -234,9 +312,9 @@ std::string GraphJson(Graph graph) {
     w.PlainKey("errors");
     w.Uint(e.errors);
     w.PlainKey("p50_ns");
-    WriteOpt(&w, Percentile(&e.transfer_ns, 50));
+    WriteOpt(&w, TransferPercentile(&e, 50));
     w.PlainKey("p99_ns");
-    WriteOpt(&w, Percentile(&e.transfer_ns, 99));
+    WriteOpt(&w, TransferPercentile(&e, 99));
     w.PlainKey("message_types");
     w.BeginArray();
     for (const auto& m : e.message_types) w.String(m);
@@ -244,6 +322,8 @@ std::string GraphJson(Graph graph) {
     w.EndObject();
   }
   w.EndArray();
+  w.PlainKey("path");
+  w.String(GraphPathName(graph.path));
   w.EndObject();
   return out;
 }
@@ -253,8 +333,8 @@ std::string GraphDot(Graph graph) {
                     "  edge [fontname=\"Helvetica\", fontsize=10];\n";
   for (auto& [id, n] : graph.nodes) {
     std::string label = n.id + "\n" + std::to_string(n.events) + " events, " + std::to_string(n.errors) +
-                        " errors\np50 " + Millis(Percentile(&n.exec_ns, 50)) + ", p99 " +
-                        Millis(Percentile(&n.exec_ns, 99));
+                        " errors\np50 " + Millis(ExecPercentile(&n, 50)) + ", p99 " +
+                        Millis(ExecPercentile(&n, 99));
     out += "  " + DotQuote(n.id) + " [label=" + DotQuote(label) + (n.errors ? ", color=red" : "") + "];\n";
   }
   for (auto& [key, e] : graph.edges) {
@@ -263,7 +343,7 @@ std::string GraphDot(Graph graph) {
     label += std::to_string(e.count) + " msgs";
     if (e.bytes) label += ", " + std::to_string(e.bytes) + " B";
     if (e.errors) label += ", " + std::to_string(e.errors) + " errors";
-    label += "\np50 " + Millis(Percentile(&e.transfer_ns, 50)) + ", p99 " + Millis(Percentile(&e.transfer_ns, 99));
+    label += "\np50 " + Millis(TransferPercentile(&e, 50)) + ", p99 " + Millis(TransferPercentile(&e, 99));
     out += "  " + DotQuote(e.from) + " -> " + DotQuote(e.to) + " [label=" + DotQuote(label) +
            (e.errors ? ", color=red" : "") + "];\n";
   }

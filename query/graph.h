@@ -17,6 +17,13 @@
 // count. Percentiles are nearest rank, as in the language's p50/p99.
 // GET /v1/graph, `tracedb graph` and Jaeger's /api/dependencies read it.
 //
+// Two paths answer (docs/graph.md): without a filter, the whole slots of
+// the window come from the aggregates the engine keeps at ingest
+// (Engine::ReadGraphAggregates) and only the cut slots at its ends are
+// scanned; counts stay exact, percentiles come within the sketch's bound
+// (engine::kSketchRelativeError). With a filter, or on a backend without
+// aggregates, every matching trace is read (the scan path).
+//
 // Thread-safety: BuildGraph is safe to call concurrently (the engine is).
 
 #include <cstdint>
@@ -39,6 +46,7 @@ struct GraphNode {
   uint64_t events = 0;
   uint64_t errors = 0;
   std::vector<int64_t> exec_ns;  // execution times (unsorted until rendered)
+  engine::LatencySketch exec_sketch;  // from aggregates; exec_ns adds to it
 };
 
 struct GraphEdge {
@@ -47,17 +55,36 @@ struct GraphEdge {
   uint64_t bytes = 0;
   uint64_t errors = 0;
   std::vector<int64_t> transfer_ns;
+  engine::LatencySketch transfer_sketch;  // from aggregates
   std::set<std::string> message_types;
 };
+
+// Nearest-rank percentile of a node's execution times / an edge's transfer
+// times: exact while only scanned values are held, from the sketch (with
+// the scanned values added) once aggregates contributed.
+std::optional<int64_t> ExecPercentile(GraphNode* node, double p);
+std::optional<int64_t> TransferPercentile(GraphEdge* edge, double p);
+
+// Which path answered a graph (the explain in its JSON).
+enum class GraphPath : uint8_t {
+  kScan,             // every trace read
+  kAggregates,       // only ingest-time aggregates
+  kAggregatesScan,   // aggregates for whole slots, the cut ends scanned
+};
+std::string_view GraphPathName(GraphPath path);  // "scan", "aggregates", "aggregates+scan"
 
 struct Graph {
   std::map<std::string, GraphNode> nodes;  // by id
   // By (from, from_port, to, to_port).
   std::map<std::tuple<std::string, std::string, std::string, std::string>, GraphEdge> edges;
   uint64_t traces = 0;
+  GraphPath path = GraphPath::kScan;
+  uint64_t aggregate_slots = 0;  // slots read from aggregates
 
   // Adds one trace (read with its events) to the graph.
   void Add(const schema::Trace& trace);
+  // Adds the aggregates of a window's whole slots.
+  void Add(const engine::GraphAggregates& aggregates);
 };
 
 struct GraphOptions {
@@ -68,6 +95,9 @@ struct GraphOptions {
   // At most this many traces are read; more is an error naming the limit.
   // Default: 100000.
   size_t max_traces = 100000;
+  // Forces the scan path (tests and benchmarks compare the two). Default:
+  // false (aggregates when the filter is empty).
+  bool force_scan = false;
 };
 
 // Runs the filter and aggregates the matching traces. A malformed filter is
@@ -80,7 +110,8 @@ std::optional<int64_t> Percentile(std::vector<int64_t>* values, double p);
 
 // {"traces":N,"nodes":[{"id","kind","events","errors","p50_ns","p99_ns"}],
 //  "edges":[{"from","from_port","to","to_port","count","bytes","errors",
-//  "p50_ns","p99_ns","message_types":[…]}]}; nodes and edges sorted by id.
+//  "p50_ns","p99_ns","message_types":[…]}],"path":"scan"|"aggregates"|
+//  "aggregates+scan"}; nodes and edges sorted by id.
 std::string GraphJson(Graph graph);
 
 // Graphviz DOT: one node per graph node, one labelled edge per edge.

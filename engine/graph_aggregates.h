@@ -1,0 +1,112 @@
+#pragma once
+
+// Data-flow graph aggregates (docs/graph.md, "Index-backed windows"): what
+// the engine maintains at ingest so that the graph of a time window is read
+// from a few keys per slot instead of from every event. Backend-neutral
+// values, returned by Engine::ReadGraphAggregates.
+//
+// The figures are those of query/graph.h (the scan path), per 10-second
+// slot of trace starts (keys::kGraphSlotNs): nodes (Reflow actors, operonx
+// ops, OTel services) with events, errors and an execution-time sketch; edges (Reflow DataFlow (actor, port)
+// -> (to_actor, to_port), OTel parent service -> child service) with count,
+// bytes, errors, a transfer-time sketch and message types; the trace count.
+// Counts are exact; percentiles come from LatencySketch (relative error
+// bound kSketchRelativeError).
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace tracedb::engine {
+
+// Relative accuracy of LatencySketch: a percentile it returns is within
+// kSketchRelativeError x |true value| + 1 ns of the exact nearest-rank value.
+inline constexpr double kSketchRelativeError = 0.01;
+
+// A mergeable, log-bucketed histogram of int64 durations (the DDSketch
+// mapping): bucket i > 0 holds (g^(i-2), g^(i-1)], g = (1+a)/(1-a); 0 holds
+// 0; negative values mirror positive ones with -i. Counts may be negative
+// while deltas are summed (a removed trace subtracts). Not thread-safe.
+class LatencySketch {
+ public:
+  void Add(int64_t value, int64_t count = 1);
+  void Merge(const LatencySketch& other, int64_t sign = 1);
+  // Nearest-rank percentile (p in (0, 100]) of the positive-count buckets;
+  // nullopt when empty.
+  std::optional<int64_t> Percentile(double p) const;
+  int64_t count() const;
+  bool empty() const { return buckets_.empty(); }
+  // (bucket index, count) ascending by index: ascending by value.
+  const std::vector<std::pair<int32_t, int64_t>>& buckets() const { return buckets_; }
+
+  // Adds `count` to bucket `index` (as decoded from storage).
+  void AddToBucket(int32_t index, int64_t count);
+
+  static int32_t IndexOf(int64_t value);
+  // The value a bucket reports: within the relative error of every member.
+  static int64_t ValueOf(int32_t index);
+
+ private:
+  std::vector<std::pair<int32_t, int64_t>> buckets_;
+};
+
+enum class GraphNodeKind : uint8_t {  // Persisted in graph keys: do not renumber.
+  kActor = 'a',
+  kOp = 'o',
+  kService = 's',
+};
+std::string_view GraphNodeKindName(GraphNodeKind kind);  // "actor", "op", "service"
+
+// One persisted aggregate value (docs/format.md, "graph"). fields: node
+// {refs, events, errors}; edge {count, bytes, errors}; traces {count}.
+// `refs` counts what mentions a node (its events, edges into it): a node is
+// present while refs > 0.
+struct GraphValue {
+  int64_t fields[3] = {0, 0, 0};
+  LatencySketch sketch;
+  std::map<std::string, int64_t> types;  // edge message types -> count
+
+  void Merge(const GraphValue& other, int64_t sign = 1);
+  bool IsZero() const;
+};
+
+std::string EncodeGraphValue(const GraphValue& v);
+void AppendGraphValue(std::string* dst, const GraphValue& v);
+bool DecodeGraphValue(std::string_view bytes, GraphValue* v);
+
+struct GraphNodeAggregate {
+  std::string id;
+  GraphNodeKind kind = GraphNodeKind::kActor;
+  uint64_t events = 0;
+  uint64_t errors = 0;
+  LatencySketch exec_ns;
+};
+
+struct GraphEdgeAggregate {
+  std::string from, from_port, to, to_port;
+  uint64_t count = 0;
+  uint64_t bytes = 0;
+  uint64_t errors = 0;
+  LatencySketch transfer_ns;
+  std::vector<std::string> message_types;  // ascending
+};
+
+// The graph of the traces whose start lies in [covered_min, covered_max],
+// summed over the slots of that range. The caller computes the rest of
+// its window ([min, covered_min) and (covered_max, max]) by scanning.
+struct GraphAggregates {
+  // Empty when the engine answers nothing from aggregates in the window
+  // (a backend without them, a store written before they existed, a window
+  // shorter than a slot): scan it all.
+  std::optional<std::pair<int64_t, int64_t>> covered;
+  uint64_t traces = 0;
+  uint64_t slots = 0;  // aggregate slots read (for the explain)
+  std::vector<GraphNodeAggregate> nodes;  // by (id, kind)
+  std::vector<GraphEdgeAggregate> edges;  // by (from, from_port, to, to_port)
+};
+
+}  // namespace tracedb::engine
