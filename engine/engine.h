@@ -434,7 +434,10 @@ Status RestoreBackup(const std::string& from, const std::string& data_dir, std::
 
 // The store format this build writes and reads (docs/format.md, "Format
 // versions"): a store of a newer one is refused at Open.
-inline constexpr uint32_t kFormatVersion = 1;
+inline constexpr uint32_t kFormatVersion = 2;
+// The oldest format this build opens. An older-but-supported store is
+// upgraded on open (docs/format.md says what each upgrade does).
+inline constexpr uint32_t kOldestFormatVersion = 1;
 
 // Fingerprint of an event id for dedup (xxh64, seed 0).
 uint64_t EventFingerprint(std::string_view event_id);

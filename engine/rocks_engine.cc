@@ -102,7 +102,7 @@ Status CheckFormatVersion(std::string_view stored, std::string_view path) {
                                    std::to_string(kFormatVersion) +
                                    "): run a tracedb that supports it, or restore a backup made with this version");
   }
-  if (version < kFormatVersion) {
+  if (version < kOldestFormatVersion) {
     return Status::Corruption("store " + std::string(path) + ": unknown format version " + std::to_string(version));
   }
   return Status::OK();
@@ -304,13 +304,25 @@ Status RocksEngine::LoadMeta() {
   }
   TRACEDB_RETURN_IF_ERROR(FromRocks(s, "read meta"));
   TRACEDB_RETURN_IF_ERROR(CheckFormatVersion(v, options_.in_memory ? "memory" : options_.path));
+  const uint32_t stored_version = coding::DecodeFixed32(v.data());
   TRACEDB_RETURN_IF_ERROR(FromRocks(db_->Get(rocksdb::ReadOptions(), meta_cf_, kMetaBucket, &v), "read meta"));
   if (v.size() != 4) return Status::Corruption("bad bucket_seconds in meta");
   // The bucket width is part of the key layout: the stored one wins.
   options_.bucket_seconds = coding::DecodeFixed32(v.data());
   s = db_->Get(rocksdb::ReadOptions(), meta_cf_, kMetaCutoff, &v);
   if (s.ok() && v.size() == 8) cutoff_->store(coding::DecodeOrderedI64(v.data()));
-  return LoadGraphSince();
+  TRACEDB_RETURN_IF_ERROR(LoadGraphSince());
+  if (stored_version < kFormatVersion) {
+    // Format 1 -> 2: the graph family is created empty (create_missing_column_families)
+    // and LoadGraphSince recorded the slot from which aggregates are complete;
+    // the records and indexes are unchanged.
+    std::string fv;
+    coding::PutFixed32(&fv, kFormatVersion);
+    rocksdb::WriteOptions wo;
+    wo.sync = true;
+    TRACEDB_RETURN_IF_ERROR(FromRocks(db_->Put(wo, meta_cf_, kMetaFormat, fv), "upgrade the format version"));
+  }
+  return Status::OK();
 }
 
 // A store written before graph aggregates existed has none for its traces:

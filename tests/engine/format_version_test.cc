@@ -32,6 +32,28 @@ TEST(FormatVersion, ANewStoreRecordsTheCurrentVersion) {
   EXPECT_EQ(coding::DecodeFixed32(v.data()), kFormatVersion);
 }
 
+// Version 1 had no graph aggregates: such a store opens, is upgraded to the
+// current version, and records from which slot its aggregates are complete.
+// (tests/fixtures/format_v1 is read through the same upgrade.)
+TEST(FormatVersion, AVersionOneStoreIsUpgradedOnOpen) {
+  static_assert(kOldestFormatVersion == 1 && kFormatVersion == 2);
+  TempDir dir;
+  { ASSERT_TRUE(Engine::Open(OptionsAt(dir.path())).ok()); }
+  {
+    RawStore raw(dir.path());
+    std::string v;
+    coding::PutFixed32(&v, 1);
+    raw.Put(RawStore::kMeta, "format_version", v);
+    raw.Delete(RawStore::kMeta, "graph_since");
+  }
+  { ASSERT_TRUE(Engine::Open(OptionsAt(dir.path())).ok()); }
+  RawStore raw(dir.path());
+  EXPECT_EQ(coding::DecodeFixed32(raw.Get(RawStore::kMeta, "format_version").data()), 2u);
+  std::string since = raw.Get(RawStore::kMeta, "graph_since");
+  ASSERT_EQ(since.size(), 4u);
+  EXPECT_GT(coding::DecodeFixed32(since.data()), 0u);  // a slot of now, not 0 (complete since creation)
+}
+
 TEST(FormatVersion, AStoreOfANewerFormatIsRefusedAndSaysSo) {
   TempDir dir;
   { ASSERT_TRUE(Engine::Open(OptionsAt(dir.path())).ok()); }

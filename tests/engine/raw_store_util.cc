@@ -2,14 +2,26 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 namespace tracedb::engine::testing {
 
 RawStore::RawStore(const std::string& path) {
   rocksdb::DBOptions options;
   std::vector<rocksdb::ColumnFamilyDescriptor> cfs;
-  for (const char* name : {"default", "traces", "events", "columns", "index"}) {
-    cfs.emplace_back(name, rocksdb::ColumnFamilyOptions());
+  // Every family the store has, in the Cf order first (the graph family's
+  // merge operands are never read here, so it needs no merge operator).
+  std::vector<std::string> names = {"default", "traces", "events", "columns", "index", "graph"};
+  std::vector<std::string> existing;
+  if (rocksdb::DB::ListColumnFamilies(options, path, &existing).ok()) {
+    for (const auto& n : existing) {
+      if (std::find(names.begin(), names.end(), n) == names.end()) names.push_back(n);
+    }
+    std::erase_if(names, [&](const std::string& n) {
+      return std::find(existing.begin(), existing.end(), n) == existing.end();
+    });
   }
+  for (const auto& name : names) cfs.emplace_back(name, rocksdb::ColumnFamilyOptions());
   rocksdb::Status s = rocksdb::DB::Open(options, path, cfs, &handles_, &db_);
   EXPECT_TRUE(s.ok()) << s.ToString();
   if (!s.ok()) std::abort();
