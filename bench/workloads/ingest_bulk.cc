@@ -11,7 +11,7 @@
 //   tracedb         `tracedb serve --data DIR` as a child process on a free
 //                   127.0.0.1 port; RunConfig::clients keep-alive HTTP
 //                   clients POST the bodies to /v1/ingest/reflow, each
-//                   waiting for its reply ({"accepted":N,...}).
+//                   waiting for its reply ({"accepted":N,"duplicates":N,"lines":N,...}).
 //   tracedb-inproc  the same bodies parsed in this process with the codec
 //                   (reflow::ParseTracingRequest per line) into one
 //                   engine::WriteBatch per body and Engine::Write: tracedb's
@@ -193,7 +193,8 @@ Figures RunServer(Context& ctx) {
   }
   const uint32_t clients = std::max<uint32_t>(1, ctx.config().clients);
   std::vector<LatencyRecorder> lats(clients);
-  std::vector<uint64_t> accepted(clients, 0);
+  std::vector<uint64_t> accepted(clients, 0);  // events newly stored
+  std::vector<uint64_t> applied(clients, 0);   // lines applied
   std::vector<std::string> errors(clients);
   std::atomic<size_t> next{0};
   auto start = Clock::now();
@@ -216,11 +217,13 @@ Figures RunServer(Context& ctx) {
         lats[c].AddSince(t0);
         boost::system::error_code ec;
         auto reply = boost::json::parse(r->body, ec);
-        if (ec || !reply.is_object() || !reply.as_object().contains("accepted")) {
+        if (ec || !reply.is_object() || !reply.as_object().contains("accepted") ||
+            !reply.as_object().contains("lines")) {
           errors[c] = "unexpected reply: " + r->body.substr(0, 300);
           return;
         }
         accepted[c] += reply.as_object().at("accepted").to_number<uint64_t>();
+        applied[c] += reply.as_object().at("lines").to_number<uint64_t>();
       }
     });
   }
@@ -234,13 +237,14 @@ Figures RunServer(Context& ctx) {
     }
   }
   LatencyRecorder merged;
-  uint64_t total = 0;
+  uint64_t total = 0, total_lines = 0;
   for (uint32_t c = 0; c < clients; ++c) {
     total += accepted[c];
+    total_lines += applied[c];
     merged.Merge(lats[c]);
   }
-  // "accepted" counts lines (starts and ends included); the store check
-  // below counts the events.
+  // "lines" counts lines applied (starts and ends included), "accepted" the
+  // events newly stored; the store check below counts the events again.
   uint64_t lines = 0;
   for (const NdjsonBatch& b : bodies) lines += b.lines;
   f.items = ctx.ingest_event_count();
@@ -259,7 +263,8 @@ Figures RunServer(Context& ctx) {
   std::string problem = server.ExitProblem(st);
   if (problem.empty()) {
     problem = !cs.ok()        ? cs.ToString()
-              : total != lines ? fmt::format("{} lines accepted, {} sent", total, lines)
+              : total_lines != lines ? fmt::format("{} lines applied, {} sent", total_lines, lines)
+              : total != f.items     ? fmt::format("{} events accepted, {} sent", total, f.items)
                                : VerifyEngine(ctx, eng.get());
   }
   f.verified = problem.empty();

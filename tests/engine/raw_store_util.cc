@@ -1,5 +1,7 @@
 #include "tests/engine/raw_store_util.h"
 
+#include "engine/graph_delta.h"
+
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -9,8 +11,9 @@ namespace tracedb::engine::testing {
 RawStore::RawStore(const std::string& path) {
   rocksdb::DBOptions options;
   std::vector<rocksdb::ColumnFamilyDescriptor> cfs;
-  // Every family the store has, in the Cf order first (the graph family's
-  // merge operands are never read here, so it needs no merge operator).
+  // Every family the store has, in the Cf order first. The graph family
+  // needs its merge operator even untouched: replaying a WAL batch that
+  // merges into a family without one fails, and recovery drops that batch.
   std::vector<std::string> names = {"default", "traces", "events", "columns", "index", "graph"};
   std::vector<std::string> existing;
   if (rocksdb::DB::ListColumnFamilies(options, path, &existing).ok()) {
@@ -21,7 +24,11 @@ RawStore::RawStore(const std::string& path) {
       return std::find(existing.begin(), existing.end(), n) == existing.end();
     });
   }
-  for (const auto& name : names) cfs.emplace_back(name, rocksdb::ColumnFamilyOptions());
+  for (const auto& name : names) {
+    rocksdb::ColumnFamilyOptions cf;
+    if (name == "graph") cf.merge_operator = NewGraphMergeOperator();
+    cfs.emplace_back(name, cf);
+  }
   rocksdb::Status s = rocksdb::DB::Open(options, path, cfs, &handles_, &db_);
   EXPECT_TRUE(s.ok()) << s.ToString();
   if (!s.ok()) std::abort();
