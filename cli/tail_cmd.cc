@@ -17,6 +17,7 @@
 #include <atomic>
 #include <csignal>
 #include <cstdio>
+#include <cstdlib>
 #include <ctime>
 
 #include <fmt/format.h>
@@ -140,7 +141,8 @@ int RunTail(const TailFlags& f) {
   bool reported = false;
   while (!g_interrupted.load()) {
     tc::Status error;
-    auto conn = tc::Connection::Open(url, std::chrono::seconds(5), &error);
+    const char* key = std::getenv("TRACEDB_API_KEY");
+    auto conn = tc::Connection::Open(url, std::chrono::seconds(5), &error, /*compress=*/false, key ? key : "");
     std::string reply;
     if (conn) error = conn->Request(subscribe, &reply, std::chrono::seconds(5));
     if (!error.ok() || reply != R"({"EventRecorded":{"success":true,"error":null}})") {
@@ -182,7 +184,8 @@ int RunTail(const TailFlags& f) {
 Registrar kTail({"tail", "Show live events of a running server (Reflow Subscribe)", 45, [](CLI::App* sub) -> RunFn {
                    auto f = std::make_shared<TailFlags>();
                    sub->add_option("--server", f->server,
-                                   "Server URL: ws://HOST:PORT, http://HOST:PORT or HOST:PORT")
+                                   "Server URL: ws://HOST:PORT, http://HOST:PORT or HOST:PORT; sends "
+                                   "$TRACEDB_API_KEY as a bearer token when set")
                        ->capture_default_str();
                    sub->add_option("--flow", f->flows, "Only events of traces of this flow (repeatable)");
                    sub->add_option("--actor", f->actors, "Only events of this actor (repeatable)");

@@ -7,6 +7,7 @@
 //   performance_client --url ws://HOST:PORT --events N [--connections C]
 //                      [--spool DIR] [--flow F] [--timeout SECONDS]
 
+#include <cstdlib>
 #include <algorithm>
 #include <cstdio>
 #include <thread>
@@ -36,6 +37,7 @@ int main(int argc, char** argv) {
   for (int c = 0; c < connections; ++c) {
     tc::Options o;
     o.url = url;
+    if (const char* key = std::getenv("TRACEDB_API_KEY")) o.api_key = key;
     o.overflow = tc::OverflowPolicy::kBlock;  // every event must arrive
     o.backoff_max = std::chrono::milliseconds(1000);
     if (!spool.empty()) o.spool_dir = spool + "/conn-" + std::to_string(c);

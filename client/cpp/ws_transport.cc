@@ -2,6 +2,7 @@
 // with backoff, pipelined sends, acks) and the request/reply Connection.
 // The only translation unit of client/cpp that includes Boost.Beast.
 
+#include <functional>
 #include <zstd.h>
 
 #include <atomic>
@@ -102,6 +103,15 @@ bool DecodeBinary(std::string_view data, std::string* out) {
 }  // namespace
 
 // ---------------------------------------------------------------- Client
+
+// The upgrade request's extra headers: our User-Agent, and the API key as a
+// bearer token when there is one (server/http_support.h, AccessControl).
+static std::function<void(websocket::request_type&)> HandshakeHeaders(const std::string& api_key) {
+  return [api_key](websocket::request_type& req) {
+    req.set(beast::http::field::user_agent, "tracedb-client-cpp");
+    if (!api_key.empty()) req.set(beast::http::field::authorization, "Bearer " + api_key);
+  };
+}
 
 class Client::Impl {
  public:
@@ -260,8 +270,7 @@ class Client::Impl {
     if (cec || stop_now_) co_return false;
     beast::error_code ignored;
     stream.socket().set_option(tcp::no_delay(true), ignored);
-    ws_->set_option(websocket::stream_base::decorator(
-        [](websocket::request_type& req) { req.set(beast::http::field::user_agent, "tracedb-client-cpp"); }));
+    ws_->set_option(websocket::stream_base::decorator(HandshakeHeaders(options_.api_key)));
     auto [hec] = co_await ws_->async_handshake(url_.host + ":" + url_.port, url_.target, kTuple);
     if (hec || stop_now_) co_return false;
     ws_->read_message_max(kMaxReplyBytes);
@@ -451,7 +460,7 @@ std::vector<uint32_t> Client::AckLatenciesUs() const { return impl_->buffer().Ac
 
 class Connection::Impl {
  public:
-  Status Open(const std::string& url, std::chrono::milliseconds timeout, bool compress) {
+  Status Open(const std::string& url, std::chrono::milliseconds timeout, bool compress, const std::string& api_key) {
     Url u;
     Status error;
     if (!ParseUrl(url, &u, &error)) return error;
@@ -475,6 +484,7 @@ class Connection::Impl {
             result = cec;
             co_return;
           }
+          ws_->set_option(websocket::stream_base::decorator(HandshakeHeaders(api_key)));
           auto [hec] = co_await ws_->async_handshake(u.host + ":" + u.port, u.target, kTuple);
           result = hec;
           stream.expires_never();
@@ -557,9 +567,9 @@ Connection::Connection(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Connection::~Connection() { impl_->Close(); }
 
 std::unique_ptr<Connection> Connection::Open(const std::string& url, std::chrono::milliseconds timeout,
-                                             Status* error, bool compress) {
+                                             Status* error, bool compress, const std::string& api_key) {
   auto impl = std::make_unique<Impl>();
-  Status s = impl->Open(url, timeout, compress);
+  Status s = impl->Open(url, timeout, compress, api_key);
   if (!s.ok()) {
     if (error != nullptr) *error = s;
     return nullptr;

@@ -380,6 +380,45 @@ TEST(Connection, SubscribeReceivesEventsAndQueriesAnswer) {
   EXPECT_TRUE(reply.starts_with(R"({"TraceData":{"trace":{)")) << reply.substr(0, 200);
 }
 
+// With auth.api_keys on, a client with a valid key is acknowledged; one
+// without is refused at the upgrade and keeps retrying, nothing acked.
+TEST(Client, ApiKeysAreSentAsBearerTokens) {
+  TestServer ts;
+  server::Config cfg = TestServer::DefaultConfig();
+  cfg.api_keys = {"s3cret-key"};
+  ASSERT_TRUE(ts.Start(cfg).ok());
+  Options with_key = FastOptions(ts.port());
+  with_key.api_key = "s3cret-key";
+  auto client = Client::Create(with_key);
+  ASSERT_NE(client, nullptr);
+  TraceId trace = client->StartTrace("keyed");
+  for (int i = 0; i < 10; ++i) client->Record(trace, MakeEvent(i));
+  ASSERT_TRUE(client->Flush(20s));
+  EXPECT_EQ(client->counters().acked, 11u);
+  EXPECT_EQ(ts.EventCount(trace.ToString()), 10u);
+  EXPECT_TRUE(client->Shutdown(5s));
+
+  Options wrong = FastOptions(ts.port());
+  wrong.api_key = "not-the-key";
+  auto refused = Client::Create(wrong);
+  ASSERT_NE(refused, nullptr);
+  TraceId other = refused->StartTrace("refused");
+  refused->Record(other, MakeEvent(0));
+  EXPECT_FALSE(refused->Flush(1s));
+  EXPECT_EQ(refused->counters().acked, 0u);
+  EXPECT_FALSE(refused->counters().connected);
+  EXPECT_EQ(ts.EventCount(other.ToString()), 0u);
+  EXPECT_FALSE(refused->Shutdown(200ms));
+
+  Status error;
+  EXPECT_EQ(Connection::Open(Url(ts.port()), 2s, &error), nullptr);
+  auto conn = Connection::Open(Url(ts.port()), 2s, &error, false, "s3cret-key");
+  ASSERT_NE(conn, nullptr) << error.message();
+  std::string reply;
+  ASSERT_TRUE(conn->Request(R"("Ping")", &reply, 5s).ok());
+  EXPECT_EQ(reply, R"("Pong")");
+}
+
 TEST(Client, BadUrlIsAnError) {
   Options o;
   o.url = "http://nowhere";

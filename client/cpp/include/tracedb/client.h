@@ -151,6 +151,11 @@ enum class Compression : uint8_t {
 struct Options {
   // ws://host:port[/path]. Default: "ws://127.0.0.1:8080".
   std::string url = "ws://127.0.0.1:8080";
+  // Sent as `Authorization: Bearer <api_key>` on every connection when the
+  // server has auth.api_keys. Without a valid key the server refuses the
+  // upgrade (401) and the client keeps retrying with backoff; nothing is
+  // acknowledged. Default: "" (no header).
+  std::string api_key;
   // Requests sent once this many are waiting. Default: 256.
   size_t batch_size = 256;
   // ...or once the oldest waiting one is this old. Default: 20 ms.
@@ -259,9 +264,10 @@ class Client {
 class Connection {
  public:
   // Connects to `url` (ws://host:port[/path]); `compress` adds ?compress=1
-  // so that large replies come as zstd Binary frames.
+  // so that large replies come as zstd Binary frames; a non-empty `api_key`
+  // is sent as `Authorization: Bearer <api_key>`.
   static std::unique_ptr<Connection> Open(const std::string& url, std::chrono::milliseconds timeout,
-                                          Status* error, bool compress = false);
+                                          Status* error, bool compress = false, const std::string& api_key = "");
   ~Connection();
 
   Status Send(std::string_view json);
