@@ -5,8 +5,9 @@
 #      server, script and fuzz-replay tests, the benchmark smoke tests);
 #   2. asan (build-asan/, ASan + UBSan + LeakSanitizer at -O1 -g1): every
 #      ctest test again: all module suites, the script tests against the
-#      ASan-built `tracedb`, the fuzz replays, and tracedb_bench --quick
-#      (the runner and the server it starts both built with ASan);
+#      ASan-built `tracedb` and the fuzz replays. The benchmark runner is
+#      left out of this pass (its smoke test runs in the release pass): the
+#      three builds must fit the 35-minute budget on 2 cores;
 #   3. tsan (build-tsan/, ThreadSanitizer at -O1 -g1): the engine, ingest
 #      pipeline, server and client suites, suppressions in tests/tsan.supp.
 # See docs/server.md ("Sanitizers") for what each pass covers and costs.
@@ -97,7 +98,7 @@ run_tests() {
 }
 
 # Line tables only (-g1): symbolized reports at a fraction of -g's cost.
-ASAN_ARGS="-DCMAKE_BUILD_TYPE=None -DCMAKE_CXX_FLAGS=-g1 -DTRACEDB_SANITIZE=ON -DTRACEDB_BUILD_BENCH=ON"
+ASAN_ARGS="-DCMAKE_BUILD_TYPE=None -DCMAKE_CXX_FLAGS=-g1 -DTRACEDB_SANITIZE=ON -DTRACEDB_BUILD_BENCH=OFF"
 ASAN_ARGS+=" -DTRACEDB_BUILD_MICRO=OFF"
 TSAN_ARGS="-DCMAKE_BUILD_TYPE=None -DCMAKE_CXX_FLAGS=-g1 -DTRACEDB_TSAN=ON -DTRACEDB_BUILD_BENCH=OFF"
 # The engine, ingest pipeline and server suites: every thread the engine

@@ -69,8 +69,13 @@ GraphPath CheckAgainstBruteForce(engine::Engine* engine, const std::string& filt
                                  std::optional<int64_t> end) {
   GraphPath path = GraphPath::kScan;
   [&] {
-    SCOPED_TRACE("filter '" + filter + "' window [" + (start ? std::to_string(*start - kT0) : "-") + ", " +
-                 (end ? std::to_string(*end - kT0) : "-") + "]");
+    // Relative to kT0 when that fits in int64 (a window may be INT64_MIN..).
+    auto rel = [](std::optional<int64_t> v) {
+      int64_t d = 0;
+      if (!v) return std::string("-");
+      return __builtin_sub_overflow(*v, kT0, &d) ? std::to_string(*v) + " (absolute)" : std::to_string(d);
+    };
+    SCOPED_TRACE("filter '" + filter + "' window [" + rel(start) + ", " + rel(end) + "]");
     auto bound = ParseAndBind(filter, kNow);
     ASSERT_TRUE(bound.ok()) << bound.status().ToString();
     auto ids = testing::BruteForce(engine, bound->filter);
