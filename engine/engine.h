@@ -434,7 +434,7 @@ Status RestoreBackup(const std::string& from, const std::string& data_dir, std::
 
 // The store format this build writes and reads (docs/format.md, "Format
 // versions"): a store of a newer one is refused at Open.
-inline constexpr uint32_t kFormatVersion = 2;
+inline constexpr uint32_t kFormatVersion = 3;
 // The oldest format this build opens. An older-but-supported store is
 // upgraded on open (docs/format.md says what each upgrade does).
 inline constexpr uint32_t kOldestFormatVersion = 1;

@@ -133,12 +133,16 @@ bool GraphValue::IsZero() const {
   return fields[0] == 0 && fields[1] == 0 && fields[2] == 0 && sketch.empty() && types.empty();
 }
 
+// Sketch bucket indexes are stored as differences from the previous one
+// (the first from 0): ascending, so mostly one byte each.
 void AppendGraphValue(std::string* dst, const GraphValue& v) {
   for (int64_t f : v.fields) PutZigZag(dst, f);
   PutVarint64(dst, v.sketch.buckets().size());
+  int64_t prev = 0;
   for (const auto& [i, n] : v.sketch.buckets()) {
-    PutZigZag(dst, i);
+    PutZigZag(dst, i - prev);
     PutZigZag(dst, n);
+    prev = i;
   }
   PutVarint64(dst, v.types.size());
   for (const auto& [name, n] : v.types) {
@@ -154,29 +158,223 @@ std::string EncodeGraphValue(const GraphValue& v) {
   return out;
 }
 
-bool DecodeGraphValue(std::string_view in, GraphValue* v) {
-  *v = GraphValue();
-  for (int64_t& f : v->fields) {
-    if (!GetZigZag(&in, &f)) return false;
+namespace {
+
+// Calls bucket(index, count) for each sketch bucket and type(name, count)
+// for each message type of an encoded GraphValue, after fields(f[3]).
+template <class Fields, class Bucket, class Type>
+bool ParseGraphValue(std::string_view in, Fields&& fields, Bucket&& bucket, Type&& type) {
+  int64_t f[3];
+  for (int64_t& x : f) {
+    if (!GetZigZag(&in, &x)) return false;
   }
+  fields(f);
   uint64_t n = 0;
   if (!GetVarint64(&in, &n) || n > in.size()) return false;
+  int64_t index = 0;
   for (uint64_t k = 0; k < n; ++k) {
-    int64_t i = 0, c = 0;
-    if (!GetZigZag(&in, &i) || !GetZigZag(&in, &c) || i < INT32_MIN || i > INT32_MAX) return false;
-    v->sketch.AddToBucket(static_cast<int32_t>(i), c);
+    int64_t d = 0, c = 0;
+    if (!GetZigZag(&in, &d) || !GetZigZag(&in, &c)) return false;
+    index += d;
+    if (index < INT32_MIN || index > INT32_MAX) return false;
+    bucket(static_cast<int32_t>(index), c);
   }
   if (!GetVarint64(&in, &n) || n > in.size()) return false;
   for (uint64_t k = 0; k < n; ++k) {
     uint64_t len = 0;
     int64_t c = 0;
     if (!GetVarint64(&in, &len) || len > in.size()) return false;
-    std::string name(in.substr(0, len));
+    std::string_view name = in.substr(0, len);
     in.remove_prefix(len);
     if (!GetZigZag(&in, &c)) return false;
-    if (c != 0) v->types[std::move(name)] += c;
+    type(name, c);
   }
   return in.empty();
+}
+
+// The widest sketch a value may span: every bucket of int64 (|i| <= ~2200).
+constexpr int64_t kMaxDenseBuckets = 1 << 13;
+
+}  // namespace
+
+bool DecodeGraphValue(std::string_view in, GraphValue* v) {
+  *v = GraphValue();
+  return ParseGraphValue(
+      in, [&](const int64_t* f) { std::copy(f, f + 3, v->fields); },
+      [&](int32_t i, int64_t c) { v->sketch.AddToBucket(i, c); },
+      [&](std::string_view name, int64_t c) {
+        if (c == 0) return;
+        auto it = v->types.try_emplace(std::string(name), 0).first;
+        it->second += c;
+        if (it->second == 0) v->types.erase(it);
+      });
+}
+
+bool GraphAccumulator::AddEncoded(std::string_view bytes) {
+  bool ok = true;
+  bool parsed = ParseGraphValue(
+      bytes,
+      [&](const int64_t* f) {
+        for (int i = 0; i < 3; ++i) fields[i] += f[i];
+      },
+      [&](int32_t i, int64_t c) {
+        if (c == 0) return;
+        if (dense.empty()) {
+          base = i;
+          dense.assign(1, 0);
+        } else if (i < base) {
+          if (static_cast<int64_t>(dense.size()) + (base - static_cast<int64_t>(i)) > kMaxDenseBuckets) {
+            ok = false;
+            return;
+          }
+          dense.insert(dense.begin(), static_cast<size_t>(base - i), 0);
+          base = i;
+        } else if (static_cast<int64_t>(i) - base >= static_cast<int64_t>(dense.size())) {
+          if (static_cast<int64_t>(i) - base >= kMaxDenseBuckets) {
+            ok = false;
+            return;
+          }
+          dense.resize(static_cast<size_t>(i - base) + 1, 0);
+        }
+        dense[static_cast<size_t>(i - base)] += c;
+      },
+      [&](std::string_view name, int64_t c) {
+        for (auto& t : types) {
+          if (t.first == name) {
+            t.second += c;
+            return;
+          }
+        }
+        types.emplace_back(name, c);
+      });
+  return parsed && ok;
+}
+
+bool GraphAccumulator::IsZero() const {
+  if (fields[0] != 0 || fields[1] != 0 || fields[2] != 0) return false;
+  for (int64_t c : dense) {
+    if (c != 0) return false;
+  }
+  for (const auto& t : types) {
+    if (t.second != 0) return false;
+  }
+  return true;
+}
+
+void GraphAccumulator::AppendTo(std::string* dst) const {
+  for (int64_t f : fields) PutZigZag(dst, f);
+  uint64_t n = 0;
+  for (int64_t c : dense) n += c != 0;
+  PutVarint64(dst, n);
+  int64_t prev = 0;
+  for (size_t k = 0; k < dense.size(); ++k) {
+    if (dense[k] == 0) continue;
+    int64_t i = base + static_cast<int64_t>(k);
+    PutZigZag(dst, i - prev);
+    PutZigZag(dst, dense[k]);
+    prev = i;
+  }
+  std::vector<std::pair<std::string_view, int64_t>> sorted;
+  for (const auto& t : types) {
+    if (t.second != 0) sorted.push_back(t);
+  }
+  std::sort(sorted.begin(), sorted.end());
+  PutVarint64(dst, sorted.size());
+  for (const auto& [name, c] : sorted) {
+    PutVarint64(dst, name.size());
+    dst->append(name);
+    PutZigZag(dst, c);
+  }
+}
+
+LatencySketch GraphAccumulator::Sketch() const {
+  LatencySketch s;
+  for (size_t k = 0; k < dense.size(); ++k) {
+    if (dense[k] != 0) s.AddToBucket(base + static_cast<int32_t>(k), dense[k]);
+  }
+  return s;
+}
+
+void AppendGraphCell(std::string* dst, const std::vector<std::pair<std::string_view, const GraphValue*>>& sorted) {
+  PutVarint64(dst, sorted.size());
+  std::string value;
+  for (const auto& [key, v] : sorted) {
+    value.clear();
+    AppendGraphValue(&value, *v);
+    PutVarint64(dst, key.size());
+    dst->append(key);
+    PutVarint64(dst, value.size());
+    dst->append(value);
+  }
+}
+
+bool GraphCellSum::Add(std::string_view cell) {
+  uint64_t n = 0;
+  if (!GetVarint64(&cell, &n) || n > cell.size()) return false;
+  for (uint64_t k = 0; k < n; ++k) {
+    uint64_t klen = 0, vlen = 0;
+    if (!GetVarint64(&cell, &klen) || klen > cell.size()) return false;
+    std::string_view key = cell.substr(0, klen);
+    cell.remove_prefix(klen);
+    if (!GetVarint64(&cell, &vlen) || vlen > cell.size()) return false;
+    std::string_view value = cell.substr(0, vlen);
+    cell.remove_prefix(vlen);
+    auto [it, added] = entries_.try_emplace(key, nullptr);
+    if (added) {
+      Entry& e = storage_.emplace_back();
+      e.key = key;
+      e.raw = value;
+      it->second = &e;
+      continue;
+    }
+    Entry& e = *it->second;
+    if (!e.summed) {
+      if (!e.acc.AddEncoded(e.raw)) return false;
+      e.summed = true;
+    }
+    if (!e.acc.AddEncoded(value)) return false;
+  }
+  return cell.empty();
+}
+
+bool GraphCellSum::Sorted(std::vector<Entry*>* out) {
+  out->reserve(storage_.size());
+  for (Entry& e : storage_) {
+    if (!e.summed) {
+      // The first value of a key is kept raw (copied as it is by AppendTo).
+      if (!e.acc.AddEncoded(e.raw)) return false;
+      e.summed = true;
+    }
+    out->push_back(&e);
+  }
+  std::sort(out->begin(), out->end(), [](const Entry* a, const Entry* b) { return a->key < b->key; });
+  return true;
+}
+
+void GraphCellSum::AppendTo(std::string* dst) {
+  std::vector<Entry*> sorted;
+  sorted.reserve(storage_.size());
+  for (Entry& e : storage_) sorted.push_back(&e);
+  std::sort(sorted.begin(), sorted.end(), [](const Entry* a, const Entry* b) { return a->key < b->key; });
+  std::string value;
+  size_t n = 0;
+  std::string body;
+  for (const Entry* e : sorted) {
+    std::string_view v = e->raw;
+    if (e->summed) {
+      if (e->acc.IsZero()) continue;
+      value.clear();
+      e->acc.AppendTo(&value);
+      v = value;
+    }
+    PutVarint64(&body, e->key.size());
+    body.append(e->key);
+    PutVarint64(&body, v.size());
+    body.append(v);
+    ++n;
+  }
+  PutVarint64(dst, n);
+  dst->append(body);
 }
 
 }  // namespace tracedb::engine

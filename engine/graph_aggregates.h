@@ -14,10 +14,12 @@
 // bound kSketchRelativeError).
 
 #include <cstdint>
+#include <deque>
 #include <map>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -78,6 +80,64 @@ std::string EncodeGraphValue(const GraphValue& v);
 void AppendGraphValue(std::string* dst, const GraphValue& v);
 bool DecodeGraphValue(std::string_view bytes, GraphValue* v);
 
+// A GraphValue being summed from encoded values without building one per
+// addition: the sketch is a dense array of bucket counts, message type
+// names are views into the encoded bytes (which must outlive it).
+struct GraphAccumulator {
+  int64_t fields[3] = {0, 0, 0};
+  int32_t base = 0;                // sketch bucket index of dense[0]
+  std::vector<int64_t> dense;      // sketch bucket counts from `base`
+  std::vector<std::pair<std::string_view, int64_t>> types;
+
+  // Adds one encoded GraphValue; false when it is malformed.
+  bool AddEncoded(std::string_view bytes);
+  bool IsZero() const;
+  // The canonical GraphValue encoding (zero buckets and types left out).
+  void AppendTo(std::string* dst) const;
+  LatencySketch Sketch() const;
+};
+
+// One graph cell's aggregates (docs/format.md, "graph"): every node, edge
+// and trace count of its slots, as (entry key, GraphValue) pairs ascending
+// by entry key (tag + rest, keys.h). A cell is one RocksDB value; merging
+// cells is summing the values of equal entry keys.
+//   GraphCell := varint(n) (varint(klen) key[klen] varint(vlen) GraphValue[vlen])[n]
+void AppendGraphCell(std::string* dst, const std::vector<std::pair<std::string_view, const GraphValue*>>& sorted);
+
+// Sums encoded cells. The cells' bytes must outlive it.
+class GraphCellSum {
+ public:
+  // False when `cell` is malformed.
+  bool Add(std::string_view cell);
+  // The sum as one cell (entries that summed to zero left out). An entry
+  // seen in one cell only is copied as it is.
+  void AppendTo(std::string* dst);
+  // Calls fn(entry key, value) ascending by entry key, zero sums left out;
+  // false (before any call) when a value is malformed.
+  template <class Fn>
+  bool ForEach(Fn&& fn) {
+    std::vector<Entry*> sorted;
+    if (!Sorted(&sorted)) return false;
+    for (Entry* e : sorted) {
+      if (!e->acc.IsZero()) fn(e->key, e->acc);
+    }
+    return true;
+  }
+  size_t entries() const { return entries_.size(); }
+
+ private:
+  struct Entry {
+    std::string_view key;
+    std::string_view raw;  // the one encoded value while `summed` is false
+    bool summed = false;
+    GraphAccumulator acc;
+  };
+  // Every entry summed into acc, ascending by key.
+  bool Sorted(std::vector<Entry*>* out);
+  std::deque<Entry> storage_;
+  std::unordered_map<std::string_view, Entry*> entries_;
+};
+
 struct GraphNodeAggregate {
   std::string id;
   GraphNodeKind kind = GraphNodeKind::kActor;
@@ -104,7 +164,7 @@ struct GraphAggregates {
   // shorter than a slot): scan it all.
   std::optional<std::pair<int64_t, int64_t>> covered;
   uint64_t traces = 0;
-  uint64_t slots = 0;  // aggregate slots read (for the explain)
+  uint64_t slots = 0;  // aggregate cells read (for the explain)
   std::vector<GraphNodeAggregate> nodes;  // by (id, kind)
   std::vector<GraphEdgeAggregate> edges;  // by (from, from_port, to, to_port)
 };

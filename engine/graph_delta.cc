@@ -18,19 +18,33 @@ uint64_t SpanKey(const schema::SpanId& id) {
   return k;
 }
 
-class GraphMergeOperator final : public rocksdb::AssociativeMergeOperator {
+std::string_view View(const rocksdb::Slice& s) { return std::string_view(s.data(), s.size()); }
+
+// Sums graph cells (keys.h, "graph"): every operand at once, so a cell with
+// many operands is decoded and encoded once, not once per pair.
+class GraphMergeOperator final : public rocksdb::MergeOperator {
  public:
-  bool Merge(const rocksdb::Slice& /*key*/, const rocksdb::Slice* existing, const rocksdb::Slice& value,
-             std::string* new_value, rocksdb::Logger* /*logger*/) const override {
-    GraphValue sum, add;
-    if (existing && !DecodeGraphValue(std::string_view(existing->data(), existing->size()), &sum)) return false;
-    if (!DecodeGraphValue(std::string_view(value.data(), value.size()), &add)) return false;
-    sum.Merge(add);
-    new_value->clear();
-    AppendGraphValue(new_value, sum);
+  bool FullMergeV2(const MergeOperationInput& in, MergeOperationOutput* out) const override {
+    GraphCellSum sum;
+    if (in.existing_value && !sum.Add(View(*in.existing_value))) return false;
+    for (const rocksdb::Slice& op : in.operand_list) {
+      if (!sum.Add(View(op))) return false;
+    }
+    out->new_value.clear();
+    sum.AppendTo(&out->new_value);
     return true;
   }
-  const char* Name() const override { return "tracedb.GraphSum"; }
+  bool PartialMergeMulti(const rocksdb::Slice& /*key*/, const std::deque<rocksdb::Slice>& operands,
+                         std::string* new_value, rocksdb::Logger* /*logger*/) const override {
+    GraphCellSum sum;
+    for (const rocksdb::Slice& op : operands) {
+      if (!sum.Add(View(op))) return false;
+    }
+    new_value->clear();
+    sum.AppendTo(new_value);
+    return true;
+  }
+  const char* Name() const override { return "tracedb.GraphCellSum"; }
 };
 
 }  // namespace

@@ -1,10 +1,9 @@
 // Reads of the graph column family (keys.h, "graph"): the aggregates of the
-// whole slots inside a window, summed per node and edge. A one-hour window
-// reads 360 slots x (nodes + edges + 1) keys, whatever the events.
+// whole slots inside a window, read from the widest cells that tile them
+// (at most ~90 cells for an hour, whatever the events) and summed per node
+// and edge.
 
 #include <rocksdb/db.h>
-
-#include <map>
 
 #include "common/coding.h"
 #include "engine/keys.h"
@@ -34,12 +33,29 @@ bool WholeSlots(TimestampNs min_start, TimestampNs max_start, int64_t* first, in
   return *first <= *last;
 }
 
-struct Summed {
-  std::map<std::string, GraphValue> by_key;  // tag + rest
-  uint64_t slots = 0;
+struct Cell {
+  int level;
+  uint32_t index;
 };
 
-Status AddNode(std::string_view rest, const GraphValue& v, GraphAggregates* out) {
+// The widest aligned cells that tile slots [first, last], in order.
+std::vector<Cell> Tile(int64_t first, int64_t last) {
+  std::vector<Cell> cells;
+  int64_t s = first;
+  while (s <= last) {
+    for (int level = keys::kGraphLevels - 1; level >= 0; --level) {
+      const int64_t n = keys::kGraphLevelSlots[level];
+      if (s % n == 0 && s + n - 1 <= last) {
+        cells.push_back({level, static_cast<uint32_t>(s / n)});
+        s += n;
+        break;
+      }
+    }
+  }
+  return cells;
+}
+
+Status AddNode(std::string_view rest, const GraphAccumulator& v, GraphAggregates* out) {
   if (v.fields[0] <= 0) return Status::OK();  // no longer referenced
   coding::Reader r(rest);
   uint8_t kind = 0;
@@ -48,11 +64,11 @@ Status AddNode(std::string_view rest, const GraphValue& v, GraphAggregates* out)
   n.kind = static_cast<GraphNodeKind>(kind);
   n.events = static_cast<uint64_t>(std::max<int64_t>(v.fields[1], 0));
   n.errors = static_cast<uint64_t>(std::max<int64_t>(v.fields[2], 0));
-  n.exec_ns = v.sketch;
+  n.exec_ns = v.Sketch();
   return Status::OK();
 }
 
-Status AddEdge(std::string_view rest, const GraphValue& v, GraphAggregates* out) {
+Status AddEdge(std::string_view rest, const GraphAccumulator& v, GraphAggregates* out) {
   if (v.fields[0] <= 0) return Status::OK();
   coding::Reader r(rest);
   GraphEdgeAggregate& e = out->edges.emplace_back();
@@ -63,14 +79,44 @@ Status AddEdge(std::string_view rest, const GraphValue& v, GraphAggregates* out)
   e.count = static_cast<uint64_t>(v.fields[0]);
   e.bytes = static_cast<uint64_t>(std::max<int64_t>(v.fields[1], 0));
   e.errors = static_cast<uint64_t>(std::max<int64_t>(v.fields[2], 0));
-  e.transfer_ns = v.sketch;
+  e.transfer_ns = v.Sketch();
   for (const auto& [name, n] : v.types) {
-    if (n > 0) e.message_types.push_back(name);
+    if (n > 0) e.message_types.emplace_back(name);
   }
+  std::sort(e.message_types.begin(), e.message_types.end());
   return Status::OK();
 }
 
 }  // namespace
+
+// The slots that hold any aggregates: [first, last] of the oldest and the
+// newest stored cell (a bound for unbounded windows: their tiles stop there).
+Status RocksEngine::GraphSlotRange(int64_t* first, int64_t* last) {
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), graph_cf_));
+  it->SeekToFirst();
+  if (!it->Valid()) {
+    *first = 1;
+    *last = 0;
+    return FromRocks(it->status(), "read graph aggregates");
+  }
+  auto parse = [](std::string_view key, int* level, uint32_t* cell) {
+    if (key.size() != keys::kGraphCellKeyLen) return false;
+    *level = static_cast<uint8_t>(key[4]);
+    *cell = coding::DecodeFixed32(key.data() + 5);
+    return *level < keys::kGraphLevels;
+  };
+  int level = 0;
+  uint32_t cell = 0;
+  if (!parse(View(it->key()), &level, &cell)) return Status::Corruption("malformed graph key");
+  *first = int64_t{cell} * keys::kGraphLevelSlots[level];
+  it->SeekToLast();
+  if (!it->Valid() || !parse(View(it->key()), &level, &cell)) {
+    return it->status().ok() ? Status::Corruption("malformed graph key") : FromRocks(it->status(), "read graph");
+  }
+  // The last key of the newest bucket is its widest level's newest cell.
+  *last = (int64_t{cell} + 1) * keys::kGraphLevelSlots[level] - 1;
+  return Status::OK();
+}
 
 Result<GraphAggregates> RocksEngine::ReadGraphAggregates(TimestampNs min_start, TimestampNs max_start) {
   GraphAggregates out;
@@ -84,45 +130,57 @@ Result<GraphAggregates> RocksEngine::ReadGraphAggregates(TimestampNs min_start, 
   const int64_t hi = max_start == INT64_MAX ? INT64_MAX : last * keys::kGraphSlotNs + (keys::kGraphSlotNs - 1);
   out.covered = {lo, hi};
 
-  std::string lower = keys::GraphPrefix(BucketOf(lo, options_.bucket_seconds), 0);
-  std::string hi_bucket;
-  coding::PutFixed32(&hi_bucket, BucketOf(hi, options_.bucket_seconds));
-  std::string upper = coding::PrefixSuccessor(hi_bucket);
-  rocksdb::Slice upper_slice(upper);
+  // Only the stored range needs reading: an unbounded window is not
+  // billions of empty cells.
+  int64_t stored_first = 0, stored_last = 0;
+  TRACEDB_RETURN_IF_ERROR(GraphSlotRange(&stored_first, &stored_last));
+  // Tiles stay aligned to the window (a cell must lie inside it), so the
+  // stored range only trims whole empty cells at the ends.
+  const int64_t from = std::max(first, stored_first - stored_first % keys::kGraphLevelSlots[keys::kGraphLevels - 1]);
+  const int64_t to = std::min(last, stored_last);
+  std::vector<std::string> cell_keys;
+  if (from <= to) {
+    const int64_t tile_from = std::max(first, from);
+    for (const Cell& c : Tile(tile_from, to)) {
+      const int64_t n = keys::kGraphLevelSlots[c.level];
+      const int64_t t0 = int64_t{c.index} * n * keys::kGraphSlotNs;
+      const int64_t t1 = t0 + n * keys::kGraphSlotNs - 1;
+      for (uint32_t b = BucketOf(t0, options_.bucket_seconds); b <= BucketOf(t1, options_.bucket_seconds); ++b) {
+        cell_keys.push_back(keys::GraphCellKey(b, c.level, c.index));
+      }
+    }
+  }
+  out.slots = cell_keys.size();
+  std::vector<rocksdb::Slice> slices(cell_keys.begin(), cell_keys.end());
+  std::vector<rocksdb::ColumnFamilyHandle*> cfs(cell_keys.size(), graph_cf_);
+  std::vector<std::string> values;
+  const rocksdb::Snapshot* snapshot = db_->GetSnapshot();
   rocksdb::ReadOptions ro;
-  if (!upper.empty()) ro.iterate_upper_bound = &upper_slice;
-  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, graph_cf_));
-  Summed sum;
-  std::string last_slot;
-  GraphValue v;
-  for (it->Seek(lower); it->Valid(); it->Next()) {
-    std::string_view key = View(it->key());
-    if (key.size() <= keys::kGraphPrefixLen) return Status::Corruption("malformed graph key");
-    uint32_t slot = coding::DecodeFixed32(key.data() + 4);
-    if (slot < first || slot > last) continue;
-    if (!DecodeGraphValue(View(it->value()), &v)) return Status::Corruption("malformed graph value");
-    if (key.substr(0, keys::kGraphPrefixLen) != last_slot) {
-      last_slot.assign(key.substr(0, keys::kGraphPrefixLen));
-      ++sum.slots;
-    }
-    auto [at, added] = sum.by_key.try_emplace(std::string(key.substr(keys::kGraphPrefixLen)));
-    if (added) {
-      at->second = std::move(v);
-    } else {
-      at->second.Merge(v);
-    }
+  ro.snapshot = snapshot;
+  std::vector<rocksdb::Status> statuses = db_->MultiGet(ro, cfs, slices, &values);
+  db_->ReleaseSnapshot(snapshot);
+  GraphCellSum sum;
+  for (size_t i = 0; i < statuses.size(); ++i) {
+    if (statuses[i].IsNotFound()) continue;
+    TRACEDB_RETURN_IF_ERROR(FromRocks(statuses[i], "read graph aggregates"));
+    if (!sum.Add(values[i])) return Status::Corruption("malformed graph cell");
   }
-  TRACEDB_RETURN_IF_ERROR(FromRocks(it->status(), "read graph aggregates"));
-  out.slots = sum.slots;
-  for (const auto& [key, value] : sum.by_key) {
-    std::string_view rest = std::string_view(key).substr(1);
+  Status status;
+  bool ok = sum.ForEach([&](std::string_view key, const GraphAccumulator& v) {
+    if (!status.ok() || key.empty()) {
+      if (status.ok()) status = Status::Corruption("empty graph entry key");
+      return;
+    }
+    std::string_view rest = key.substr(1);
     switch (key[0]) {
-      case 'T': out.traces += static_cast<uint64_t>(std::max<int64_t>(value.fields[0], 0)); break;
-      case 'N': TRACEDB_RETURN_IF_ERROR(AddNode(rest, value, &out)); break;
-      case 'E': TRACEDB_RETURN_IF_ERROR(AddEdge(rest, value, &out)); break;
-      default: return Status::Corruption("unknown graph key tag");
+      case 'T': out.traces += static_cast<uint64_t>(std::max<int64_t>(v.fields[0], 0)); break;
+      case 'N': status = AddNode(rest, v, &out); break;
+      case 'E': status = AddEdge(rest, v, &out); break;
+      default: status = Status::Corruption("unknown graph key tag");
     }
-  }
+  });
+  if (!ok) return Status::Corruption("malformed graph value");
+  TRACEDB_RETURN_IF_ERROR(status);
   return out;
 }
 

@@ -205,4 +205,12 @@ std::string GraphPrefix(uint32_t bucket, uint32_t slot) {
   return k;
 }
 
+std::string GraphCellKey(uint32_t bucket, int level, uint32_t cell) {
+  std::string k;
+  coding::PutFixed32(&k, bucket);
+  k.push_back(static_cast<char>(level));
+  coding::PutFixed32(&k, cell);
+  return k;
+}
+
 }  // namespace tracedb::engine::keys

@@ -19,19 +19,26 @@
 //            git_hash := 0x00 | 0x01 escaped(hash)
 //            value := empty
 //
-//   graph    key := fixed32(bucket) fixed32(slot) tag rest        -> GraphValue
+//   graph    key := fixed32(bucket) level[1] fixed32(cell)        -> GraphCell
+//            The aggregates of the traces whose start lies in one cell: at
+//            level L, cell c covers slots [c*n_L, (c+1)*n_L) of 1 s
+//            (n = 1, 15, 300, 3600: 1 s, 15 s, 5 min, 1 h), every trace in
+//            all four. bucket := BucketOf(trace start); a cell wider than
+//            the bucket has one key per bucket it spans. slot := floor(start
+//            / 1 s), 0 before the epoch. Written with Merge only (graph
+//            merge operator: addition), one operand per cell per batch.
+//   GraphCell := varint(n) (varint(klen) entry[klen] varint(vlen) GraphValue[vlen])[n]
+//            entries ascending by bytes:
 //            tag 'T' rest := empty                     (traces started)
 //                'N' rest := kind[1] escaped(id)       (a node; kind 'a' actor,
 //                                                       'o' op, 's' service)
 //                'E' rest := escaped(from) escaped(from_port) escaped(to)
 //                            escaped(to_port)          (an edge)
-//            bucket := BucketOf(trace start), slot := floor(start / 10 s)
-//            (0 before the epoch): the trace's start, as for its events.
-//            Written with Merge only (graph merge operator: addition).
 //   GraphValue := zz(f0) zz(f1) zz(f2)            node refs events errors |
 //                                                 edge count bytes errors |
 //                                                 traces count 0 0
-//                 varint(n) (zz(index) zz(count))[n]   latency sketch
+//                 varint(n) (zz(index - previous index) zz(count))[n]
+//                                                 latency sketch, ascending
 //                 varint(m) (varint(len) name[len] zz(count))[m]  edge types
 //            zz := zigzag varint64 (deltas may be negative while summed)
 //
@@ -96,15 +103,22 @@ bool ParseIndexTail(std::string_view key, size_t prefix_len, IndexEntry* entry);
 // retention compaction filter and ListIndexValues).
 bool ParseIndexKey(std::string_view key, IndexKind* kind, std::string* value, IndexEntry* entry);
 
-// Width of a graph aggregate slot: 10 s of trace starts. A window reads
-// (its slots) x (nodes + edges + 1) keys and scans the traces of the cut
-// slots at its ends (docs/graph.md, "Index-backed windows").
-constexpr int64_t kGraphSlotNs = int64_t{10} * 1'000'000'000;
+// Width of a graph aggregate slot, the finest cell: 1 s of trace starts.
+// A window reads the widest whole cells that tile it (at most ~90 for an
+// hour) and scans the traces of the cut slots at its ends (docs/graph.md,
+// "Index-backed windows").
+constexpr int64_t kGraphSlotNs = int64_t{1'000'000'000};
+inline constexpr int kGraphLevels = 4;
+// Slots per cell at each level: 1 s, 15 s, 5 min, 1 h.
+inline constexpr uint32_t kGraphLevelSlots[kGraphLevels] = {1, 15, 300, 3600};
 // The slot of a trace start (0 before the epoch).
 uint32_t GraphSlotOf(TimestampNs start_ns);
-// bucket + slot: the prefix of every graph key of a trace.
+// bucket + slot: the write path's prefix of a trace's graph deltas (not
+// stored: the deltas are stored in cells).
 std::string GraphPrefix(uint32_t bucket, uint32_t slot);
 constexpr size_t kGraphPrefixLen = 8;
+std::string GraphCellKey(uint32_t bucket, int level, uint32_t cell);
+constexpr size_t kGraphCellKeyLen = 9;
 
 std::string FlowVersionKey(std::string_view flow_id, const schema::FlowVersion& v);
 std::string FlowVersionPrefix(std::string_view flow_id);

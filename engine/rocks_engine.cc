@@ -258,6 +258,7 @@ Status RocksEngine::OpenDb() {
   // by range: few, small keys.
   rocksdb::ColumnFamilyOptions graph = base(16 << 10, 0, false);
   graph.merge_operator = NewGraphMergeOperator();
+  graph_options_ = graph;
   rocksdb::ColumnFamilyOptions meta;
   // RocksDB's recovery from ENOSPC waits for as much free space as the
   // largest memtable of any column family: meta's default (64 MiB) must not
@@ -311,17 +312,38 @@ Status RocksEngine::LoadMeta() {
   options_.bucket_seconds = coding::DecodeFixed32(v.data());
   s = db_->Get(rocksdb::ReadOptions(), meta_cf_, kMetaCutoff, &v);
   if (s.ok() && v.size() == 8) cutoff_->store(coding::DecodeOrderedI64(v.data()));
+  if (stored_version == 2) {
+    // Format 2 -> 3: graph aggregates moved from one key per node and edge
+    // in 10 s slots to cells (keys.h, "graph"). The old ones are dropped with
+    // their family and graph_since restarts now: older windows are scanned.
+    // Redone whole if interrupted (the version is written last).
+    TRACEDB_RETURN_IF_ERROR(RecreateGraphFamily());
+    rocksdb::WriteOptions wo;
+    wo.sync = true;
+    TRACEDB_RETURN_IF_ERROR(FromRocks(db_->Delete(wo, meta_cf_, kMetaGraphSince), "upgrade graph_since"));
+  }
   TRACEDB_RETURN_IF_ERROR(LoadGraphSince());
   if (stored_version < kFormatVersion) {
-    // Format 1 -> 2: the graph family is created empty (create_missing_column_families)
-    // and LoadGraphSince recorded the slot from which aggregates are complete;
-    // the records and indexes are unchanged.
+    // Format 1 -> 2 (-> 3): the graph family is created empty
+    // (create_missing_column_families) and LoadGraphSince recorded the slot
+    // from which aggregates are complete; the records and indexes are
+    // unchanged.
     std::string fv;
     coding::PutFixed32(&fv, kFormatVersion);
     rocksdb::WriteOptions wo;
     wo.sync = true;
     TRACEDB_RETURN_IF_ERROR(FromRocks(db_->Put(wo, meta_cf_, kMetaFormat, fv), "upgrade the format version"));
   }
+  return Status::OK();
+}
+
+Status RocksEngine::RecreateGraphFamily() {
+  TRACEDB_RETURN_IF_ERROR(FromRocks(db_->DropColumnFamily(graph_cf_), "drop the old graph aggregates"));
+  TRACEDB_RETURN_IF_ERROR(FromRocks(db_->DestroyColumnFamilyHandle(graph_cf_), "drop the old graph aggregates"));
+  graph_cf_ = handles_[5] = nullptr;
+  rocksdb::ColumnFamilyHandle* h = nullptr;
+  TRACEDB_RETURN_IF_ERROR(FromRocks(db_->CreateColumnFamily(graph_options_, "graph", &h), "create the graph family"));
+  graph_cf_ = handles_[5] = h;
   return Status::OK();
 }
 

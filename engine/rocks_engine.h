@@ -149,6 +149,11 @@ class RocksEngine final : public Engine {
   Status OpenDb();
   Status LoadMeta();
   Status LoadGraphSince();
+  // Drops the graph family and creates it empty (the format 2 -> 3 upgrade).
+  Status RecreateGraphFamily();
+  // The 1 s slots from the oldest to the end of the newest stored graph
+  // cell (first > last when there is none).
+  Status GraphSlotRange(int64_t* first, int64_t* last);
   // Reads a trace header (no events); nullopt when absent or expired.
   Result<std::optional<std::pair<schema::Trace, schema::TraceBookkeeping>>> ReadHeader(const Id128& id);
   Result<std::shared_ptr<TraceState>> LoadState(const Id128& id);
@@ -174,6 +179,7 @@ class RocksEngine final : public Engine {
   rocksdb::ColumnFamilyHandle* columns_cf_ = nullptr;
   rocksdb::ColumnFamilyHandle* index_cf_ = nullptr;
   rocksdb::ColumnFamilyHandle* graph_cf_ = nullptr;
+  rocksdb::ColumnFamilyOptions graph_options_;
   // The first slot whose graph aggregates are complete (meta
   // "graph_since": 0 for a store created with them).
   uint32_t graph_since_ = 0;

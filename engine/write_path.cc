@@ -22,6 +22,7 @@
 #include <rocksdb/write_batch.h>
 
 #include <algorithm>
+#include <map>
 
 #include "common/coding.h"
 #include "engine/keys.h"
@@ -405,16 +406,48 @@ class WritePath {
     return Status::OK();
   }
 
-  void FlushGraph() {
-    std::string encoded;
+  // One merge operand per cell per level (keys.h, "graph"): the batch's
+  // deltas of each 1 s slot become one cell, and the cells of a coarser
+  // level are the sum of its slots' (most batches touch one or two slots).
+  Status FlushGraph() {
+    if (graph_.empty()) return Status::OK();
+    std::map<std::string_view, std::vector<std::pair<std::string_view, const GraphValue*>>> by_slot;
     for (const auto& [key, value] : graph_.values()) {
       if (value.IsZero()) continue;
-      encoded.clear();
-      AppendGraphValue(&encoded, value);
+      std::string_view k(key);
+      by_slot[k.substr(0, keys::kGraphPrefixLen)].emplace_back(k.substr(keys::kGraphPrefixLen), &value);
+    }
+    // (bucket, level, cell) key -> the encoded slot cells it sums.
+    std::map<std::string, std::vector<const std::string*>> cells;
+    std::vector<std::string> encoded(by_slot.size());
+    size_t i = 0;
+    for (auto& [prefix, entries] : by_slot) {
+      std::sort(entries.begin(), entries.end());
+      AppendGraphCell(&encoded[i], entries);
+      const uint32_t bucket = coding::DecodeFixed32(prefix.data());
+      const uint32_t slot = coding::DecodeFixed32(prefix.data() + 4);
+      for (int level = 0; level < keys::kGraphLevels; ++level) {
+        cells[keys::GraphCellKey(bucket, level, slot / keys::kGraphLevelSlots[level])].push_back(&encoded[i]);
+      }
+      ++i;
+    }
+    std::string summed;
+    for (const auto& [key, parts] : cells) {
+      std::string_view value = *parts[0];
+      if (parts.size() > 1) {
+        GraphCellSum sum;
+        for (const std::string* p : parts) {
+          if (!sum.Add(*p)) return Status::Internal("graph cell encoding");
+        }
+        summed.clear();
+        sum.AppendTo(&summed);
+        value = summed;
+      }
       size_t off = BeginKey();
       arena_.append(key);
-      AddEntry(Cf::kGraph, Kind::kMerge, off, encoded);
+      AddEntry(Cf::kGraph, Kind::kMerge, off, value);
     }
+    return Status::OK();
   }
 
   Status Append(const Id128& id, const schema::Event& event, bool assign_seq) {
@@ -696,8 +729,7 @@ class WritePath {
       Put(Cf::kTraces, keys::TraceKey(id), schema::EncodeTraceRecord(st->header, st->bk));
       st->dirty = false;
     }
-    FlushGraph();
-    return Status::OK();
+    return FlushGraph();
   }
 
   Status Commit() {

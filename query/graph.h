@@ -79,7 +79,7 @@ struct Graph {
   std::map<std::tuple<std::string, std::string, std::string, std::string>, GraphEdge> edges;
   uint64_t traces = 0;
   GraphPath path = GraphPath::kScan;
-  uint64_t aggregate_slots = 0;  // slots read from aggregates
+  uint64_t aggregate_slots = 0;  // aggregate cells read
 
   // Adds one trace (read with its events) to the graph.
   void Add(const schema::Trace& trace);

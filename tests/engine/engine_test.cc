@@ -234,12 +234,13 @@ TEST_P(EngineTest, ActorIndexIsWrittenOncePerTraceAndActor) {
   for (int i = 0; i < 100; ++i) b.AppendEvent(id, MakeEvent(i, kT0 + i, "actor" + std::to_string(i % 4)));
   WriteResult r = MustWrite(b);
   // 100 events + 4 actor entries + T/F/S/X/V + 1 column chunk + 1 header
-  // + graph aggregate merges: 4 actor nodes, 1 trace count.
-  EXPECT_EQ(r.keys_written, 100u + 4u + 5u + 1u + 1u + 5u);
+  // + graph aggregate merges: one cell per level (keys::kGraphLevels),
+  // holding the 4 actor nodes and the trace count.
+  EXPECT_EQ(r.keys_written, 100u + 4u + 5u + 1u + 1u + 4u);
   WriteBatch more;
   for (int i = 100; i < 200; ++i) more.AppendEvent(id, MakeEvent(i, kT0 + i, "actor" + std::to_string(i % 4)));
   WriteResult r2 = MustWrite(more);
-  EXPECT_EQ(r2.keys_written, 100u + 1u + 1u + 4u);  // events, one chunk, one header, 4 graph nodes
+  EXPECT_EQ(r2.keys_written, 100u + 1u + 1u + 4u);  // events, one chunk, one header, 4 graph cells
   EXPECT_EQ(Scan(IndexKind::kActor, "actor2"), std::vector<schema::Id128>{id});
 }
 

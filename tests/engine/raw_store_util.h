@@ -14,7 +14,7 @@ namespace tracedb::engine::testing {
 
 class RawStore {
  public:
-  enum Cf { kMeta = 0, kTraces = 1, kEvents = 2, kColumns = 3, kIndex = 4 };
+  enum Cf { kMeta = 0, kTraces = 1, kEvents = 2, kColumns = 3, kIndex = 4, kGraph = 5 };
 
   // Opens the store at `path` (no engine may have it open); aborts the
   // test on failure.

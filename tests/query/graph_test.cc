@@ -226,8 +226,10 @@ TEST_F(GraphTest, ReflowAndOperonxAggregatesMatchBruteForce) {
             GraphPath::kAggregatesScan);
   EXPECT_EQ(CheckAgainstBruteForce(reflow_, "", kT0 + 30 * kHour - kSecond, kT0 + 30 * kHour + 61 * kSecond),
             GraphPath::kAggregatesScan);
-  // Shorter than a slot: nothing whole, all scanned.
   EXPECT_EQ(CheckAgainstBruteForce(reflow_, "", kT0 + 30 * kHour - kSecond, kT0 + 30 * kHour + 8 * kSecond),
+            GraphPath::kAggregatesScan);
+  // Shorter than a slot (1 s): nothing whole, all scanned.
+  EXPECT_EQ(CheckAgainstBruteForce(reflow_, "", kT0 + 30 * kHour - kSecond / 3, kT0 + 30 * kHour + kSecond / 2),
             GraphPath::kScan);
   // Empty windows: before every trace, and end before start.
   EXPECT_EQ(CheckAgainstBruteForce(reflow_, "", kT0 - 10 * kHour, kT0 - 2 * kHour - 1), GraphPath::kAggregates);
