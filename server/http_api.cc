@@ -212,6 +212,19 @@ Result<std::optional<schema::TimestampNs>> TimeParam(const std::string& text, st
                                  "' must be RFC 3339 or nanoseconds since the epoch, got '" + text + "'");
 }
 
+// The `start` and `end` parameters of a window (either may be absent) into
+// options with start_ns / end_ns.
+template <class Options>
+Status WindowParams(const std::vector<std::pair<std::string, std::string>>& params, Options* o) {
+  auto start = TimeParam(Param(params, "start"), "start");
+  if (!start.ok()) return start.status();
+  auto end = TimeParam(Param(params, "end"), "end");
+  if (!end.ok()) return end.status();
+  o->start_ns = *start;
+  o->end_ns = *end;
+  return Status::OK();
+}
+
 // GET /v1/graph?q=&start=&end=&format=json|dot|svg (query/graph.h).
 ApiResponse Graph(const std::vector<std::pair<std::string, std::string>>& params, engine::Engine* engine,
                   schema::TimestampNs now_ns) {
@@ -223,12 +236,7 @@ ApiResponse Graph(const std::vector<std::pair<std::string, std::string>>& params
   query::GraphOptions o;
   o.filter = Param(params, "q");
   o.now_ns = now_ns;
-  auto start = TimeParam(Param(params, "start"), "start");
-  if (!start.ok()) return ErrorResponse(start.status());
-  auto end = TimeParam(Param(params, "end"), "end");
-  if (!end.ok()) return ErrorResponse(end.status());
-  o.start_ns = *start;
-  o.end_ns = *end;
+  if (Status window = WindowParams(params, &o); !window.ok()) return ErrorResponse(window);
   auto graph = query::BuildGraph(engine, o);
   if (!graph.ok()) return ErrorResponse(graph.status());
   if (format == "json") return Json(query::GraphJson(std::move(*graph)));
@@ -244,12 +252,7 @@ ApiResponse Lineage(const std::vector<std::pair<std::string, std::string>>& para
   std::string id = Param(params, "message_id");
   if (id.empty()) return ErrorResponse(Status::InvalidArgument("parameter 'message_id' is required"));
   query::LineageOptions o;
-  auto start = TimeParam(Param(params, "start"), "start");
-  if (!start.ok()) return ErrorResponse(start.status());
-  auto end = TimeParam(Param(params, "end"), "end");
-  if (!end.ok()) return ErrorResponse(end.status());
-  o.start_ns = *start;
-  o.end_ns = *end;
+  if (Status window = WindowParams(params, &o); !window.ok()) return ErrorResponse(window);
   auto json = query::LineageJson(engine, id, o);
   if (!json.ok()) return ErrorResponse(json.status());
   return Json(std::move(*json));
@@ -277,12 +280,7 @@ ApiResponse FieldValues(std::string_view field, const std::vector<std::pair<std:
   auto limit = SizeParam(Param(params, "limit"), "limit", 20, 1000);
   if (!limit.ok()) return ErrorResponse(limit.status());
   o.limit = *limit;
-  auto start = TimeParam(Param(params, "start"), "start");
-  if (!start.ok()) return ErrorResponse(start.status());
-  auto end = TimeParam(Param(params, "end"), "end");
-  if (!end.ok()) return ErrorResponse(end.status());
-  o.start_ns = *start;
-  o.end_ns = *end;
+  if (Status window = WindowParams(params, &o); !window.ok()) return ErrorResponse(window);
   auto values = query::TopFieldValues(engine, field, o);
   if (!values.ok()) return ErrorResponse(values.status());
   return Json(query::FieldValuesJson(*values));
