@@ -74,6 +74,8 @@ int main(int argc, char** argv) {
   app.add_option("--pg-bin", config.pg_bin, "PostgreSQL binaries directory");
   app.add_option("--json", json_path, "Also write the figures to this JSON file");
   app.add_flag("--keep", config.keep, "Keep the temporary stores");
+  app.add_option("--read-store", config.read_store,
+                 "Keep the read store in DIR and reuse it in later runs with the same --seed");
   app.add_flag("--quiet", quiet, "No progress lines");
   CLI11_PARSE(app, argc, argv);
   config.verbose = !quiet;

@@ -1,6 +1,7 @@
 #include "bench/runner.h"
 
 #include <algorithm>
+#include <fstream>
 
 #include <fmt/format.h>
 
@@ -122,10 +123,18 @@ void Context::AdoptStore(std::unique_ptr<engine::Engine> engine, uint64_t traces
 }
 
 Result<engine::Engine*> Context::ReadStore(uint64_t* traces) {
+  // A kept read store records how many traces (of this seed) it holds.
+  const std::string marker = config_.read_store.empty() ? "" : config_.read_store + "/bench-traces";
   if (!store_) {
-    std::string dir = NewDir("read-store");
+    std::string dir = config_.read_store.empty() ? NewDir("read-store") : config_.read_store;
     TRACEDB_ASSIGN_OR_RETURN(store_, engine::Engine::Open(BenchEngineOptions(*this, dir)));
     store_traces_ = 0;
+    if (!marker.empty()) {
+      std::ifstream in(marker);
+      uint64_t seed = 0, traces = 0;
+      if (in >> seed >> traces && seed == config_.seed) store_traces_ = traces;
+      if (store_traces_ > 0) Log(fmt::format("read store: reusing {} traces in {}", store_traces_, dir));
+    }
   }
   if (!store_topped_up_) {
     store_topped_up_ = true;
@@ -137,6 +146,7 @@ Result<engine::Engine*> Context::ReadStore(uint64_t* traces) {
       TRACEDB_RETURN_IF_ERROR(store_->CompactAll());
       Log(fmt::format("read store: {} traces ready ({:.1f} s)", want, SecondsSince(start)));
       store_traces_ = want;
+      if (!marker.empty()) std::ofstream(marker) << config_.seed << " " << want << "\n";
     }
   }
   *traces = store_traces_;

@@ -56,6 +56,9 @@ struct RunConfig {
   std::string pg_bin = "/usr/lib/postgresql/15/bin";
   // Keep the temporary stores. Default: false.
   bool keep = false;
+  // When set, the read store lives here and is kept: a later run with the
+  // same seed reuses it (topped up if it holds fewer traces).
+  std::string read_store;
   // Print progress lines. Default: true.
   bool verbose = true;
 };
