@@ -70,6 +70,10 @@ int64_t LatencySketch::ValueOf(int32_t index) {
 
 void LatencySketch::AddToBucket(int32_t index, int64_t count) {
   if (count == 0) return;
+  if (buckets_.empty() || buckets_.back().first < index) {  // decoding: ascending
+    buckets_.emplace_back(index, count);
+    return;
+  }
   auto it = std::lower_bound(buckets_.begin(), buckets_.end(), index,
                              [](const std::pair<int32_t, int64_t>& b, int32_t i) { return b.first < i; });
   if (it != buckets_.end() && it->first == index) {
@@ -87,7 +91,25 @@ void LatencySketch::Merge(const LatencySketch& other, int64_t sign) {
     buckets_ = other.buckets_;
     return;
   }
-  for (const auto& [i, n] : other.buckets_) AddToBucket(i, sign * n);
+  // Both ascending: one linear merge.
+  std::vector<std::pair<int32_t, int64_t>> merged;
+  merged.reserve(buckets_.size() + other.buckets_.size());
+  auto a = buckets_.begin();
+  auto b = other.buckets_.begin();
+  while (a != buckets_.end() || b != other.buckets_.end()) {
+    if (b == other.buckets_.end() || (a != buckets_.end() && a->first < b->first)) {
+      merged.push_back(*a++);
+    } else if (a == buckets_.end() || b->first < a->first) {
+      merged.emplace_back(b->first, sign * b->second);
+      ++b;
+    } else {
+      int64_t n = a->second + sign * b->second;
+      if (n != 0) merged.emplace_back(a->first, n);
+      ++a;
+      ++b;
+    }
+  }
+  buckets_ = std::move(merged);
 }
 
 int64_t LatencySketch::count() const {
