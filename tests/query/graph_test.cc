@@ -449,6 +449,27 @@ TEST(GraphAggregates, ResentReflowEventsAndReplacedTracesMatchBruteForce) {
   }
 }
 
+// Buckets of 1,000 s: 5-minute and 1-hour cells straddle bucket borders
+// and are stored as one key per bucket; a window reads all of them.
+TEST(GraphAggregates, CellsWiderThanABucketMatchBruteForce) {
+  engine::Options o = SmallOptions();
+  o.bucket_seconds = 1000;
+  auto e = engine::Engine::Open(o);
+  ASSERT_TRUE(e.ok());
+  testing::DatasetOptions d;
+  d.traces = 120;
+  d.spacing_ns = 173 * kSecond;  // ~5.8 hours: many buckets, every cell width
+  d.seed = 5;
+  ASSERT_TRUE(testing::WriteDataset(e->get(), d).ok());
+  ASSERT_TRUE(WriteGeneratedOtel(e->get(), 9, 60).ok());
+  EXPECT_EQ(CheckAgainstBruteForce(e->get(), "", std::nullopt, std::nullopt), GraphPath::kAggregates);
+  EXPECT_EQ(CheckAgainstBruteForce(e->get(), "", kT0, kT0 + 4 * kHour - 1), GraphPath::kAggregates);
+  EXPECT_EQ(CheckAgainstBruteForce(e->get(), "", kT0 + 999 * kSecond + kSecond / 2, kT0 + 2 * kHour + 1001 * kSecond),
+            GraphPath::kAggregatesScan);
+  EXPECT_EQ(CheckAgainstBruteForce(e->get(), "", kT0 + kHour - 7 * kSecond, kT0 + 5 * kHour + 300 * kSecond - 1),
+            GraphPath::kAggregates);
+}
+
 TEST(GraphAggregates, RetentionRemovesAggregatesWithTheirBuckets) {
   engine::Options o = SmallOptions();
   o.retention_max_age_seconds = 3 * 3600;
