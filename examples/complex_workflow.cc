@@ -13,6 +13,8 @@
 #include <CLI/CLI.hpp>
 #include <tracedb/client.h>
 
+#include "examples/example_env.h"
+
 namespace tc = tracedb::client;
 
 namespace {
@@ -41,8 +43,7 @@ int main(int argc, char** argv) {
   app.add_option("--retries", retries, "Retries of a failed stage; an item failing more often is dead-lettered");
   CLI11_PARSE(app, argc, argv);
 
-  tc::Options options;
-  options.url = url;
+  tc::Options options = examples::RecorderOptions(url);
   tc::Status error;
   auto client = tc::Client::Create(options, &error);
   if (!client) {

@@ -12,6 +12,8 @@
 #include <CLI/CLI.hpp>
 #include <tracedb/client.h>
 
+#include "examples/example_env.h"
+
 namespace tc = tracedb::client;
 
 int main(int argc, char** argv) {
@@ -33,7 +35,7 @@ int main(int argc, char** argv) {
   CLI11_PARSE(app, argc, argv);
 
   tc::Status error;
-  auto conn = tc::Connection::Open(url, std::chrono::seconds(5), &error, /*compress=*/true);
+  auto conn = examples::OpenQueries(url, &error);
   if (!conn) {
     std::fprintf(stderr, "monitoring_client: %s\n", error.message().c_str());
     return 2;

@@ -16,6 +16,8 @@
 #include <CLI/CLI.hpp>
 #include <tracedb/client.h>
 
+#include "examples/example_env.h"
+
 namespace tc = tracedb::client;
 
 int main(int argc, char** argv) {
@@ -35,9 +37,7 @@ int main(int argc, char** argv) {
 
   std::vector<std::unique_ptr<tc::Client>> clients;
   for (int c = 0; c < connections; ++c) {
-    tc::Options o;
-    o.url = url;
-    if (const char* key = std::getenv("TRACEDB_API_KEY")) o.api_key = key;
+    tc::Options o = examples::RecorderOptions(url);
     o.overflow = tc::OverflowPolicy::kBlock;  // every event must arrive
     o.backoff_max = std::chrono::milliseconds(1000);
     if (!spool.empty()) o.spool_dir = spool + "/conn-" + std::to_string(c);

@@ -16,6 +16,8 @@
 #include <CLI/CLI.hpp>
 #include <tracedb/client.h>
 
+#include "examples/example_env.h"
+
 namespace tc = tracedb::client;
 
 namespace {
@@ -120,7 +122,7 @@ int main(int argc, char** argv) {
   }
 
   tc::Status error;
-  auto conn = tc::Connection::Open(url, std::chrono::seconds(5), &error, /*compress=*/true);
+  auto conn = examples::OpenQueries(url, &error);
   if (!conn) {
     std::fprintf(stderr, "query_client: %s\n", error.message().c_str());
     return 2;

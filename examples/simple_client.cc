@@ -15,6 +15,8 @@
 #include <CLI/CLI.hpp>
 #include <tracedb/client.h>
 
+#include "examples/example_env.h"
+
 namespace tc = tracedb::client;
 
 int main(int argc, char** argv) {
@@ -26,8 +28,7 @@ int main(int argc, char** argv) {
   app.add_option("--interval-ms", interval_ms, "Pause between messages");
   CLI11_PARSE(app, argc, argv);
 
-  tc::Options options;
-  options.url = url;
+  tc::Options options = examples::RecorderOptions(url);
   tc::Status error;
   auto client = tc::Client::Create(options, &error);
   if (!client) {
@@ -97,7 +98,7 @@ int main(int argc, char** argv) {
 
   // Read it back.
   uint64_t expected_events = 2 + 4 * static_cast<uint64_t>(messages);
-  auto conn = tc::Connection::Open(url, std::chrono::seconds(5), &error, /*compress=*/true);
+  auto conn = examples::OpenQueries(url, &error);
   std::string reply;
   if (conn) error = conn->Request(tc::GetTraceJson(trace), &reply, std::chrono::seconds(10));
   size_t stored = 0;
