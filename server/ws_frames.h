@@ -15,6 +15,8 @@
 // writes all of its bytes before the next one starts. Beast writes a frame
 // with one async_write (auto_fragment is off), so a frame is never split.
 //
+// Reads go through a read-ahead buffer (GatedStream::async_read_some).
+//
 // Thread-safety: a GatedStream is used only on its connection's strand.
 
 #include <cstdint>
@@ -25,6 +27,7 @@
 #include <tuple>
 
 #include <boost/asio/co_spawn.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/write.hpp>
 
 #include "server/net_stream.h"
@@ -54,8 +57,9 @@ inline void AppendServerFrame(FrameKind kind, std::string_view payload, std::str
   out->append(payload);
 }
 
-// AnyStream behind a write gate (see the top of the file). Reads pass
-// through; each write holds the gate until all of its bytes are written.
+// AnyStream behind a write gate (see the top of the file), with a
+// read-ahead buffer. Each write holds the gate until all of its bytes are
+// written.
 class GatedStream {
  public:
   using executor_type = AnyStream::executor_type;
@@ -66,9 +70,29 @@ class GatedStream {
   executor_type get_executor() { return next_.get_executor(); }
   AnyStream& next_layer() { return next_; }
 
+  // Beast's reads. Beast reads a frame header into a 1.5 KB buffer and the
+  // rest of the payload by itself, so one message cost one or two recv(2)
+  // calls; here one recv takes whatever has arrived (up to kReadAhead) and
+  // Beast's reads are served from it.
   template <class MutableBufferSequence, class Token>
   auto async_read_some(const MutableBufferSequence& buffers, Token&& token) {
-    return next_.async_read_some(buffers, std::forward<Token>(token));
+    return asio::async_initiate<Token, void(beast::error_code, std::size_t)>(
+        [this](auto handler, const MutableBufferSequence& b) {
+          if (read_ahead_.size() > 0) {
+            size_t n = asio::buffer_copy(b, read_ahead_.data());
+            read_ahead_.consume(n);
+            asio::post(next_.get_executor(), beast::bind_front_handler(std::move(handler), beast::error_code{}, n));
+            return;
+          }
+          next_.async_read_some(read_ahead_.prepare(kReadAhead),
+                                [this, b, h = std::move(handler)](beast::error_code ec, size_t got) mutable {
+                                  read_ahead_.commit(got);
+                                  size_t n = asio::buffer_copy(b, read_ahead_.data());
+                                  read_ahead_.consume(n);
+                                  std::move(h)(n > 0 ? beast::error_code{} : ec, n);
+                                });
+        },
+        token, buffers);
   }
 
   // Beast's writes. Completes after every byte of `buffers` was written
@@ -109,7 +133,10 @@ class GatedStream {
   }
 
  private:
+  static constexpr size_t kReadAhead = 64 * 1024;
+
   AnyStream next_;
+  beast::flat_buffer read_ahead_;  // received, not yet read by Beast
   bool busy_ = false;                        // a write holds the gate
   std::deque<asio::steady_timer*> waiters_;  // writers waiting for the gate, in arrival order
 };
