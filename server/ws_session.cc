@@ -345,6 +345,9 @@ class WsSession : public Peer, public SessionControl, public std::enable_shared_
       ++replies;
     }
     if (replies > 0) read_wake_.cancel();  // in-flight slots freed up
+    // Once Beast began a close (the peer's, or its idle timeout), no data
+    // frame may follow its close frame.
+    if (!ws_.is_open()) co_return false;
     auto [ec, n] = co_await ws_.next_layer().WriteAll(asio::buffer(frames));
     push_count_.fetch_sub(pushes, std::memory_order_acq_rel);
     if (ec) co_return false;
