@@ -273,9 +273,14 @@ class WsSession : public Peer, public SessionControl, public std::enable_shared_
     std::vector<Request> job;
     job.swap(parse_queue_);
     asio::post(ParsePool(), [self = shared_from_this(), job = std::move(job)]() mutable {
-      std::shared_ptr<Peer> peer = self;
-      for (Request& r : job) self->Parse(peer, r);
-      asio::post(self->ws_.get_executor(), [self] {
+      {
+        std::shared_ptr<Peer> peer = self;
+        for (Request& r : job) self->Parse(peer, r);
+      }
+      // The job gives its reference to the strand: the session must never
+      // be destroyed on a pool thread, after its server may be gone.
+      auto executor = self->ws_.get_executor();
+      asio::post(executor, [self = std::move(self)] {
         self->parsing_ = false;
         if (!self->parse_queue_.empty()) {
           self->StartParsing();
