@@ -2,21 +2,23 @@
 
 #include "server/ws_session.h"
 
-#include <netinet/in.h>
-#include <netinet/tcp.h>
-#include <sys/socket.h>
-
+#include <algorithm>
 #include <atomic>
 #include <deque>
 #include <memory>
+#include <mutex>
+#include <thread>
+#include <vector>
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/thread_pool.hpp>
 #include <boost/beast/websocket.hpp>
 #include <fmt/format.h>
 
 #include "ingest/pipeline/decompress.h"
+#include "server/ws_frames.h"
 
 namespace tracedb::server {
 
@@ -43,9 +45,31 @@ void async_teardown(beast::role_type role, AnyStream& s, TeardownHandler&& handl
   }
 }
 
+[[maybe_unused]] void teardown(beast::role_type role, GatedStream& s, beast::error_code& ec) {
+  teardown(role, s.next_layer(), ec);
+}
+
+template <class TeardownHandler>
+void async_teardown(beast::role_type role, GatedStream& s, TeardownHandler&& handler) {
+  async_teardown(role, s.next_layer(), std::forward<TeardownHandler>(handler));
+}
+
 namespace {
 
+// The threads that serve the requests of every WebSocket session
+// (Service::Handle: JSON parsing, mapping, submitting), off the I/O
+// threads, so that serving one burst of requests overlaps reading the next
+// and writing the replies. Its queue holds at most one job per connection
+// (WsSession::StartParsing). Lives until the process exits.
+asio::thread_pool& ParsePool() {
+  static asio::thread_pool pool(std::max(2u, std::thread::hardware_concurrency()));
+  return pool;
+}
+
 constexpr size_t kReadChunk = 64 * 1024;
+// One framed write carries replies up to about this many bytes (at least
+// one reply), so that a burst of large replies does not pile up in memory.
+constexpr size_t kMaxWriteBytes = 1 << 20;
 
 class WsSession : public Peer, public SessionControl, public std::enable_shared_from_this<WsSession> {
  public:
@@ -56,7 +80,8 @@ class WsSession : public Peer, public SessionControl, public std::enable_shared_
         metrics_(&service_->metrics()),
         ws_(std::move(stream)),
         read_wake_(ws_.get_executor()),
-        write_wake_(ws_.get_executor()) {}
+        write_wake_(ws_.get_executor()),
+        parse_wake_(ws_.get_executor()) {}
 
   // Accepts the upgrade `req`; `subprotocol` (may be empty) is echoed as
   // the accepted Sec-WebSocket-Protocol.
@@ -69,6 +94,13 @@ class WsSession : public Peer, public SessionControl, public std::enable_shared_
     timeouts.idle_timeout = std::chrono::seconds(cfg.ws_idle_timeout_seconds);
     timeouts.keep_alive_pings = true;
     ws_.set_option(timeouts);
+    // With permessage-deflate negotiated Beast writes the replies (it
+    // compresses them); otherwise the session frames them itself, many per
+    // write (ws_frames.h). The server accepts whatever deflate offer the
+    // client makes when it is enabled.
+    frame_replies_ = !(cfg.permessage_deflate &&
+                       beast::string_view(req[http::field::sec_websocket_extensions]).find("permessage-deflate") !=
+                           beast::string_view::npos);
     if (cfg.permessage_deflate) {
       websocket::permessage_deflate pmd;
       pmd.server_enable = true;
@@ -85,16 +117,27 @@ class WsSession : public Peer, public SessionControl, public std::enable_shared_
     service_->OnOpen(self);
     asio::co_spawn(ws_.get_executor(), WriteLoop(self), asio::detached);
     co_await ReadLoop();
+    // Every request read is served before the close (OnClose finalizes the
+    // traces they started).
+    while (parsing_) co_await Sleep(parse_wake_);
     closed_ = true;
     closed_flag_.store(true, std::memory_order_release);
     write_wake_.cancel();
     service_->OnClose(self);
   }
 
+  // Replies arrive in bursts (every request of a group commit completes
+  // at once on the writer thread): they gather in inbox_ and one post per
+  // burst hands them to the strand. The inbox holds at most one reply per
+  // in-flight request (max_inflight_per_connection).
   void Complete(uint64_t seq, Outgoing reply) override {
-    asio::post(ws_.get_executor(), [self = shared_from_this(), seq, r = std::move(reply)]() mutable {
-      self->OnComplete(seq, std::move(r));
-    });
+    bool first = false;
+    {
+      std::lock_guard lock(inbox_mu_);
+      first = inbox_.empty();
+      inbox_.push_back(Done{seq, std::move(reply)});
+    }
+    if (first) asio::post(ws_.get_executor(), [self = shared_from_this()] { self->TakeInbox(); });
   }
 
   bool Push(std::shared_ptr<const std::string> json) override {
@@ -141,12 +184,34 @@ class WsSession : public Peer, public SessionControl, public std::enable_shared_
     Outgoing out;
   };
 
+  // A request read, waiting for the parse pool.
+  struct Request {
+    uint64_t seq;
+    std::string data;  // the message as received
+    bool binary;       // a Binary frame (compressed)
+    Clock::time_point received;
+  };
+
+  struct Done {
+    uint64_t seq;
+    Outgoing out;
+  };
+
+  void TakeInbox() {
+    taken_.clear();
+    {
+      std::lock_guard lock(inbox_mu_);
+      taken_.swap(inbox_);
+    }
+    for (Done& d : taken_) OnComplete(d.seq, std::move(d.out));
+    write_wake_.cancel();
+  }
+
   void OnComplete(uint64_t seq, Outgoing out) {
     if (closed_ || seq < base_seq_ || seq - base_seq_ >= slots_.size()) return;
     Slot& slot = slots_[seq - base_seq_];
     slot.out = std::move(out);
     slot.ready = true;
-    write_wake_.cancel();
   }
 
   awaitable<void> Sleep(asio::steady_timer& timer) {
@@ -195,59 +260,60 @@ class WsSession : public Peer, public SessionControl, public std::enable_shared_
       }
       std::string_view data(static_cast<const char*>(buf.data().data()), buf.size());
       if (!ws_.got_text()) OptInToCompression();  // a client that sends Binary frames reads them
-      if (ws_.got_text()) {
-        service_->Handle(self, seq, data, received);
-        continue;
-      }
-      auto text = DecompressFrame(data, max);
-      if (!text.ok()) {
-        service_->HandleInvalid(self, seq, "Binary frame: " + text.status().message(), received);
-      } else {
-        service_->Handle(self, seq, *text, received);
-      }
+      parse_queue_.push_back(Request{seq, std::string(data), !ws_.got_text(), received});
+      if (!parsing_) StartParsing();
     }
   }
 
-  // While corked, the kernel holds partial TCP segments, so a burst of
-  // small frames (the acks of one group commit) leaves in full segments and
-  // wakes the client once rather than once per frame. Uncorking sends what
-  // is held at once.
-  void Cork(bool on) {
-    if (corked_ == on) return;
-    corked_ = on;
-    int v = on ? 1 : 0;
-    ::setsockopt(beast::get_lowest_layer(ws_).socket().native_handle(), IPPROTO_TCP, TCP_CORK, &v, sizeof(v));
+  // Hands the queued requests to the parse pool as one job. At most one job
+  // of a connection is out at a time, so Service::Handle sees its requests
+  // one at a time and in order (writes are submitted in request order).
+  void StartParsing() {
+    parsing_ = true;
+    std::vector<Request> job;
+    job.swap(parse_queue_);
+    asio::post(ParsePool(), [self = shared_from_this(), job = std::move(job)]() mutable {
+      {
+        std::shared_ptr<Peer> peer = self;
+        for (Request& r : job) self->Parse(peer, r);
+      }
+      // The job gives its reference to the strand: the session must never
+      // be destroyed on a pool thread, after its server may be gone.
+      auto executor = self->ws_.get_executor();
+      asio::post(executor, [self = std::move(self)] {
+        self->parsing_ = false;
+        if (!self->parse_queue_.empty()) {
+          self->StartParsing();
+        } else {
+          self->parse_wake_.cancel();
+        }
+      });
+    });
+  }
+
+  // On a parse pool thread: decodes a Binary frame, then serves the request.
+  void Parse(const std::shared_ptr<Peer>& peer, const Request& r) {
+    if (!r.binary) {
+      service_->Handle(peer, r.seq, r.data, r.received);
+      return;
+    }
+    auto text = DecompressFrame(r.data, server_->config_.max_message_bytes);
+    if (!text.ok()) {
+      service_->HandleInvalid(peer, r.seq, "Binary frame: " + text.status().message(), r.received);
+    } else {
+      service_->Handle(peer, r.seq, *text, r.received);
+    }
   }
 
   awaitable<void> WriteLoop(std::shared_ptr<WsSession> self) {
+    std::string frames;  // reused between writes
     while (!closed_) {
-      // More than one frame ready: cork for the burst.
-      size_t ready = pushes_.size();
-      for (size_t i = 0; i < slots_.size() && slots_[i].ready && ready < 2; ++i) ++ready;
-      if (ready >= 2) Cork(true);
-      if (!pushes_.empty()) {
-        std::shared_ptr<const std::string> msg = std::move(pushes_.front());
-        pushes_.pop_front();
-        ws_.text(true);
-        auto [ec, n] = co_await ws_.async_write(asio::buffer(*msg), kTuple);
-        push_count_.fetch_sub(1, std::memory_order_acq_rel);
-        if (ec) break;
-        metrics_->bytes_sent.fetch_add(n, std::memory_order_relaxed);
+      bool ready = !pushes_.empty() || (!slots_.empty() && slots_.front().ready);
+      if (ready) {
+        bool ok = frame_replies_ ? co_await WriteFramed(frames) : co_await WriteOneMessage();
+        if (!ok) break;
         continue;
       }
-      if (!slots_.empty() && slots_.front().ready) {
-        Outgoing out = std::move(slots_.front().out);
-        slots_.pop_front();
-        ++base_seq_;
-        read_wake_.cancel();  // an in-flight slot freed up
-        ws_.text(!out.binary);
-        auto [ec, n] = co_await ws_.async_write(asio::buffer(out.payload), kTuple);
-        if (ec) break;
-        metrics_->messages_sent.fetch_add(1, std::memory_order_relaxed);
-        metrics_->bytes_sent.fetch_add(n, std::memory_order_relaxed);
-        continue;
-      }
-      Cork(false);  // nothing more to write now: send what is held
       if (draining_ && slots_.empty()) {
         co_await ws_.async_close(websocket::close_code::going_away, kTuple);
         break;
@@ -262,20 +328,84 @@ class WsSession : public Peer, public SessionControl, public std::enable_shared_
     (void)self;
   }
 
+  // Writes what is ready, in order, as frames of one write: the queued
+  // pushes (a notification goes before the ack of the write that caused
+  // it, which completes after it), then the replies ready at the front of
+  // the slots, up to kMaxWriteBytes. False on a write error.
+  awaitable<bool> WriteFramed(std::string& frames) {
+    frames.clear();
+    size_t pushes = 0, replies = 0, payload_bytes = 0;
+    while (!pushes_.empty() && (frames.empty() || frames.size() < kMaxWriteBytes)) {
+      AppendServerFrame(FrameKind::kText, *pushes_.front(), &frames);
+      payload_bytes += pushes_.front()->size();
+      pushes_.pop_front();
+      ++pushes;
+    }
+    while (!slots_.empty() && slots_.front().ready && (frames.empty() || frames.size() < kMaxWriteBytes)) {
+      const Outgoing& out = slots_.front().out;
+      AppendServerFrame(out.binary ? FrameKind::kBinary : FrameKind::kText, out.payload, &frames);
+      payload_bytes += out.payload.size();
+      slots_.pop_front();
+      ++base_seq_;
+      ++replies;
+    }
+    if (replies > 0) read_wake_.cancel();  // in-flight slots freed up
+    // Once Beast began a close (the peer's, or its idle timeout), no data
+    // frame may follow its close frame.
+    if (!ws_.is_open()) co_return false;
+    auto [ec, n] = co_await ws_.next_layer().WriteAll(asio::buffer(frames));
+    push_count_.fetch_sub(pushes, std::memory_order_acq_rel);
+    if (ec) co_return false;
+    metrics_->messages_sent.fetch_add(replies, std::memory_order_relaxed);
+    metrics_->bytes_sent.fetch_add(payload_bytes, std::memory_order_relaxed);
+    co_return true;
+  }
+
+  // Writes the first push, or else the first reply, through Beast (which
+  // compresses it when permessage-deflate is on). False on a write error.
+  awaitable<bool> WriteOneMessage() {
+    if (!pushes_.empty()) {
+      std::shared_ptr<const std::string> msg = std::move(pushes_.front());
+      pushes_.pop_front();
+      ws_.text(true);
+      auto [ec, n] = co_await ws_.async_write(asio::buffer(*msg), kTuple);
+      push_count_.fetch_sub(1, std::memory_order_acq_rel);
+      if (ec) co_return false;
+      metrics_->bytes_sent.fetch_add(n, std::memory_order_relaxed);
+      co_return true;
+    }
+    Outgoing out = std::move(slots_.front().out);
+    slots_.pop_front();
+    ++base_seq_;
+    read_wake_.cancel();  // an in-flight slot freed up
+    ws_.text(!out.binary);
+    auto [ec, n] = co_await ws_.async_write(asio::buffer(out.payload), kTuple);
+    if (ec) co_return false;
+    metrics_->messages_sent.fetch_add(1, std::memory_order_relaxed);
+    metrics_->bytes_sent.fetch_add(n, std::memory_order_relaxed);
+    co_return true;
+  }
+
   Server::Impl* server_;
   Service* service_;
   Metrics* metrics_;
-  websocket::stream<AnyStream> ws_;
+  websocket::stream<GatedStream> ws_;
   asio::steady_timer read_wake_;   // the read loop waits on it for room
   asio::steady_timer write_wake_;  // the write loop waits on it for work
+  asio::steady_timer parse_wake_;  // Run waits on it for the last parse job
   // Strand-only state.
   std::deque<Slot> slots_;  // replies of requests base_seq_, base_seq_ + 1, ...
   uint64_t base_seq_ = 0;
   std::deque<std::shared_ptr<const std::string>> pushes_;
   bool closed_ = false;
   bool draining_ = false;
-  bool corked_ = false;  // TCP_CORK set on the socket (WriteLoop)
+  bool frame_replies_ = true;  // WriteFramed, not Beast, writes replies and pushes
+  std::vector<Done> taken_;  // TakeInbox's, reused
+  std::vector<Request> parse_queue_;  // read, not yet handed to the parse pool
+  bool parsing_ = false;              // a parse job of this connection is out
   // Any thread.
+  std::mutex inbox_mu_;
+  std::vector<Done> inbox_;  // GUARDED_BY(inbox_mu_): replies not yet handed to the strand
   std::atomic<size_t> push_count_{0};
   std::atomic<bool> closed_flag_{false};
 };

@@ -4,7 +4,10 @@
 // an HTTP upgrade. Its read loop and write loop are two coroutines on the
 // connection's strand; state shared between them (reply slots, push queue,
 // flags) is touched only there, and other threads reach it through
-// asio::post. What each message means is server/service.h.
+// asio::post (replies through an inbox, one post per burst). The requests
+// read are served (Service::Handle) on a parse pool, one job per connection
+// at a time, in order. Replies are framed many per write (ws_frames.h).
+// What each message means is server/service.h.
 
 #include <string>
 
