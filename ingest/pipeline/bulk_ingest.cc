@@ -18,8 +18,6 @@ namespace {
 // costs nothing per line.
 constexpr size_t kUnitLines = 64;
 constexpr size_t kUnitBytes = size_t{128} << 10;
-// Emptied units kept for reuse (their buffers stay allocated).
-constexpr size_t kSpareUnits = 64;
 
 std::string TooLongMessage(size_t max) { return "line longer than " + std::to_string(max) + " bytes"; }
 
@@ -162,28 +160,15 @@ Status BulkIngestor::AfterUnitLine() {
 }
 
 std::unique_ptr<ParseUnit> BulkIngestor::NewUnit() {
-  if (spare_.empty()) return std::make_unique<ParseUnit>();
-  std::unique_ptr<ParseUnit> unit = std::move(spare_.back());
-  spare_.pop_back();
+  std::unique_ptr<ParseUnit> unit = ParallelLineParser::Shared().TakeUnit();
+  unit->max_line_bytes = options_.max_line_bytes;
   return unit;
-}
-
-void BulkIngestor::Recycle(std::unique_ptr<ParseUnit> unit) {
-  if (spare_.size() >= kSpareUnits) return;
-  unit->Reset();
-  spare_.push_back(std::move(unit));
 }
 
 void BulkIngestor::SubmitOpenUnit() {
   if (!open_ || open_->empty()) return;
   open_->Seal();
-  if (options_.parse_helpers > 0) {
-    if (!parser_) {
-      parser_ = std::make_unique<ParallelLineParser>(ReflowParseUnitFn(options_.max_line_bytes),
-                                                     options_.parse_helpers);
-    }
-    parser_->Submit(open_.get());
-  }
+  if (options_.parse_helpers > 0) ParallelLineParser::Shared().Submit(open_.get());
   submitted_.push_back(std::move(open_));
 }
 
@@ -193,27 +178,28 @@ void BulkIngestor::AddDoneUnits() {
   while (!submitted_.empty() &&
          submitted_.front()->state.load(std::memory_order_acquire) == ParseUnit::State::kDone) {
     AddParsed(submitted_.front().get());
-    Recycle(std::move(submitted_.front()));
+    ParallelLineParser::Shared().ReturnUnit(std::move(submitted_.front()));
     submitted_.pop_front();
   }
 }
 
 void BulkIngestor::CollectUnits() {
   SubmitOpenUnit();
-  if (parser_) {
+  ParallelLineParser& parser = ParallelLineParser::Shared();
+  if (options_.parse_helpers > 0) {
     // Parse here what the helpers have not started, oldest first (they
-    // take the oldest too, so the two threads meet in the middle).
-    for (auto& unit : submitted_) parser_->Claim(unit.get());
+    // take the oldest too, so the threads meet in the middle).
+    for (auto& unit : submitted_) parser.Claim(unit.get());
   }
   for (auto& unit : submitted_) {
-    if (parser_) {
-      parser_->Wait(unit.get());
+    if (options_.parse_helpers > 0) {
+      parser.Wait(unit.get());
     } else {
-      if (!parse_) parse_ = ReflowParseUnitFn(options_.max_line_bytes);
+      if (!parse_) parse_ = ReflowParseUnitFn();
       parse_(unit.get());
     }
     AddParsed(unit.get());
-    Recycle(std::move(unit));
+    parser.ReturnUnit(std::move(unit));
   }
   submitted_.clear();
 }
@@ -261,6 +247,8 @@ Status BulkIngestor::ProcessOperonxArray(std::string_view body) {
 }
 
 BulkIngestor::~BulkIngestor() {
+  // Units of an unfinished body may still be queued in the shared parser.
+  for (auto& unit : submitted_) ParallelLineParser::Shared().Withdraw(unit.get());
   if (inflight_.valid()) inflight_.wait();
 }
 

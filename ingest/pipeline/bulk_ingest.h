@@ -12,8 +12,8 @@
 // two batches whatever the body size.
 //
 // Reflow lines are parsed in parallel (parallel_parse.h): the feeding thread
-// copies complete lines into units of a few dozen lines, a helper thread
-// parses them as they come, and at the end of a batch the feeding thread
+// copies complete lines into units of a few dozen lines, the process's
+// helper threads parse them as they come, and at the end of a batch the feeding thread
 // parses whatever the helper has not reached and adds the parsed requests
 // to the batch in line order. The result does not depend on the threads:
 // the same batches, the same rejections in line order, the same clock
@@ -84,7 +84,8 @@ struct IngestOptions {
   Atomicity atomicity = Atomicity::kPerLine;
   // Lines per committed batch (blank lines are not counted). Default: 2000.
   size_t batch_lines = 2000;
-  // Helper threads parsing Reflow lines beside the feeding thread; 0 parses
+  // Whether Reflow lines are also parsed by the process's helper threads
+  // (ParallelLineParser::Shared, one per core beyond the first); 0 parses
   // on the feeding thread only (the sequential path). Default: 1.
   size_t parse_helpers = 1;
   // Longest accepted line. Default: 16 MiB.
@@ -123,7 +124,6 @@ class BulkIngestor {
   // the end of a batch.
   Status AfterUnitLine();
   std::unique_ptr<ParseUnit> NewUnit();
-  void Recycle(std::unique_ptr<ParseUnit> unit);
   // Reflow: queues the open unit for parsing.
   void SubmitOpenUnit();
   void AddDoneUnits();
@@ -147,14 +147,12 @@ class BulkIngestor {
   engine::WriteBatch batch_;
   operonx::OperonxBatchBuilder operonx_{&batch_};
   IngestReport report_;
-  // Reflow: units of the current batch, submitted and not yet added to
-  // batch_ (oldest first), the unit being filled, and emptied units for reuse.
+  // Reflow: units of the current batch, submitted to the shared parser
+  // (ParallelLineParser::Shared) and not yet added to batch_ (oldest
+  // first), and the unit being filled.
   std::deque<std::unique_ptr<ParseUnit>> submitted_;
   std::unique_ptr<ParseUnit> open_;
-  std::vector<std::unique_ptr<ParseUnit>> spare_;
   ParseUnitFn parse_;  // parse_helpers == 0: units are parsed here
-  // Declared after the units: destroyed (helpers joined) before them.
-  std::unique_ptr<ParallelLineParser> parser_;
   // The batch being committed and the lines it carries. Declared last:
   // the future (std::async) is destroyed first and waits for the thread.
   engine::WriteBatch inflight_batch_;

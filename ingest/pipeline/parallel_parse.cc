@@ -1,6 +1,7 @@
 #include "ingest/pipeline/parallel_parse.h"
 
 #include <algorithm>
+#include <cstdint>
 
 #include "ingest/reflow/reflow_json.h"
 #include "schema/json_input.h"
@@ -24,13 +25,13 @@ void ParseUnit::Reset() {
   state.store(State::kQueued, std::memory_order_relaxed);
 }
 
-ParseUnitFn ReflowParseUnitFn(size_t max_line_bytes) {
-  std::string too_long = "line longer than " + std::to_string(max_line_bytes) + " bytes";
-  return [too_long](ParseUnit* unit) {
+ParseUnitFn ReflowParseUnitFn() {
+  return [](ParseUnit* unit) {
     unit->parsed.reserve(unit->lines.size());
     for (const ParseUnit::Line& line : unit->lines) {
       if (line.too_long) {
-        unit->parsed.emplace_back(Status::InvalidArgument(too_long));
+        unit->parsed.emplace_back(
+            Status::InvalidArgument("line longer than " + std::to_string(unit->max_line_bytes) + " bytes"));
         continue;
       }
       // Sealed units keep kJsonPadding readable bytes after every line.
@@ -38,6 +39,14 @@ ParseUnitFn ReflowParseUnitFn(size_t max_line_bytes) {
                                                   schema::InputPadding::kPadded));
     }
   };
+}
+
+ParallelLineParser& ParallelLineParser::Shared() {
+  static ParallelLineParser parser(ReflowParseUnitFn(), [] {
+    unsigned cores = std::thread::hardware_concurrency();
+    return std::clamp<size_t>(cores > 1 ? cores - 1 : 1, 1, 3);
+  }());
+  return parser;
 }
 
 ParallelLineParser::ParallelLineParser(ParseUnitFn parse, size_t helpers) : parse_(std::move(parse)) {
@@ -83,6 +92,40 @@ void ParallelLineParser::Wait(ParseUnit* unit) {
     unit->state.wait(s, std::memory_order_acquire);
     s = unit->state.load(std::memory_order_acquire);
   }
+}
+
+void ParallelLineParser::Withdraw(ParseUnit* unit) {
+  {
+    std::lock_guard lock(mu_);
+    auto it = std::find(queue_.begin(), queue_.end(), unit);
+    if (it != queue_.end()) {
+      queue_.erase(it);
+      return;
+    }
+  }
+  ParseUnit::State s = unit->state.load(std::memory_order_acquire);
+  while (s == ParseUnit::State::kClaimed) {
+    unit->state.wait(s, std::memory_order_acquire);
+    s = unit->state.load(std::memory_order_acquire);
+  }
+}
+
+std::unique_ptr<ParseUnit> ParallelLineParser::TakeUnit() {
+  {
+    std::lock_guard lock(cache_mu_);
+    if (!cache_.empty()) {
+      std::unique_ptr<ParseUnit> unit = std::move(cache_.back());
+      cache_.pop_back();
+      return unit;
+    }
+  }
+  return std::make_unique<ParseUnit>();
+}
+
+void ParallelLineParser::ReturnUnit(std::unique_ptr<ParseUnit> unit) {
+  unit->Reset();
+  std::lock_guard lock(cache_mu_);
+  if (cache_.size() < kCachedUnits) cache_.push_back(std::move(unit));
 }
 
 void ParallelLineParser::HelperLoop() {

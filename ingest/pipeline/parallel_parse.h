@@ -13,19 +13,26 @@
 //   ingesting thread:  split lines → ParseUnit → Submit ─┐      Claim / Wait → map in line order → commit
 //   helper thread:                                       └→ parse units, oldest first
 //
-// Bounds: the queue holds only units the ingestor submitted and has not
-// collected; BulkIngestor collects every unit of a batch before it starts the
-// next, so at most one batch of lines (IngestOptions::batch_lines) is
-// queued per ingestor.
+// One parser serves the whole process (Shared()): its helper threads, their
+// simdjson parsers and malloc arenas, and the units' buffers live as long
+// as the process, so a request costs no thread start and no fresh memory
+// (a helper per request spent a quarter of the server's time in page
+// faults).
 //
-// Thread-safety: Submit, Claim and Wait are called by one thread (the
-// ingestor's); the helper thread is internal.
+// Bounds: the queue holds only units that ingestors submitted and have not
+// collected; a BulkIngestor collects every unit of a batch before it starts
+// the next, so at most one batch of lines (IngestOptions::batch_lines) is
+// queued per ingestor. The unit cache keeps at most kCachedUnits units.
+//
+// Thread-safety: all methods are thread-safe; a given unit is submitted,
+// claimed, waited for and withdrawn by one thread (its ingestor's).
 
 #include <atomic>
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <string_view>
@@ -51,6 +58,8 @@ struct ParseUnit {
   // spare bytes: every line can be parsed in place (InputPadding::kPadded).
   std::string text;
   std::vector<Line> lines;
+  // The limit over-long lines exceeded (their rejection message names it).
+  size_t max_line_bytes = 0;
   // One per line, in line order, once State::kDone.
   std::vector<Result<reflow::Request>> parsed;
   std::atomic<State> state{State::kQueued};
@@ -70,11 +79,16 @@ struct ParseUnit {
 using ParseUnitFn = std::function<void(ParseUnit* unit)>;
 
 // The Reflow parser: reflow::ParseRequest on each line, in place; an
-// over-long line becomes InvalidArgument("line longer than N bytes").
-ParseUnitFn ReflowParseUnitFn(size_t max_line_bytes);
+// over-long line becomes InvalidArgument("line longer than N bytes"), N the
+// unit's max_line_bytes.
+ParseUnitFn ReflowParseUnitFn();
 
 class ParallelLineParser {
  public:
+  // The process's parser: Reflow lines (ReflowParseUnitFn), one helper per
+  // core beyond the first (at least 1, at most 3).
+  static ParallelLineParser& Shared();
+
   // Starts `helpers` helper threads (at least 1).
   ParallelLineParser(ParseUnitFn parse, size_t helpers);
   // Stops the helpers (a unit being parsed is finished first). Units
@@ -91,8 +105,17 @@ class ParallelLineParser {
   bool Claim(ParseUnit* unit);
   // Returns once `unit` is parsed (parsing it here if no helper has).
   void Wait(ParseUnit* unit);
+  // Takes `unit` back unparsed if it is still queued, else waits until the
+  // helper parsing it is done: afterwards no helper touches it.
+  void Withdraw(ParseUnit* unit);
+
+  // An empty unit, from the cache when it has one.
+  std::unique_ptr<ParseUnit> TakeUnit();
+  // Empties `unit` and keeps it for reuse (or frees it when the cache is full).
+  void ReturnUnit(std::unique_ptr<ParseUnit> unit);
 
  private:
+  static constexpr size_t kCachedUnits = 128;
   void HelperLoop();
   void Parse(ParseUnit* unit);
 
@@ -101,6 +124,8 @@ class ParallelLineParser {
   std::condition_variable cv_;
   std::deque<ParseUnit*> queue_;  // GUARDED_BY(mu_)
   bool stopping_ = false;         // GUARDED_BY(mu_)
+  std::mutex cache_mu_;
+  std::vector<std::unique_ptr<ParseUnit>> cache_;  // GUARDED_BY(cache_mu_)
   std::vector<std::thread> helpers_;
 };
 

@@ -24,7 +24,8 @@ TEST(ParseUnit, LinesAreParsedInPlaceWithTheirNumbers) {
   std::string start = kStart;
   auto unit = UnitOf({start.substr(0, 40), start, "\"Ping\""}, 7);
   unit->AddTooLong(10);  // before Seal in real use; the padding is already there
-  ReflowParseUnitFn(100)(unit.get());
+  unit->max_line_bytes = 100;
+  ReflowParseUnitFn()(unit.get());
   ASSERT_EQ(unit->parsed.size(), 4u);
   EXPECT_FALSE(unit->parsed[0].ok());
   EXPECT_TRUE(unit->parsed[1].ok()) << unit->parsed[1].status().ToString();
@@ -40,7 +41,7 @@ TEST(ParallelLineParser, EveryUnitIsParsedOnceWhoeverClaimsIt) {
   ParallelLineParser parser(
       [&](ParseUnit* unit) {
         parses.fetch_add(1);
-        ReflowParseUnitFn(1 << 20)(unit);
+        ReflowParseUnitFn()(unit);
       },
       2);
   std::vector<std::unique_ptr<ParseUnit>> units;
@@ -65,7 +66,7 @@ TEST(ParallelLineParser, EveryUnitIsParsedOnceWhoeverClaimsIt) {
 TEST(ParallelLineParser, DestroyingWithQueuedUnitsDoesNotWaitForThem) {
   std::vector<std::unique_ptr<ParseUnit>> units;
   {
-    ParallelLineParser parser([](ParseUnit* unit) { ReflowParseUnitFn(1 << 20)(unit); }, 1);
+    ParallelLineParser parser([](ParseUnit* unit) { ReflowParseUnitFn()(unit); }, 1);
     for (int i = 0; i < 50; ++i) {
       units.push_back(UnitOf({kStart}, 1));
       parser.Submit(units.back().get());
@@ -79,9 +80,29 @@ TEST(ParallelLineParser, DestroyingWithQueuedUnitsDoesNotWaitForThem) {
   }
 }
 
+TEST(ParallelLineParser, AWithdrawnUnitIsNeverTouchedAgain) {
+  ParallelLineParser& parser = ParallelLineParser::Shared();
+  std::vector<std::unique_ptr<ParseUnit>> units;
+  for (int i = 0; i < 100; ++i) {
+    units.push_back(UnitOf({kStart, kStart}, 1));
+    parser.Submit(units.back().get());
+  }
+  for (auto& unit : units) {
+    parser.Withdraw(unit.get());
+    ParseUnit::State s = unit->state.load();
+    EXPECT_NE(s, ParseUnit::State::kClaimed);
+    EXPECT_EQ(unit->parsed.size(), s == ParseUnit::State::kDone ? 2u : 0u);
+    EXPECT_FALSE(parser.Claim(unit.get()));  // no longer queued
+  }
+  units.clear();  // freed while the shared helpers keep running
+  auto unit = parser.TakeUnit();
+  EXPECT_TRUE(unit->empty());
+  parser.ReturnUnit(std::move(unit));
+}
+
 TEST(ParseUnit, ResetKeepsNothingButCapacity) {
   auto unit = UnitOf({kStart, kStart}, 1);
-  ReflowParseUnitFn(1 << 20)(unit.get());
+  ReflowParseUnitFn()(unit.get());
   unit->state.store(ParseUnit::State::kDone);
   unit->Reset();
   EXPECT_TRUE(unit->empty());
