@@ -123,6 +123,7 @@ std::unique_ptr<ParseUnit> ParallelLineParser::TakeUnit() {
 }
 
 void ParallelLineParser::ReturnUnit(std::unique_ptr<ParseUnit> unit) {
+  if (unit->text.capacity() > kCachedUnitBytes) return;
   unit->Reset();
   std::lock_guard lock(cache_mu_);
   if (cache_.size() < kCachedUnits) cache_.push_back(std::move(unit));

@@ -22,7 +22,8 @@
 // Bounds: the queue holds only units that ingestors submitted and have not
 // collected; a BulkIngestor collects every unit of a batch before it starts
 // the next, so at most one batch of lines (IngestOptions::batch_lines) is
-// queued per ingestor. The unit cache keeps at most kCachedUnits units.
+// queued per ingestor. The unit cache keeps at most kCachedUnits units of at
+// most kCachedUnitBytes each (128 MiB at worst, a few MiB in practice).
 //
 // Thread-safety: all methods are thread-safe; a given unit is submitted,
 // claimed, waited for and withdrawn by one thread (its ingestor's).
@@ -116,6 +117,9 @@ class ParallelLineParser {
 
  private:
   static constexpr size_t kCachedUnits = 128;
+  // A unit whose buffer grew past this (a line of up to
+  // IngestOptions::max_line_bytes) is freed, not cached.
+  static constexpr size_t kCachedUnitBytes = size_t{1} << 20;
   void HelperLoop();
   void Parse(ParseUnit* unit);
 

@@ -100,6 +100,20 @@ TEST(ParallelLineParser, AWithdrawnUnitIsNeverTouchedAgain) {
   parser.ReturnUnit(std::move(unit));
 }
 
+// A unit that held a huge line is not kept: the cache stays small.
+TEST(ParallelLineParser, UnitsThatGrewHugeAreNotCached) {
+  ParallelLineParser& parser = ParallelLineParser::Shared();
+  auto big = parser.TakeUnit();
+  big->AddLine(std::string(size_t{4} << 20, ' '), 1);
+  parser.ReturnUnit(std::move(big));
+  std::vector<std::unique_ptr<ParseUnit>> taken;  // empties the cache
+  for (int i = 0; i < 200; ++i) {
+    taken.push_back(parser.TakeUnit());
+    EXPECT_LE(taken.back()->text.capacity(), size_t{1} << 20);
+  }
+  for (auto& unit : taken) parser.ReturnUnit(std::move(unit));
+}
+
 TEST(ParseUnit, ResetKeepsNothingButCapacity) {
   auto unit = UnitOf({kStart, kStart}, 1);
   ReflowParseUnitFn()(unit.get());
