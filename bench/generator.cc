@@ -173,6 +173,14 @@ Trace Generator::MakeTrace(uint64_t index) const {
   const std::string tenant = t.metadata.tags[1].second;
   const std::string span = UuidText(RandomUuid(rng));
 
+  // --event-bytes: a compact event (no custom attributes, state diffs or
+  // dependency chains; no message snapshot unless there is room for a
+  // payload) prints ~690 bytes. Half the events carry the snapshot: ~100
+  // bytes of fields plus ~3.5 characters per payload byte.
+  const bool compact = options_.event_bytes != 0 && options_.event_bytes < 1100;
+  const int64_t room = (static_cast<int64_t>(options_.event_bytes) - 690) * 2 - 100;
+  const uint32_t message_bytes =
+      !compact ? options_.message_bytes : static_cast<uint32_t>(std::max<int64_t>(0, room * 2 / 7));
   t.events.reserve(n);
   schema::TimestampNs ts = t.start_ns;
   Id128 root{}, prev{};
@@ -214,10 +222,10 @@ Trace Generator::MakeTrace(uint64_t index) const {
         d.port = e.type == EventType::kMessageReceived ? "in" : "out";
         schema::MessageSnapshot m;
         m.message_type = msg_type;
-        m.serialized_data = MessageBody(rng, options_.message_bytes, msg_type);
+        m.serialized_data = MessageBody(rng, message_bytes, msg_type);
         m.size_bytes = m.serialized_data.size() + rng.Below(4096);
         m.checksum = fmt::format("xxh3:{:016x}", rng.Next());
-        d.message = std::move(m);
+        if (!compact || message_bytes > 0) d.message = std::move(m);
         break;
       }
       case EventType::kStateChanged: {
@@ -225,7 +233,7 @@ Trace Generator::MakeTrace(uint64_t index) const {
         sd.before = Bytes(fmt::format("{{\"count\":{},\"state\":\"idle\"}}", k));
         sd.after = Bytes(fmt::format("{{\"count\":{},\"state\":\"busy\"}}", k + 1));
         sd.diff_type = schema::StateDiffType::kIncremental;
-        d.state_diff = std::move(sd);
+        if (!compact) d.state_diff = std::move(sd);
         break;
       }
       default:
@@ -236,7 +244,7 @@ Trace Generator::MakeTrace(uint64_t index) const {
     d.metrics.cpu_usage_percent = static_cast<float>(rng.Below(1000)) / 10.0f;
     d.metrics.queue_depth = rng.Below(32);
     d.metrics.throughput_msgs_per_sec = static_cast<double>(rng.Below(200000)) / 10.0;
-    d.custom_attributes_json = fmt::format(
+    if (!compact) d.custom_attributes_json = fmt::format(
         "{{\"message_id\":\"msg_{}_{}\",\"tenant\":\"{}\",\"region\":\"{}\",\"retry\":{},"
         "\"route\":{{\"hop\":{},\"path\":[\"{}\",\"{}\"]}},\"labels\":{{\"priority\":\"{}\",\"sla_ms\":{}}}}}",
         index, k, tenant, region, rng.Below(3), k % 7, e.actor, ActorName(b), rng.Below(3) == 0 ? "high" : "normal",
@@ -244,7 +252,7 @@ Trace Generator::MakeTrace(uint64_t index) const {
     if (k == 0) root = eid;
     d.causality.root_cause_event_id = root;
     if (k > 0) d.causality.parent_event_id = prev;
-    if (e.type == EventType::kDataFlow && k > 0) d.causality.dependency_chain = {root, prev};
+    if (e.type == EventType::kDataFlow && k > 0 && !compact) d.causality.dependency_chain = {root, prev};
     d.causality.span_id = span;
     e.reflow = std::move(d);
     prev = eid;

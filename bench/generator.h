@@ -54,6 +54,14 @@ struct GeneratorOptions {
   // Bytes of serialized message data in a message snapshot (printed as a
   // JSON array of numbers, ~3.5 characters per byte). Default: 56.
   uint32_t message_bytes = 56;
+  // Target Reflow JSON size of an event (tracedb_bench --event-bytes); 0
+  // keeps the full events above (~1.2 KB). A smaller target drops the custom
+  // attributes, state diffs and dependency chains and sizes the message
+  // payloads to fit (no snapshot at all when there is no room for one);
+  // every event still prints its fixed fields (ids, timestamps, metrics,
+  // causality, nulls), so targets below that give the smallest events. The
+  // ingest_bulk rows print the size obtained (B/event). Default: 0.
+  uint32_t event_bytes = 0;
   // Start of trace 0 (ns since the epoch). Default: 2026-01-05T00:00:00Z.
   schema::TimestampNs base_ns = 1767571200LL * 1'000'000'000LL;
   // Distance between consecutive trace starts. Default: 20 ms.

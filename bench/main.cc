@@ -65,6 +65,8 @@ int main(int argc, char** argv) {
   app.add_option("--events", config.ingest_events, "Events in the ingest data set");
   app.add_option("--query-events", config.query_events, "Events in the store the read workloads query");
   app.add_option("--batch", config.batch_events, "Events per write batch / NDJSON request / transaction");
+  app.add_option("--event-bytes", config.event_bytes,
+                 "Target Reflow JSON bytes per ingest event (0: the full ~1.2 KB events; ~560 is the smallest)");
   app.add_option("--concurrency", config.concurrency, "Traces open at once in the interleaved stream");
   app.add_option("--clients", config.clients, "Concurrent HTTP clients / WebSocket connections");
   app.add_option("--queries", config.queries, "Queries per read workload");

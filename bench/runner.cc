@@ -10,6 +10,7 @@ namespace tracedb::bench {
 Context::Context(RunConfig config) : config_(std::move(config)), generator_([&] {
   GeneratorOptions g;
   g.seed = config_.seed;
+  g.event_bytes = config_.event_bytes;
   return g;
 }()) {}
 

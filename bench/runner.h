@@ -34,6 +34,9 @@ struct RunConfig {
   uint32_t batch_events = 2000;
   // Traces open at once in the interleaved stream. Default: 32.
   uint32_t concurrency = 32;
+  // Target Reflow JSON bytes per ingest event (GeneratorOptions::event_bytes);
+  // 0: the generator's full events (~1.2 KB). Default: 0.
+  uint32_t event_bytes = 0;
   // Concurrent HTTP clients (ingest_bulk, ingest_otlp) / WebSocket connections
   // (ingest_ws).
   // Default: 2.

@@ -1,11 +1,16 @@
 // `tracedb ingest FILE…`: loads NDJSON files (plain, gzip, zstd or lz4) into
 // a local store or through a running server, with a progress bar on a
-// terminal and periodic plain lines otherwise.
+// terminal and periodic plain lines otherwise. A local load goes through the
+// same pipeline as HTTP bulk ingest (ingest/pipeline/bulk_ingest.h: Reflow
+// lines parsed on two threads while the previous batch commits); each file
+// ends with its report and a line with its rate (events/s).
 
 #include <unistd.h>
 
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <memory>
@@ -51,6 +56,9 @@ class Progress {
   Progress(std::string name, uint64_t total, bool quiet)
       : name_(std::move(name)), total_(total), quiet_(quiet), tty_(isatty(STDERR_FILENO) == 1) {}
 
+  // Seconds since the progress started.
+  double Seconds() const { return std::chrono::duration<double>(Clock::now() - start_).count(); }
+
   void Update(uint64_t done, uint64_t events, bool final = false) {
     if (quiet_) return;
     auto now = Clock::now();
@@ -84,6 +92,14 @@ class Progress {
   Clock::time_point start_ = Clock::now();
   Clock::time_point last_{};
 };
+
+// The last line of a file's output: events (stored or already stored) per
+// second of wall time, from opening the file to its last commit.
+void PrintRate(const std::string& path, uint64_t events, uint64_t bytes, double secs) {
+  double rate = secs > 0 ? static_cast<double>(events) / secs : 0;
+  double mbps = secs > 0 ? static_cast<double>(bytes) / secs / 1e6 : 0;
+  fmt::print("{}: {} events in {:.2f} s, {:.0f} events/s, {:.1f} MB/s\n", path, events, secs, rate, mbps);
+}
 
 ingest::IngestOptions OptionsFor(const IngestFlags& f) {
   ingest::IngestOptions o;
@@ -138,6 +154,7 @@ bool IngestLocal(engine::Engine* engine, const std::string& path, const IngestFl
     return false;
   }
   fmt::print("{}: {}\n", path, report->ToJson());
+  PrintRate(path, report->events + report->duplicates, done, progress.Seconds());
   return report->committed;
 }
 
@@ -169,6 +186,15 @@ bool IngestRemote(const std::string& path, const IngestFlags& f) {
     return false;
   }
   fmt::print("{}: {} {}\n", path, r->status, r->body);
+  if (r->status == 200) {
+    uint64_t events = 0;
+    // The reply's counts, as printed above: accepted + duplicates.
+    for (const char* key : {"\"accepted\":", "\"duplicates\":"}) {
+      size_t at = r->body.find(key);
+      if (at != std::string::npos) events += std::strtoull(r->body.c_str() + at + std::strlen(key), nullptr, 10);
+    }
+    PrintRate(path, events, total, progress.Seconds());
+  }
   return r->status == 200;
 }
 

@@ -12,11 +12,15 @@
 //                   127.0.0.1 port; RunConfig::clients keep-alive HTTP
 //                   clients POST the bodies to /v1/ingest/reflow, each
 //                   waiting for its reply ({"accepted":N,"duplicates":N,"lines":N,...}).
-//   tracedb-inproc  the same bodies parsed in this process with the codec
-//                   (reflow::ParseTracingRequest per line) into one
-//                   engine::WriteBatch per body and Engine::Write: tracedb's
-//                   cost without HTTP, the like-for-like figure for the peers,
-//                   which also run without HTTP.
+//   tracedb-inproc  the same bodies fed, one after another, to one
+//                   ingest::BulkIngestor in this process (the pipeline the
+//                   server runs per request and `tracedb ingest FILE` runs per
+//                   file: lines parsed on two threads while the previous batch
+//                   commits), batches of RunConfig::batch_events lines, each
+//                   committed with Engine::Write: tracedb's cost without
+//                   HTTP, the like-for-like figure for the peers, which also
+//                   run without HTTP. Latency: per body fed (a body's batch
+//                   commits while the next body is parsed).
 //   sqlite          bench/peers/sqlite_peer.cc (transaction per body).
 //   postgres        bench/peers/postgres_peer.cc (COPY per body).
 //
@@ -41,6 +45,7 @@
 
 #include "bench/net.h"
 #include "bench/runner.h"
+#include "ingest/pipeline/bulk_ingest.h"
 #include "ingest/reflow/reflow_json.h"
 #include "schema/uuid.h"
 
@@ -80,40 +85,6 @@ std::string VerifyEngine(Context& ctx, engine::Engine* eng) {
   return "";
 }
 
-// The NDJSON body as engine operations, the way a server would do it.
-Status BodyToBatch(std::string_view body, engine::WriteBatch* batch) {
-  size_t pos = 0;
-  while (pos < body.size()) {
-    size_t nl = body.find('\n', pos);
-    size_t end = nl == std::string_view::npos ? body.size() : nl;
-    std::string_view line = body.substr(pos, end - pos);
-    pos = end + 1;
-    if (line.empty()) continue;
-    TRACEDB_ASSIGN_OR_RETURN(reflow::TracingRequest req, reflow::ParseTracingRequest(line));
-    if (auto* r = std::get_if<reflow::RecordEvent>(&req)) {
-      batch->AppendEvent(r->trace_id, std::move(r->event));
-    } else if (auto* st = std::get_if<reflow::StartTrace>(&req)) {
-      schema::Trace h;
-      h.trace_id = st->trace_id.value_or(schema::Id128{});
-      h.flow_id = std::move(st->flow_id);
-      h.version = std::move(st->version);
-      // Upstream semantics: a trace starts when StartTrace arrives.
-      h.start_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
-                       std::chrono::system_clock::now().time_since_epoch())
-                       .count();
-      batch->StartTrace(std::move(h), engine::StartMode::kUpsertHeader);
-    } else if (auto* e = std::get_if<reflow::EndTrace>(&req)) {
-      batch->EndTrace(e->trace_id, e->status,
-                      std::chrono::duration_cast<std::chrono::nanoseconds>(
-                          std::chrono::system_clock::now().time_since_epoch())
-                          .count());
-    } else {
-      return Status::InvalidArgument("unexpected request in bulk body");
-    }
-  }
-  return Status::OK();
-}
-
 Figures RunInproc(Context& ctx) {
   Figures f;
   f.workload = "ingest_bulk";
@@ -132,22 +103,24 @@ Figures RunInproc(Context& ctx) {
   uint64_t events = 0;
   std::optional<ProfileSection> profile(std::in_place);
   auto start = Clock::now();
+  ingest::IngestOptions options;
+  options.batch_lines = ctx.config().batch_events;
+  ingest::BulkIngestor ingestor(options, [&eng](const engine::WriteBatch& b) { return eng->Write(b); });
   for (const NdjsonBatch& b : bodies) {
     auto t0 = Clock::now();
-    engine::WriteBatch batch;
-    Status s = BodyToBatch(b.body, &batch);
+    Status s = ingestor.Feed(b.body);
     if (!s.ok()) {
       f.status = "FAILED: " + s.ToString();
       return f;
     }
-    auto r = eng->Write(batch);
-    if (!r.ok()) {
-      f.status = "FAILED: " + r.status().ToString();
-      return f;
-    }
     lat.AddSince(t0);
-    events += r->events_written;
   }
+  auto report = ingestor.Finish();
+  if (!report.ok() || !report->rejected.empty()) {
+    f.status = "FAILED: " + (report.ok() ? report->ToJson().substr(0, 300) : report.status().ToString());
+    return f;
+  }
+  events = report->events;
   f.seconds = SecondsSince(start);
   profile.reset();
   f.peak_rss_mb = PeakRssMb() - rss0;
@@ -163,8 +136,9 @@ Figures RunInproc(Context& ctx) {
                             : VerifyEngine(ctx, eng.get());
   f.verified = problem.empty();
   if (!f.verified) f.status = "FAILED: " + problem;
-  f.note = fmt::format("{:.0f} MB/s of NDJSON; codec + engine, no HTTP",
-                       static_cast<double>(ctx.ndjson_bytes()) / f.seconds / 1e6);
+  f.note = fmt::format("{:.0f} MB/s of NDJSON, {:.0f} B/event; BulkIngestor + engine, no HTTP",
+                       static_cast<double>(ctx.ndjson_bytes()) / f.seconds / 1e6,
+                       static_cast<double>(ctx.ndjson_bytes()) / static_cast<double>(ctx.ingest_event_count()));
   return f;
 }
 
@@ -269,8 +243,9 @@ Figures RunServer(Context& ctx) {
   }
   f.verified = problem.empty();
   if (!f.verified) f.status = "FAILED: " + problem;
-  f.note = fmt::format("{} HTTP clients, {:.0f} MB/s of NDJSON", clients,
-                       static_cast<double>(ctx.ndjson_bytes()) / f.seconds / 1e6);
+  f.note = fmt::format("{} HTTP clients, {:.0f} MB/s of NDJSON, {:.0f} B/event", clients,
+                       static_cast<double>(ctx.ndjson_bytes()) / f.seconds / 1e6,
+                       static_cast<double>(ctx.ndjson_bytes()) / static_cast<double>(ctx.ingest_event_count()));
   return f;
 }
 

@@ -12,6 +12,15 @@ namespace tracedb::ingest {
 
 namespace {
 
+// A unit is submitted for parsing at this many lines or bytes: small enough
+// that parsing starts while the body is still arriving and that the two
+// parsing threads share a batch evenly, large enough that the hand-over
+// costs nothing per line.
+constexpr size_t kUnitLines = 64;
+constexpr size_t kUnitBytes = size_t{128} << 10;
+
+std::string TooLongMessage(size_t max) { return "line longer than " + std::to_string(max) + " bytes"; }
+
 bool IsBlank(std::string_view s) {
   for (char c : s) {
     if (c != ' ' && c != '\t' && c != '\r' && c != '\n') return false;
@@ -62,9 +71,9 @@ BulkIngestor::BulkIngestor(IngestOptions options, CommitFn commit)
   if (options_.batch_lines == 0) options_.batch_lines = 1;
 }
 
-void BulkIngestor::Reject(std::string error) {
+void BulkIngestor::Reject(uint64_t line, std::string error) {
   if (report_.rejected.size() < options_.max_reported_rejections) {
-    report_.rejected.push_back({line_no_, std::move(error)});
+    report_.rejected.push_back({line, std::move(error)});
   }
 }
 
@@ -104,40 +113,121 @@ Status BulkIngestor::Feed(std::string_view bytes) {
     start = nl + 1;
     if (skipping_line_) {
       skipping_line_ = false;
-      ++line_no_;
-      Reject("line longer than " + std::to_string(options_.max_line_bytes) + " bytes");
+      TRACEDB_RETURN_IF_ERROR(OnTooLongLine());
     } else if (!pending_.empty()) {
       pending_.append(piece);
       std::string line = std::move(pending_);
       pending_.clear();
-      TRACEDB_RETURN_IF_ERROR(ProcessLine(line));
+      TRACEDB_RETURN_IF_ERROR(OnLine(line));
     } else {
-      TRACEDB_RETURN_IF_ERROR(ProcessLine(piece));
+      TRACEDB_RETURN_IF_ERROR(OnLine(piece));
     }
   }
   return Status::OK();
 }
 
+Status BulkIngestor::OnLine(std::string_view line) {
+  if (options_.format != IngestFormat::kReflow) return ProcessLine(line);
+  ++line_no_;
+  if (IsBlank(line)) return Status::OK();
+  if (!open_) open_ = NewUnit();
+  open_->AddLine(line, line_no_);
+  return AfterUnitLine();
+}
+
+Status BulkIngestor::OnTooLongLine() {
+  ++line_no_;
+  if (options_.format != IngestFormat::kReflow) {
+    Reject(line_no_, TooLongMessage(options_.max_line_bytes));
+    return Status::OK();
+  }
+  // Through a unit, so that the rejection is reported in line order.
+  if (!open_) open_ = NewUnit();
+  open_->AddTooLong(line_no_);
+  return AfterUnitLine();
+}
+
+Status BulkIngestor::AfterUnitLine() {
+  if (open_->lines.size() >= kUnitLines || open_->text.size() >= kUnitBytes) {
+    SubmitOpenUnit();
+    AddDoneUnits();
+  }
+  if (options_.atomicity == Atomicity::kPerLine && ++batch_lines_ >= options_.batch_lines) {
+    CollectUnits();
+    return Commit();
+  }
+  return Status::OK();
+}
+
+std::unique_ptr<ParseUnit> BulkIngestor::NewUnit() {
+  std::unique_ptr<ParseUnit> unit = ParallelLineParser::Shared().TakeUnit();
+  unit->max_line_bytes = options_.max_line_bytes;
+  return unit;
+}
+
+void BulkIngestor::SubmitOpenUnit() {
+  if (!open_ || open_->empty()) return;
+  open_->Seal();
+  if (options_.parse_helpers > 0) ParallelLineParser::Shared().Submit(open_.get());
+  submitted_.push_back(std::move(open_));
+}
+
+// Adds the oldest units the helpers finished, without waiting: the batch
+// is built while it fills, and their buffers are reused sooner.
+void BulkIngestor::AddDoneUnits() {
+  while (!submitted_.empty() &&
+         submitted_.front()->state.load(std::memory_order_acquire) == ParseUnit::State::kDone) {
+    AddParsed(submitted_.front().get());
+    ParallelLineParser::Shared().ReturnUnit(std::move(submitted_.front()));
+    submitted_.pop_front();
+  }
+}
+
+void BulkIngestor::CollectUnits() {
+  SubmitOpenUnit();
+  ParallelLineParser& parser = ParallelLineParser::Shared();
+  if (options_.parse_helpers > 0) {
+    // Parse here what the helpers have not started, oldest first (they
+    // take the oldest too, so the threads meet in the middle).
+    for (auto& unit : submitted_) parser.Claim(unit.get());
+  }
+  for (auto& unit : submitted_) {
+    if (options_.parse_helpers > 0) {
+      parser.Wait(unit.get());
+    } else {
+      if (!parse_) parse_ = ReflowParseUnitFn();
+      parse_(unit.get());
+    }
+    AddParsed(unit.get());
+    parser.ReturnUnit(std::move(unit));
+  }
+  submitted_.clear();
+}
+
+void BulkIngestor::AddParsed(ParseUnit* unit) {
+  for (size_t i = 0; i < unit->lines.size(); ++i) {
+    const uint64_t number = unit->lines[i].number;
+    Result<reflow::Request>& request = unit->parsed[i];
+    if (!request.ok()) {
+      Reject(number, request.status().message());
+      continue;
+    }
+    Status s = reflow::AddReflowRequest(std::move(request).value(), options_.now(), &batch_);
+    if (!s.ok()) {
+      Reject(number, s.message());
+      continue;
+    }
+    ++batch_lines_applied_;
+  }
+}
+
 Status BulkIngestor::ProcessLine(std::string_view line) {
   ++line_no_;
   if (IsBlank(line)) return Status::OK();
-  if (options_.format == IngestFormat::kReflow) {
-    Result<reflow::Request> request = reflow::ParseRequest(line);
-    if (!request.ok()) {
-      Reject(request.status().message());
-      return Status::OK();
-    }
-    Status s = reflow::AddReflowRequest(*request, options_.now(), &batch_);
-    if (!s.ok()) {
-      Reject(s.message());
-      return Status::OK();
-    }
-  } else {
-    Status s = operonx_.AddLine(line);
-    if (!s.ok()) {
-      Reject(s.message());
-      return Status::OK();
-    }
+  Status s = operonx_.AddLine(line);
+  if (!s.ok()) {
+    Reject(line_no_, s.message());
+    return Status::OK();
   }
   ++batch_lines_applied_;
   if (options_.atomicity == Atomicity::kPerLine && ++batch_lines_ >= options_.batch_lines) return Commit();
@@ -149,7 +239,7 @@ Status BulkIngestor::ProcessOperonxArray(std::string_view body) {
   uint64_t added = 0;
   Status s = operonx_.AddArray(body, &added);
   if (!s.ok()) {
-    Reject(s.message());
+    Reject(line_no_, s.message());
     return Status::OK();
   }
   batch_lines_applied_ += added;
@@ -157,6 +247,8 @@ Status BulkIngestor::ProcessOperonxArray(std::string_view body) {
 }
 
 BulkIngestor::~BulkIngestor() {
+  // Units of an unfinished body may still be queued in the shared parser.
+  for (auto& unit : submitted_) ParallelLineParser::Shared().Withdraw(unit.get());
   if (inflight_.valid()) inflight_.wait();
 }
 
@@ -194,13 +286,13 @@ Result<IngestReport> BulkIngestor::Finish() {
     pending_.clear();
   } else if (skipping_line_) {
     skipping_line_ = false;
-    ++line_no_;
-    Reject("line longer than " + std::to_string(options_.max_line_bytes) + " bytes");
+    TRACEDB_RETURN_IF_ERROR(OnTooLongLine());
   } else if (!pending_.empty()) {
     std::string line = std::move(pending_);
     pending_.clear();
-    TRACEDB_RETURN_IF_ERROR(ProcessLine(line));
+    TRACEDB_RETURN_IF_ERROR(OnLine(line));
   }
+  CollectUnits();
   if (options_.atomicity == Atomicity::kAllOrNothing && !report_.rejected.empty()) {
     report_.committed = false;
     batch_.Clear();

@@ -7,25 +7,39 @@
 // parses each one, and adds it to an engine::WriteBatch. Every
 // `batch_lines` lines the batch is handed to the commit function (the
 // engine, or the server's writer thread), which runs on a helper thread
-// while the ingestor parses the next batch: parsing and storage overlap,
-// and at most one batch is in flight, so memory stays bounded by two
-// batches whatever the body size. A line that does
-// not parse is rejected alone (its number and the parser's message are
-// reported) unless the ingestor is all-or-nothing, in which case nothing is
-// committed when any line is rejected (and the whole body is held in one
-// batch, so such requests are capped by the body limit).
+// while the ingestor reads and parses the next batch: parsing and storage
+// overlap, and at most one batch is in flight, so memory stays bounded by
+// two batches whatever the body size.
+//
+// Reflow lines are parsed in parallel (parallel_parse.h): the feeding thread
+// copies complete lines into units of a few dozen lines, the process's
+// helper threads parse them as they come, and at the end of a batch the feeding thread
+// parses whatever the helper has not reached and adds the parsed requests
+// to the batch in line order. The result does not depend on the threads:
+// the same batches, the same rejections in line order, the same clock
+// readings (taken in line order while the batch is built). Operonx lines
+// are parsed on the feeding thread (the operonx builder keeps per-request
+// state from line to line).
+//
+// A line that does not parse is rejected alone (its number and the parser's
+// message are reported) unless the ingestor is all-or-nothing, in which
+// case nothing is committed when any line is rejected (and the whole body is
+// held in one batch, so such requests are capped by the body limit).
 //
 // Not thread-safe: one ingestor per request.
 
 #include <cstdint>
 #include <functional>
+#include <deque>
 #include <future>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "common/result.h"
 #include "engine/engine.h"
+#include "ingest/pipeline/parallel_parse.h"
 #include "ingest/reflow/reflow_protocol.h"
 #include "ingest/operonx/operonx_mapping.h"
 
@@ -68,13 +82,18 @@ using CommitFn = std::function<Result<engine::WriteResult>(const engine::WriteBa
 struct IngestOptions {
   IngestFormat format = IngestFormat::kReflow;
   Atomicity atomicity = Atomicity::kPerLine;
-  // Lines per committed batch. Default: 2000.
+  // Lines per committed batch (blank lines are not counted). Default: 2000.
   size_t batch_lines = 2000;
+  // Whether Reflow lines are also parsed by the process's helper threads
+  // (ParallelLineParser::Shared, one per core beyond the first); 0 parses
+  // on the feeding thread only (the sequential path). Default: 1.
+  size_t parse_helpers = 1;
   // Longest accepted line. Default: 16 MiB.
   size_t max_line_bytes = size_t{16} << 20;
   // Rejections reported in detail (all are counted). Default: 1000.
   size_t max_reported_rejections = 1000;
-  // Clock for server-side times (StartTrace start, EndTrace end).
+  // Clock for server-side times (StartTrace start, EndTrace end). Called on
+  // the feeding thread, in line order.
   std::function<schema::TimestampNs()> now;
 };
 
@@ -96,11 +115,25 @@ class BulkIngestor {
   Status Drain();
 
  private:
+  // A complete line (without its newline), in body order.
+  Status OnLine(std::string_view line);
+  Status OnTooLongLine();
   Status ProcessLine(std::string_view line);
   Status ProcessOperonxArray(std::string_view body);
+  // Reflow: after a line joined open_; submits it when full and commits at
+  // the end of a batch.
+  Status AfterUnitLine();
+  std::unique_ptr<ParseUnit> NewUnit();
+  // Reflow: queues the open unit for parsing.
+  void SubmitOpenUnit();
+  void AddDoneUnits();
+  // Reflow: waits for every submitted unit (parsing those no helper took)
+  // and adds their requests to batch_ in line order.
+  void CollectUnits();
+  void AddParsed(ParseUnit* unit);
   // Hands batch_ to the helper thread (after the previous batch finished).
   Status Commit();
-  void Reject(std::string error);
+  void Reject(uint64_t line, std::string error);
 
   IngestOptions options_;
   CommitFn commit_;
@@ -114,6 +147,12 @@ class BulkIngestor {
   engine::WriteBatch batch_;
   operonx::OperonxBatchBuilder operonx_{&batch_};
   IngestReport report_;
+  // Reflow: units of the current batch, submitted to the shared parser
+  // (ParallelLineParser::Shared) and not yet added to batch_ (oldest
+  // first), and the unit being filled.
+  std::deque<std::unique_ptr<ParseUnit>> submitted_;
+  std::unique_ptr<ParseUnit> open_;
+  ParseUnitFn parse_;  // parse_helpers == 0: units are parsed here
   // The batch being committed and the lines it carries. Declared last:
   // the future (std::async) is destroyed first and waits for the thread.
   engine::WriteBatch inflight_batch_;

@@ -38,29 +38,31 @@ schema::Trace ReflowStartHeader(const StartTrace& start, const schema::Id128& id
 
 namespace {
 
+// The request is the caller's to give up: events and traces move into the
+// batch instead of being copied.
 struct TracingVisitor {
   schema::TimestampNs now;
   engine::WriteBatch* batch;
   schema::Id128* trace_id;
 
-  Status operator()(const StartTrace& s) const {
+  Status operator()(StartTrace& s) const {
     schema::Id128 id = s.trace_id ? *s.trace_id : RandomUuidV4();
     if (trace_id != nullptr) *trace_id = id;
     batch->StartTrace(ReflowStartHeader(s, id, now));
     return Status::OK();
   }
-  Status operator()(const RecordEvent& r) const {
+  Status operator()(RecordEvent& r) const {
     if (trace_id != nullptr) *trace_id = r.trace_id;
-    batch->AppendEvent(r.trace_id, r.event);
+    batch->AppendEvent(r.trace_id, std::move(r.event));
     return Status::OK();
   }
-  Status operator()(const EndTrace& e) const {
+  Status operator()(EndTrace& e) const {
     if (trace_id != nullptr) *trace_id = e.trace_id;
     batch->EndTrace(e.trace_id, e.status, now);
     return Status::OK();
   }
   template <typename T>
-  Status operator()(const T&) const {
+  Status operator()(T&) const {
     return Status::InvalidArgument("not an ingest request (expected StartTrace, RecordEvent, EndTrace or StoreTrace)");
   }
 };
@@ -69,25 +71,30 @@ struct LegacyVisitor {
   engine::WriteBatch* batch;
   schema::Id128* trace_id;
 
-  Status operator()(const StoreTrace& s) const {
+  Status operator()(StoreTrace& s) const {
     if (trace_id != nullptr) *trace_id = s.trace.trace_id;
-    batch->StoreTrace(s.trace);
+    batch->StoreTrace(std::move(s.trace));
     return Status::OK();
   }
   template <typename T>
-  Status operator()(const T&) const {
+  Status operator()(T&) const {
     return Status::InvalidArgument("not an ingest request (expected StartTrace, RecordEvent, EndTrace or StoreTrace)");
   }
 };
 
 }  // namespace
 
-Status AddReflowRequest(const Request& request, schema::TimestampNs now, engine::WriteBatch* batch,
+Status AddReflowRequest(Request&& request, schema::TimestampNs now, engine::WriteBatch* batch,
                         schema::Id128* trace_id) {
-  if (const auto* tracing = std::get_if<TracingRequest>(&request)) {
+  if (auto* tracing = std::get_if<TracingRequest>(&request)) {
     return std::visit(TracingVisitor{now, batch, trace_id}, *tracing);
   }
   return std::visit(LegacyVisitor{batch, trace_id}, std::get<TraceMessage>(request));
+}
+
+Status AddReflowRequest(const Request& request, schema::TimestampNs now, engine::WriteBatch* batch,
+                        schema::Id128* trace_id) {
+  return AddReflowRequest(Request(request), now, batch, trace_id);
 }
 
 }  // namespace tracedb::ingest::reflow

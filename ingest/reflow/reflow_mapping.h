@@ -21,6 +21,9 @@ namespace tracedb::ingest::reflow {
 // Shared by the WebSocket and the bulk paths, so both store the same thing.
 Status AddReflowRequest(const Request& request, schema::TimestampNs now,
                         engine::WriteBatch* batch, schema::Id128* trace_id = nullptr);
+// The same, moving the request's events and traces into `batch` (no copy).
+Status AddReflowRequest(Request&& request, schema::TimestampNs now, engine::WriteBatch* batch,
+                        schema::Id128* trace_id = nullptr);
 
 // A random RFC 4122 version-4 id.
 schema::Id128 RandomUuidV4();

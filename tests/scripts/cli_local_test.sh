@@ -33,6 +33,34 @@ dups=$(grep -oE '"duplicates":[0-9]+' "$TMP/out" | cut -d: -f2)
 grep -q "\"line\":$((lines + 1))" "$TMP/out" || fail "rejected line number: $(cat "$TMP/out")"
 grep -q "events/s" "$TMP/err" || fail "no progress line on a non-terminal: $(cat "$TMP/err")"
 
+grep -qE "^$TMP/reflow.ndjson.gz: [0-9]+ events in [0-9.]+ s, [0-9]+ events/s" "$TMP/out" \
+  || fail "no rate line at the end: $(cat "$TMP/out")"
+
+# The parallel pipeline gives the same report whatever the batch size: a
+# file of many batches (bad lines and blank lines spread through it) loaded with batches of 7 lines and with one batch, into two
+# fresh stores. Rejections come in line order (the truncated line and the
+# line of spaces ending in "x" of each round; the blank line is skipped).
+{
+  for round in 1 2 3; do
+    head -n "$lines" "$TMP/reflow.ndjson"  # the good lines
+    echo '{"RecordEvent": truncated'
+    echo
+    printf '%*s\n' 20000 x
+  done
+} > "$TMP/many.ndjson"
+"$TRACEDB" ingest --quiet --batch-lines 7 --data "$TMP/db7" "$TMP/many.ndjson" > "$TMP/out7" || fail "ingest in batches of 7: $(cat "$TMP/out7")"
+"$TRACEDB" ingest --quiet --batch-lines 100000 --data "$TMP/dbone" "$TMP/many.ndjson" > "$TMP/outone" || fail "ingest in one batch"
+[ "$(head -n 1 "$TMP/out7" | sed "s|$TMP/many.ndjson: ||")" = "$(head -n 1 "$TMP/outone" | sed "s|$TMP/many.ndjson: ||")" ] \
+  || fail "batch size changed the report: $(head -n 1 "$TMP/out7") vs $(head -n 1 "$TMP/outone")"
+rejected=$(grep -oE '"line":[0-9]+' "$TMP/out7" | cut -d: -f2 | tr '\n' ' ')
+want=""
+for round in 0 1 2; do
+  base=$((round * (lines + 3)))
+  want="$want$((base + lines + 1)) $((base + lines + 3)) "
+done
+[ "$rejected" = "$want" ] || fail "rejected lines, want $want got $rejected: $(cat "$TMP/out7")"
+grep -q "events/s" "$TMP/out7" || fail "no rate line with --quiet: $(cat "$TMP/out7")"
+
 # Re-ingesting the plain file: every event is a duplicate (those of the
 # StoreTrace lines too: they replace their traces with the same events).
 "$TRACEDB" ingest --quiet --data "$TMP/db" "$TMP/reflow.ndjson" > "$TMP/out2" || fail "ingest plain"

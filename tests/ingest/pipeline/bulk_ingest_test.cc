@@ -160,6 +160,208 @@ TEST_F(BulkIngestTest, PipelinedCommitsStayOrderedAndAFailureStopsTheReport) {
   for (size_t n : sizes) EXPECT_EQ(n, 100u);
 }
 
+
+// ---- the parallel parse path (parallel_parse.h) ----
+
+constexpr char kTraceB[] = "5e1ec7ed-0000-4000-8000-000000000002";
+
+std::string StartLine(const std::string& trace) {
+  return R"({"StartTrace":{"trace_id":")" + trace +
+         R"(","flow_id":"checkout","version":{"major":1,"minor":0,"patch":0,"git_hash":null,"timestamp":"2025-07-10T12:00:00Z"}}})";
+}
+
+// A long body of two traces with every kind of line a bulk body can hold:
+// starts, events, duplicates, malformed JSON, truncated JSON, requests that
+// are not ingest requests, blank lines, over-long lines and an end. Returns
+// the line numbers that must be rejected, in order.
+std::string MixedBody(int n, std::vector<uint64_t>* rejected) {
+  std::string body = StartLine(kTrace) + "\n" + StartLine(kTraceB) + "\n";
+  uint64_t line = 2;
+  for (int i = 0; i < n; ++i) {
+    char id[64];
+    // The last nine lines resend ids of the first nine to the same traces.
+    std::snprintf(id, sizeof(id), "11111111-1111-4111-8111-%012d", i % (n - 9));
+    std::string ev = RecordLine(i % 3 == 0 ? kTraceB : kTrace, Event(id, "2025-07-10T12:00:01Z", "a"));
+    ++line;
+    if (i % 97 == 5) {
+      body += "not json at all\n";
+      rejected->push_back(line);
+    } else if (i % 131 == 7) {
+      body += ev.substr(0, ev.size() / 2) + "\n";  // truncated
+      rejected->push_back(line);
+    } else if (i % 151 == 9) {
+      body += R"({"GetTrace":{"trace_id":")" + std::string(kTrace) + "\"}}\n";
+      rejected->push_back(line);
+    } else if (i % 211 == 11) {
+      body += std::string(3000, ' ') + "x\n";  // over the 2,000-byte limit below
+      rejected->push_back(line);
+    } else if (i % 50 == 3) {
+      body += "   \n";  // blank: skipped, still numbered
+    } else {
+      body += ev + "\n";
+    }
+  }
+  body += R"({"EndTrace":{"trace_id":")" + std::string(kTrace) + R"(","status":"Completed"}})";
+  return body;
+}
+
+// What a store holds, as comparable text: every trace's header fields the
+// bulk path sets and its events in order.
+std::string Dump(engine::Engine* engine) {
+  std::string out;
+  Status s = engine->ScanTraces([&](const schema::Trace& header) {
+    auto t = *engine->GetTrace(header.trace_id);
+    out += schema::FormatUuid(t->trace_id) + " " + t->flow_id + " status " +
+           std::to_string(static_cast<int>(t->status.code)) + " events " + std::to_string(t->events.size());
+    for (const auto& e : t->events) {
+      out += " " + std::to_string(e.seq) + ":";
+      for (unsigned char c : e.event_id) {
+        char hex[3];
+        std::snprintf(hex, sizeof(hex), "%02x", c);
+        out += hex;
+      }
+    }
+    out += "\n";
+    return true;
+  });
+  EXPECT_TRUE(s.ok()) << s.ToString();
+  return out;
+}
+
+TEST_F(BulkIngestTest, ParallelParsingGivesTheSameReportAndStoreAsSequentialParsing) {
+  std::vector<uint64_t> expected_rejected;
+  const std::string body = MixedBody(3000, &expected_rejected);
+  std::string sequential_report, sequential_store;
+  for (size_t helpers : {0, 1, 3}) {
+    for (size_t slice : {size_t{977}, size_t{1} << 20}) {
+      SetUp();
+      IngestOptions o;
+      o.batch_lines = 250;
+      o.max_line_bytes = 2000;
+      o.parse_helpers = helpers;
+      IngestReport r = Ingest(body, o, slice);
+      ASSERT_EQ(r.rejected.size(), expected_rejected.size()) << "helpers " << helpers;
+      for (size_t i = 0; i < r.rejected.size(); ++i) EXPECT_EQ(r.rejected[i].line, expected_rejected[i]);
+      EXPECT_GT(r.duplicates, 0u);
+      std::string store = Dump(engine_.get());
+      if (helpers == 0 && slice == 977) {
+        sequential_report = r.ToJson();
+        sequential_store = store;
+        continue;
+      }
+      EXPECT_EQ(r.ToJson(), sequential_report) << "helpers " << helpers << " slice " << slice;
+      EXPECT_EQ(store, sequential_store) << "helpers " << helpers << " slice " << slice;
+    }
+  }
+  EXPECT_NE(sequential_report.find("longer than 2000"), std::string::npos);
+  EXPECT_NE(sequential_report.find("not an ingest request"), std::string::npos);
+}
+
+// Rejections from the feeding thread (over-long lines) and from the parsing
+// threads (bad JSON) interleave in line order, across units and batches.
+TEST_F(BulkIngestTest, RejectedLinesAreReportedInLineOrderAcrossUnitsAndBatches) {
+  std::string body;
+  std::vector<uint64_t> bad;
+  for (uint64_t line = 1; line <= 1000; ++line) {
+    if (line % 37 == 0) {
+      body += "{\"broken\n";
+      bad.push_back(line);
+    } else if (line % 53 == 0) {
+      body += std::string(300, 'y') + "\n";
+      bad.push_back(line);
+    } else {
+      char id[64];
+      std::snprintf(id, sizeof(id), "11111111-1111-4111-8111-%012d", static_cast<int>(line));
+      body += RecordLine(kTrace, Event(id, "2025-07-10T12:00:01Z", "a")) + "\n";
+    }
+  }
+  IngestOptions o;
+  o.batch_lines = 128;
+  o.max_line_bytes = 1024;
+  o.max_reported_rejections = 10;
+  IngestReport r = Ingest(body, o, 333);
+  ASSERT_EQ(r.rejected.size(), 10u);  // the first ten, in order
+  for (size_t i = 0; i < 10; ++i) EXPECT_EQ(r.rejected[i].line, bad[i]);
+  EXPECT_EQ(r.lines, 1000u - bad.size());
+  EXPECT_EQ(r.events, 1000u - bad.size());
+  EXPECT_EQ(Get(kTrace)->events.size(), 1000u - bad.size());
+}
+
+// Server-side times are read in line order on the feeding thread, whatever
+// thread parsed the line: the n-th StartTrace gets the n-th reading.
+TEST_F(BulkIngestTest, ClockReadingsFollowLineOrder) {
+  std::string body;
+  std::vector<std::string> ids;
+  for (int i = 0; i < 500; ++i) {
+    char id[64];
+    std::snprintf(id, sizeof(id), "5e1ec7ed-0000-4000-8000-%012d", i);
+    ids.push_back(id);
+    body += StartLine(id) + "\n";
+  }
+  IngestOptions o;
+  o.batch_lines = 64;
+  int64_t tick = 1'000'000'000;
+  o.now = [&tick] { return tick++; };
+  IngestReport r = Ingest(body, o, 100);
+  EXPECT_EQ(r.lines, 500u);
+  for (int i = 0; i < 500; ++i) {
+    auto t = Get(ids[static_cast<size_t>(i)]);
+    ASSERT_TRUE(t.has_value());
+    EXPECT_EQ(t->start_ns, 1'000'000'000 + i) << ids[static_cast<size_t>(i)];
+  }
+}
+
+TEST_F(BulkIngestTest, AllOrNothingParsesInParallelAndCommitsOnceOrNever) {
+  std::string good = ManyRecordLines(700);
+  IngestOptions o;
+  o.atomicity = Atomicity::kAllOrNothing;
+  o.batch_lines = 50;  // ignored: an atomic body is one batch
+  IngestReport r = Ingest(good, o, 4096);
+  EXPECT_TRUE(r.committed);
+  EXPECT_EQ(r.events, 700u);
+  EXPECT_EQ(commits_, 1);
+  SetUp();
+  IngestReport bad = Ingest(good + "{oops}\n" + ManyRecordLines(10), o, 4096);
+  EXPECT_FALSE(bad.committed);
+  ASSERT_EQ(bad.rejected.size(), 1u);
+  EXPECT_EQ(bad.rejected[0].line, 701u);
+  EXPECT_EQ(commits_, 0);
+  EXPECT_FALSE(Get(kTrace).has_value());
+}
+
+// A commit that fails while the next batch is being parsed in parallel:
+// the ingest stops, and the report holds the batches committed before it
+// and the rejections of the lines read so far.
+TEST_F(BulkIngestTest, ACommitFailureDuringParallelParsingKeepsEarlierBatches) {
+  std::string body;
+  for (int b = 0; b < 10; ++b) {
+    std::string lines = ManyRecordLines(100);
+    body += lines.substr(0, lines.size() / 2) + "{bad}\n" + lines.substr(lines.size() / 2);
+  }
+  // Distinct event ids per batch: ManyRecordLines repeats them, so the
+  // batches after the first are duplicates; that is fine for the counts.
+  IngestOptions o;
+  o.batch_lines = 101;  // one bad line per batch
+  int calls = 0;
+  BulkIngestor ingestor(o, [&](const engine::WriteBatch& b) -> Result<engine::WriteResult> {
+    if (++calls == 3) return Status::IoError("disk gone");
+    return engine_->Write(b);
+  });
+  Status failed;
+  for (size_t off = 0; off < body.size() && failed.ok(); off += 10000) {
+    failed = ingestor.Feed(std::string_view(body).substr(off, 10000));
+  }
+  if (failed.ok()) failed = ingestor.Finish().status();
+  EXPECT_EQ(failed.code(), StatusCode::kIoError) << failed.ToString();
+  ASSERT_TRUE(ingestor.Drain().ok());
+  EXPECT_EQ(calls, 3);  // nothing is committed after the failure
+  EXPECT_EQ(ingestor.report().lines, 200u);  // batches 1-2
+  EXPECT_EQ(ingestor.report().events + ingestor.report().duplicates, 200u);
+  ASSERT_GE(ingestor.report().rejected.size(), 3u);
+  EXPECT_EQ(ingestor.report().rejected[0].line, 51u);
+  EXPECT_EQ(ingestor.report().rejected[1].line, 152u);
+}
+
 TEST_F(BulkIngestTest, AllOrNothingCommitsNothingWhenALineIsBad) {
   IngestOptions o;
   o.atomicity = Atomicity::kAllOrNothing;
