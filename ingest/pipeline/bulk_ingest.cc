@@ -1,5 +1,7 @@
 #include "ingest/pipeline/bulk_ingest.h"
 
+#include <algorithm>
+
 #include <chrono>
 
 #include "schema/json_writer.h"
@@ -150,11 +152,13 @@ Status BulkIngestor::OnTooLongLine() {
 Status BulkIngestor::AfterUnitLine() {
   if (open_->lines.size() >= kUnitLines || open_->text.size() >= kUnitBytes) {
     SubmitOpenUnit();
-    AddDoneUnits();
+    TRACEDB_RETURN_IF_ERROR(AddDoneUnits());
   }
-  if (options_.atomicity == Atomicity::kPerLine && ++batch_lines_ >= options_.batch_lines) {
-    CollectUnits();
-    return Commit();
+  // A batch is http.ingest_batch_lines *accepted* lines (AddParsed commits
+  // it). Collect as soon as the queued lines could complete it: a batch is
+  // committed when the line that completes it arrives, as line by line.
+  if (options_.atomicity == Atomicity::kPerLine && ++queued_lines_ + batch_lines_ >= options_.batch_lines) {
+    return CollectUnits();
   }
   return Status::OK();
 }
@@ -174,16 +178,18 @@ void BulkIngestor::SubmitOpenUnit() {
 
 // Adds the oldest units the helpers finished, without waiting: the batch
 // is built while it fills, and their buffers are reused sooner.
-void BulkIngestor::AddDoneUnits() {
+Status BulkIngestor::AddDoneUnits() {
   while (!submitted_.empty() &&
          submitted_.front()->state.load(std::memory_order_acquire) == ParseUnit::State::kDone) {
-    AddParsed(submitted_.front().get());
+    queued_lines_ -= std::min(queued_lines_, submitted_.front()->lines.size());
+    TRACEDB_RETURN_IF_ERROR(AddParsed(submitted_.front().get()));
     ParallelLineParser::Shared().ReturnUnit(std::move(submitted_.front()));
     submitted_.pop_front();
   }
+  return Status::OK();
 }
 
-void BulkIngestor::CollectUnits() {
+Status BulkIngestor::CollectUnits() {
   SubmitOpenUnit();
   ParallelLineParser& parser = ParallelLineParser::Shared();
   if (options_.parse_helpers > 0) {
@@ -198,13 +204,21 @@ void BulkIngestor::CollectUnits() {
       if (!parse_) parse_ = ReflowParseUnitFn();
       parse_(unit.get());
     }
-    AddParsed(unit.get());
+    Status added = AddParsed(unit.get());
     parser.ReturnUnit(std::move(unit));
+    if (!added.ok()) {
+      // The rest stays queued: the destructor withdraws it.
+      submitted_.erase(submitted_.begin(), std::find_if(submitted_.begin(), submitted_.end(),
+                                                        [](const auto& u) { return u != nullptr; }));
+      return added;
+    }
   }
   submitted_.clear();
+  queued_lines_ = 0;
+  return Status::OK();
 }
 
-void BulkIngestor::AddParsed(ParseUnit* unit) {
+Status BulkIngestor::AddParsed(ParseUnit* unit) {
   for (size_t i = 0; i < unit->lines.size(); ++i) {
     const uint64_t number = unit->lines[i].number;
     Result<reflow::Request>& request = unit->parsed[i];
@@ -218,7 +232,11 @@ void BulkIngestor::AddParsed(ParseUnit* unit) {
       continue;
     }
     ++batch_lines_applied_;
+    if (options_.atomicity == Atomicity::kPerLine && ++batch_lines_ >= options_.batch_lines) {
+      TRACEDB_RETURN_IF_ERROR(Commit());
+    }
   }
+  return Status::OK();
 }
 
 Status BulkIngestor::ProcessLine(std::string_view line) {
@@ -292,7 +310,7 @@ Result<IngestReport> BulkIngestor::Finish() {
     pending_.clear();
     TRACEDB_RETURN_IF_ERROR(OnLine(line));
   }
-  CollectUnits();
+  TRACEDB_RETURN_IF_ERROR(CollectUnits());
   if (options_.atomicity == Atomicity::kAllOrNothing && !report_.rejected.empty()) {
     report_.committed = false;
     batch_.Clear();

@@ -5,7 +5,7 @@
 //
 // A BulkIngestor is fed decompressed bytes in any slicing; it splits lines,
 // parses each one, and adds it to an engine::WriteBatch. Every
-// `batch_lines` lines the batch is handed to the commit function (the
+// `batch_lines` accepted lines the batch is handed to the commit function (the
 // engine, or the server's writer thread), which runs on a helper thread
 // while the ingestor reads and parses the next batch: parsing and storage
 // overlap, and at most one batch is in flight, so memory stays bounded by
@@ -82,7 +82,9 @@ using CommitFn = std::function<Result<engine::WriteResult>(const engine::WriteBa
 struct IngestOptions {
   IngestFormat format = IngestFormat::kReflow;
   Atomicity atomicity = Atomicity::kPerLine;
-  // Lines per committed batch (blank lines are not counted). Default: 2000.
+  // Accepted lines per committed batch (blank and rejected lines are not
+  // counted: a batch is what docs/server.md promises to commit at once).
+  // Default: 2000.
   size_t batch_lines = 2000;
   // Whether Reflow lines are also parsed by the process's helper threads
   // (ParallelLineParser::Shared, one per core beyond the first); 0 parses
@@ -126,11 +128,11 @@ class BulkIngestor {
   std::unique_ptr<ParseUnit> NewUnit();
   // Reflow: queues the open unit for parsing.
   void SubmitOpenUnit();
-  void AddDoneUnits();
+  Status AddDoneUnits();
   // Reflow: waits for every submitted unit (parsing those no helper took)
   // and adds their requests to batch_ in line order.
-  void CollectUnits();
-  void AddParsed(ParseUnit* unit);
+  Status CollectUnits();
+  Status AddParsed(ParseUnit* unit);
   // Hands batch_ to the helper thread (after the previous batch finished).
   Status Commit();
   void Reject(uint64_t line, std::string error);
@@ -142,7 +144,8 @@ class BulkIngestor {
   bool array_mode_ = false;  // operonx body is a JSON array (buffered whole)
   bool saw_content_ = false;
   uint64_t line_no_ = 0;
-  size_t batch_lines_ = 0;
+  size_t batch_lines_ = 0;   // accepted lines in batch_ (kPerLine commits at batch_lines)
+  size_t queued_lines_ = 0;  // Reflow lines split into units and not yet added
   uint64_t batch_lines_applied_ = 0;
   engine::WriteBatch batch_;
   operonx::OperonxBatchBuilder operonx_{&batch_};
