@@ -5,8 +5,8 @@
 // from a few keys per slot instead of from every event. Backend-neutral
 // values, returned by Engine::ReadGraphAggregates.
 //
-// The figures are those of query/graph.h (the scan path), per 10-second
-// slot of trace starts (keys::kGraphSlotNs): nodes (Reflow actors, operonx
+// The figures are those of query/graph.h (the scan path), per cell of
+// trace starts (keys.h, "graph": 1 s, 15 s, 5 min and 1 h): nodes (Reflow actors, operonx
 // ops, OTel services) with events, errors and an execution-time sketch; edges (Reflow DataFlow (actor, port)
 // -> (to_actor, to_port), OTel parent service -> child service) with count,
 // bytes, errors, a transfer-time sketch and message types; the trace count.
