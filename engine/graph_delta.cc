@@ -20,29 +20,29 @@ uint64_t SpanKey(const schema::SpanId& id) {
 
 std::string_view View(const rocksdb::Slice& s) { return std::string_view(s.data(), s.size()); }
 
+// Sums `cells` (and `base` when set) into *out; false when one is malformed.
+template <class Cells>
+bool SumCells(const rocksdb::Slice* base, const Cells& cells, std::string* out) {
+  GraphCellSum sum;
+  if (base && !sum.Add(View(*base))) return false;
+  for (const rocksdb::Slice& cell : cells) {
+    if (!sum.Add(View(cell))) return false;
+  }
+  out->clear();
+  sum.AppendTo(out);
+  return true;
+}
+
 // Sums graph cells (keys.h, "graph"): every operand at once, so a cell with
 // many operands is decoded and encoded once, not once per pair.
 class GraphMergeOperator final : public rocksdb::MergeOperator {
  public:
   bool FullMergeV2(const MergeOperationInput& in, MergeOperationOutput* out) const override {
-    GraphCellSum sum;
-    if (in.existing_value && !sum.Add(View(*in.existing_value))) return false;
-    for (const rocksdb::Slice& op : in.operand_list) {
-      if (!sum.Add(View(op))) return false;
-    }
-    out->new_value.clear();
-    sum.AppendTo(&out->new_value);
-    return true;
+    return SumCells(in.existing_value, in.operand_list, &out->new_value);
   }
   bool PartialMergeMulti(const rocksdb::Slice& /*key*/, const std::deque<rocksdb::Slice>& operands,
                          std::string* new_value, rocksdb::Logger* /*logger*/) const override {
-    GraphCellSum sum;
-    for (const rocksdb::Slice& op : operands) {
-      if (!sum.Add(View(op))) return false;
-    }
-    new_value->clear();
-    sum.AppendTo(new_value);
-    return true;
+    return SumCells(nullptr, operands, new_value);
   }
   const char* Name() const override { return "tracedb.GraphCellSum"; }
 };

@@ -140,8 +140,7 @@ Result<GraphAggregates> RocksEngine::ReadGraphAggregates(TimestampNs min_start, 
   const int64_t to = std::min(last, stored_last);
   std::vector<std::string> cell_keys;
   if (from <= to) {
-    const int64_t tile_from = std::max(first, from);
-    for (const Cell& c : Tile(tile_from, to)) {
+    for (const Cell& c : Tile(from, to)) {
       const int64_t n = keys::kGraphLevelSlots[c.level];
       const int64_t t0 = int64_t{c.index} * n * keys::kGraphSlotNs;
       const int64_t t1 = t0 + n * keys::kGraphSlotNs - 1;
