@@ -30,6 +30,9 @@ PACKAGES=(
   chromium
   # Benchmark peers (bench_quick runs them all).
   postgresql
+  # The ClickHouse backend's test cluster (tests/scripts/clickhouse_cluster.sh): two
+  # ClickHouse 18.16 nodes and NATS for live fan-out; libnats-dev for the NATS client.
+  clickhouse-server clickhouse-client nats-server libnats-dev
 )
 
 missing=()
