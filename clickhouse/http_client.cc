@@ -142,7 +142,7 @@ Result<std::string> NormalizeUrl(const std::string& url) {
   return normalized;
 }
 
-bool IsTransportRetryable(CURLcode rc) {
+bool IsServerUnreachable(CURLcode rc) {
   switch (rc) {
     case CURLE_OUT_OF_MEMORY:
     case CURLE_BAD_FUNCTION_ARGUMENT:
@@ -245,7 +245,7 @@ void HttpClient::Return(std::unique_ptr<Handle> handle) {
 }
 
 std::string HttpClient::RequestUrl(std::string_view query, const QuerySettings& settings,
-                                   bool wait_end_of_query) const {
+                                   Buffering buffering) const {
   std::string url = url_ + "/?";
   auto add = [&](std::string_view key, std::string_view value) {
     if (url.back() != '?') url.push_back('&');
@@ -254,7 +254,7 @@ std::string HttpClient::RequestUrl(std::string_view query, const QuerySettings& 
     url += UrlEncode(value);
   };
   if (!query.empty()) add("query", query);
-  if (wait_end_of_query) add("wait_end_of_query", "1");
+  if (buffering == Buffering::kWaitEndOfQuery) add("wait_end_of_query", "1");
   for (const auto& [key, value] : settings) add(key, value);
   return url;
 }
@@ -303,7 +303,7 @@ Result<HttpClient::Reply> HttpClient::Perform(const Request& request) {
     // never be mistaken for the start of the next one.
     transport_errors_.fetch_add(1, std::memory_order_relaxed);
     std::string text = error_text[0] != '\0' ? error_text : curl_easy_strerror(rc);
-    Status status = IsTransportRetryable(rc) ? Status::Unavailable("clickhouse " + url_ + ": " + text)
+    Status status = IsServerUnreachable(rc) ? Status::Unavailable("clickhouse " + url_ + ": " + text)
                                              : Status::Internal("clickhouse " + url_ + ": " + text);
     return status;
   }
@@ -346,12 +346,12 @@ Result<std::string> HttpClient::Query(std::string_view sql, const QuerySettings&
   bool has_limit = std::any_of(settings.begin(), settings.end(),
                                [](const auto& kv) { return kv.first == "max_execution_time"; });
   if (has_limit) {
-    request.url = RequestUrl({}, settings, /*wait_end_of_query=*/true);
+    request.url = RequestUrl({}, settings, Buffering::kWaitEndOfQuery);
   } else {
     QuerySettings with_limit = settings;
     auto ms = options_.request_timeout.count();
     with_limit.emplace_back("max_execution_time", std::to_string(std::max<int64_t>(1, (ms + 999) / 1000)));
-    request.url = RequestUrl({}, with_limit, /*wait_end_of_query=*/true);
+    request.url = RequestUrl({}, with_limit, Buffering::kWaitEndOfQuery);
   }
   request.body = sql;
   request.headers = headers_->sql;
@@ -362,7 +362,7 @@ Result<std::string> HttpClient::Query(std::string_view sql, const QuerySettings&
 
 Status HttpClient::Insert(std::string_view insert_sql, std::string_view body, const QuerySettings& settings) {
   Request request;
-  request.url = RequestUrl(insert_sql, settings, /*wait_end_of_query=*/false);
+  request.url = RequestUrl(insert_sql, settings, Buffering::kStream);
   request.body = body;
   request.headers = headers_->rows;
   TRACEDB_ASSIGN_OR_RETURN(Reply reply, Perform(request));

@@ -115,7 +115,8 @@ class HttpClient {
   // returned as kUnavailable; any HTTP status is a Reply.
   Result<Reply> Perform(const Request& request);
   Status ErrorFromReply(const Reply& reply) const;
-  std::string RequestUrl(std::string_view query, const QuerySettings& settings, bool wait_end_of_query) const;
+  enum class Buffering { kStream, kWaitEndOfQuery };
+  std::string RequestUrl(std::string_view query, const QuerySettings& settings, Buffering buffering) const;
 
   std::unique_ptr<Handle> Borrow();
   void Return(std::unique_ptr<Handle> handle);

@@ -78,10 +78,10 @@ UniqueDatabase::UniqueDatabase(std::string_view tag) : shards_(TestShardUrls()) 
     if (std::isalnum(static_cast<unsigned char>(c)) || c == '_') clean.push_back(c);
   }
   name_ = "tracedb_test_" + clean + "_" + std::to_string(::getpid()) + "_" + std::to_string(counter++);
-  DropOnAllShards(/*report=*/false);
+  DropOnAllShards(OnError::kIgnore);
 }
 
-UniqueDatabase::~UniqueDatabase() { DropOnAllShards(/*report=*/true); }
+UniqueDatabase::~UniqueDatabase() { DropOnAllShards(OnError::kReport); }
 
 Status UniqueDatabase::CreateOnAllShards() const {
   for (const std::string& url : shards_) {
@@ -93,7 +93,7 @@ Status UniqueDatabase::CreateOnAllShards() const {
   return Status::OK();
 }
 
-void UniqueDatabase::DropOnAllShards(bool report) const {
+void UniqueDatabase::DropOnAllShards(OnError on_error) const {
   ClientOptions options;
   options.connect_timeout = std::chrono::milliseconds(1000);
   options.request_timeout = std::chrono::milliseconds(30000);
@@ -101,7 +101,7 @@ void UniqueDatabase::DropOnAllShards(bool report) const {
     auto client = HttpClient::Create(url, options);
     if (!client.ok()) continue;
     auto reply = (*client)->Query("DROP DATABASE IF EXISTS " + name_);
-    if (!reply.ok() && report) {
+    if (!reply.ok() && on_error == OnError::kReport) {
       std::fprintf(stderr, "UniqueDatabase: could not drop %s: %s\n", name_.c_str(),
                    reply.status().ToString().c_str());
     }

@@ -68,7 +68,8 @@ class UniqueDatabase {
   Status CreateOnAllShards() const;
 
  private:
-  void DropOnAllShards(bool report) const;
+  enum class OnError { kIgnore, kReport };
+  void DropOnAllShards(OnError on_error) const;
 
   std::string name_;
   std::vector<std::string> shards_;

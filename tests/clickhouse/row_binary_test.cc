@@ -51,13 +51,16 @@ TEST(RowBinary, VarUIntSpellsLeb128AtTheEdges) {
 
 TEST(RowBinary, VarUIntRejectsOverlongAndTruncatedInput) {
   uint64_t v;
-  RowReader truncated(Bytes({0x80, 0x80}));
+  const std::string truncated_bytes = Bytes({0x80, 0x80});
+  RowReader truncated(truncated_bytes);
   EXPECT_FALSE(truncated.VarUInt(&v));
   EXPECT_TRUE(truncated.failed());
   // 2^64 does not fit: the tenth byte may only be 0 or 1.
-  RowReader overflow(Bytes({0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0x02}));
+  const std::string overflow_bytes = Bytes({0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0x02});
+  RowReader overflow(overflow_bytes);
   EXPECT_FALSE(overflow.VarUInt(&v));
-  RowReader eleven(Bytes({0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x00}));
+  const std::string eleven_bytes = Bytes({0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x00});
+  RowReader eleven(eleven_bytes);
   EXPECT_FALSE(eleven.VarUInt(&v));
 }
 
