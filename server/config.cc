@@ -15,7 +15,7 @@ extern char** environ;
 namespace tracedb::server {
 namespace {
 
-enum class Type { kString, kBool, kUint, kInt, kStringList };
+enum class Type { kString, kBool, kUint, kInt, kStringList, kShardList };
 
 // A key: its type, how to read and write it in a Config, and its docs.
 struct KeySpec {
@@ -69,6 +69,42 @@ KeySpec List(std::string key, std::vector<std::string> Config::*m, std::string h
             for (size_t i = 0; i < (c.*m).size(); ++i) {
               if (i > 0) out += ", ";
               out += secret ? std::string("\"<redacted>\"") : Quote((c.*m)[i]);
+            }
+            return out + "]";
+          },
+          false, {}};
+}
+// Shards of replica URLs. Text form: shards separated by ',', replicas of a
+// shard by '|'.
+KeySpec Shards(std::string key, std::vector<std::vector<std::string>> Config::*m, std::string help) {
+  return {key, Type::kShardList, std::move(help),
+          [m](Config& c, const std::string& s, uint64_t, int64_t, bool) {
+            (c.*m).clear();
+            for (const auto& shard : SplitList(s)) {
+              std::vector<std::string> replicas;
+              size_t start = 0;
+              while (start <= shard.size()) {
+                size_t bar = shard.find('|', start);
+                if (bar == std::string::npos) bar = shard.size();
+                std::string url = shard.substr(start, bar - start);
+                size_t b = url.find_first_not_of(" \t");
+                size_t e = url.find_last_not_of(" \t");
+                if (b != std::string::npos) replicas.push_back(url.substr(b, e - b + 1));
+                start = bar + 1;
+              }
+              if (!replicas.empty()) (c.*m).push_back(std::move(replicas));
+            }
+          },
+          [m](const Config& c) {
+            std::string out = "[";
+            for (size_t i = 0; i < (c.*m).size(); ++i) {
+              if (i > 0) out += ", ";
+              out += "[";
+              for (size_t j = 0; j < (c.*m)[i].size(); ++j) {
+                if (j > 0) out += ", ";
+                out += Quote((c.*m)[i][j]);
+              }
+              out += "]";
             }
             return out + "]";
           },
@@ -131,7 +167,8 @@ const std::vector<KeySpec>& Specs() {
                         "Reflow key; accepted and ignored (unused upstream too)."));
 
     v.push_back(Str("storage.backend", &Config::backend,
-                    "rocksdb (on disk) or memory; sqlite is an alias of rocksdb (REFLOW_TRACING_STORAGE_BACKEND)."));
+                    "rocksdb (on disk), memory, or clickhouse (the [clickhouse] cluster); sqlite is an alias of "
+                    "rocksdb (REFLOW_TRACING_STORAGE_BACKEND)."));
     v.push_back(Str("storage.data_dir", &Config::data_dir, "Directory of the on-disk store."));
     v.push_back(Bool("storage.sync", &Config::sync, "fsync the WAL before acknowledging a write."));
     v.push_back(Uint("storage.block_cache_bytes", &Config::block_cache_bytes, "RocksDB block cache size."));
@@ -156,6 +193,24 @@ const std::vector<KeySpec>& Specs() {
     v.push_back(Ignored("storage.memory.max_traces", Type::kUint,
                         "Reflow key; accepted and ignored (the memory store does not evict)."));
     v.push_back(Ignored("storage.memory.eviction_policy", Type::kString, "Reflow key; accepted and ignored."));
+
+    v.push_back(Shards("clickhouse.shards", &Config::clickhouse_shards,
+                       "ClickHouse shards, each a list of replica URLs: [[\"http://h1:8123\", \"http://h1r:8123\"], "
+                       "[\"http://h2:8123\"]]. Env/flag: shards separated by ',', replicas by '|'."));
+    v.push_back(Str("clickhouse.database", &Config::clickhouse_database,
+                    "ClickHouse database of tracedb's tables; created with them at start when absent."));
+    v.push_back(Str("clickhouse.user", &Config::clickhouse_user, "ClickHouse user."));
+    KeySpec password = Str("clickhouse.password", &Config::clickhouse_password, "ClickHouse password.");
+    password.get = [](const Config& c) {
+      return c.clickhouse_password.empty() ? std::string("\"\"") : std::string("\"<redacted>\"");
+    };
+    v.push_back(password);
+    v.push_back(Bool("clickhouse.replicated", &Config::clickhouse_replicated,
+                     "ReplicatedMergeTree tables (needs ZooKeeper and the {shard}/{replica} macros)."));
+    v.push_back(Uint("clickhouse.insert_attempts", &Config::clickhouse_insert_attempts,
+                     "Sends of one block (byte-identical) before a write is refused with 503."));
+    v.push_back(Str("cluster.nats", &Config::cluster_nats,
+                    "NATS URL for live subscriptions across servers (nats://host:4222); empty: local only."));
 
     v.push_back(Uint("ingest.queue_capacity", &Config::ingest_queue_capacity,
                      "Write requests queued for the writer thread; when full, sockets stop being read."));
@@ -247,6 +302,7 @@ const char* TypeName(Type t) {
     case Type::kUint: return "a non-negative integer";
     case Type::kInt: return "an integer";
     case Type::kStringList: return "a list of strings";
+    case Type::kShardList: return "a list of shards, each a list of URLs";
   }
   return "?";
 }
@@ -295,6 +351,7 @@ Status ConfigLoader::SetText(std::string_view key, std::string_view value, const
   switch (spec->type) {
     case Type::kString:
     case Type::kStringList:
+    case Type::kShardList:
       break;
     case Type::kBool:
       if (text == "true" || text == "1" || text == "yes" || text == "on") {
@@ -401,6 +458,34 @@ Status ConfigLoader::LoadToml(std::string_view text, const std::string& origin) 
           }
         }
         break;
+      case Type::kShardList:
+        // [["a", "b"], ["c"]] or ["a", "c"] (one replica per shard).
+        if (const toml::array* arr = node->as_array()) {
+          ok = true;
+          auto plain = [](const toml::node& n, std::string* out) {
+            auto text = n.value<std::string>();
+            if (!n.is_string() || text->find_first_of(",|") != std::string::npos) return false;
+            *out = *text;
+            return true;
+          };
+          for (const auto& item : *arr) {
+            std::string shard, url;
+            if (const toml::array* replicas = item.as_array()) {
+              for (const auto& r : *replicas) {
+                if (!plain(r, &url)) ok = false;
+                if (!shard.empty()) shard += "|";
+                shard += url;
+              }
+              if (replicas->empty()) ok = false;
+            } else if (!plain(item, &shard)) {
+              ok = false;
+            }
+            if (!ok) break;
+            if (!value.empty()) value += ",";
+            value += shard;
+          }
+        }
+        break;
     }
     if (!ok) {
       std::string shown = node->is_string()    ? "\"" + *node->value<std::string>() + "\""
@@ -483,9 +568,16 @@ Status ConfigLoader::Validate() const {
   if (c.finalize_status != "Completed" && c.finalize_status != "Cancelled" && c.finalize_status != "Failed") {
     return bad("server.finalize_status", fmt::format("'{}' is not Completed, Cancelled or Failed", c.finalize_status));
   }
-  if (c.backend != "rocksdb" && c.backend != "memory" && c.backend != "sqlite") {
+  if (c.backend != "rocksdb" && c.backend != "memory" && c.backend != "sqlite" && c.backend != "clickhouse") {
     return bad("storage.backend",
-               fmt::format("'{}' is not supported (rocksdb, memory; sqlite = rocksdb on disk)", c.backend));
+               fmt::format("'{}' is not supported (rocksdb, memory, clickhouse; sqlite = rocksdb on disk)", c.backend));
+  }
+  if (c.backend == "clickhouse") {
+    if (c.clickhouse_shards.empty()) return bad("clickhouse.shards", "must list at least one shard");
+    if (c.clickhouse_insert_attempts == 0) return bad("clickhouse.insert_attempts", "must be at least 1");
+    if (c.retention_max_bytes != 0) {
+      return bad("storage.retention_max_bytes", "is not supported by the clickhouse backend (use max_age_seconds)");
+    }
   }
   if (c.backend != "memory" && c.data_dir.empty()) return bad("storage.data_dir", "must not be empty");
   if (c.retention_interval_seconds == 0) return bad("storage.retention_interval_seconds", "must be at least 1");

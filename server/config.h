@@ -114,8 +114,9 @@ struct Config {
   std::string tls_key_file;
 
   // [storage]
-  // "rocksdb" (on disk in data_dir) or "memory". "sqlite" is accepted as an
-  // alias of rocksdb (Reflow configs). Default: "rocksdb".
+  // "rocksdb" (on disk in data_dir), "memory", or "clickhouse" (the cluster
+  // of [clickhouse]; docs/scale-out.md). "sqlite" is accepted as an alias of
+  // rocksdb (Reflow configs). Default: "rocksdb".
   std::string backend = "rocksdb";
   // Directory of the on-disk store. Default: "./data".
   std::string data_dir = "./data";
@@ -135,6 +136,27 @@ struct Config {
   // Seconds between two passes of the background retention loop (which
   // runs only when one of the limits above is set). Default: 60.
   uint64_t retention_interval_seconds = 60;
+
+  // [clickhouse] (storage.backend = "clickhouse"; docs/scale-out.md)
+  // Shards, each a list of replica URLs. TOML: [["http://h1:8123",
+  // "http://h1r:8123"], ["http://h2:8123"]]; --set / env: shards separated
+  // by ',', replicas by '|'. Default: none.
+  std::vector<std::vector<std::string>> clickhouse_shards;
+  // Database of the tables, created at start when absent. Default: "tracedb".
+  std::string clickhouse_database = "tracedb";
+  std::string clickhouse_user = "default";
+  std::string clickhouse_password;
+  // ReplicatedMergeTree tables (ZooKeeper and {shard}/{replica} macros on
+  // the nodes). Default: false.
+  bool clickhouse_replicated = false;
+  // Sends of one block (the identical bytes) before a write fails with 503.
+  // Default: 3.
+  uint64_t clickhouse_insert_attempts = 3;
+
+  // [cluster]
+  // NATS server for live fan-out across tracedb servers ("nats://host:4222");
+  // "" keeps subscriptions local to each server. Default: "".
+  std::string cluster_nats;
 
   // [ingest]
   // Write requests queued for the writer thread at most. Default: 16384.

@@ -3,6 +3,7 @@
 
 #include <fmt/format.h>
 
+#include "clickhouse/ch_engine.h"
 #include "server/server.h"
 
 namespace tracedb::server {
@@ -21,7 +22,25 @@ engine::Options EngineOptionsFor(const Config& config) {
   return o;
 }
 
+clickhouse::ClickHouseOptions ClickHouseOptionsFor(const Config& config) {
+  clickhouse::ClickHouseOptions o;
+  o.shards = config.clickhouse_shards;
+  o.database = config.clickhouse_database;
+  o.user = config.clickhouse_user;
+  o.password = config.clickhouse_password;
+  o.replicated = config.clickhouse_replicated;
+  o.insert_attempts = static_cast<uint32_t>(config.clickhouse_insert_attempts);
+  o.retention_max_age_seconds = static_cast<int64_t>(config.retention_max_age_seconds);
+  o.retention_interval_seconds = static_cast<uint32_t>(config.retention_interval_seconds);
+  return o;
+}
+
 Result<std::unique_ptr<engine::Engine>> OpenEngine(const Config& config) {
+  if (config.backend == "clickhouse") {
+    auto engine = clickhouse::OpenClickHouse(ClickHouseOptionsFor(config));
+    if (!engine.ok()) return engine.status().WithContext("opening the clickhouse backend");
+    return engine;
+  }
   engine::Options o = EngineOptionsFor(config);
   if (!o.in_memory) {
     std::error_code ec;
