@@ -40,12 +40,6 @@ std::string IdLiteral(const Id128& id) {
 
 namespace {
 
-std::string KeyLiteral(IndexKind kind, std::string_view value) {
-  std::string k(1, static_cast<char>(kind));
-  k.append(value);
-  return Quote(k);
-}
-
 // The smallest string greater than every string starting with `prefix`
 // ("" when there is none: the range is open above).
 std::string PrefixEnd(std::string prefix) {
@@ -132,8 +126,8 @@ struct ChunkBuilder {
 // latest start lies in the window.
 class ChIndexCursor final : public engine::IndexCursor {
  public:
-  ChIndexCursor(ChEngine* e, const IndexRange& range, TimestampNs cutoff) : e_(e), range_(range) {
-    range_.min_start = std::max(range_.min_start, cutoff);
+  ChIndexCursor(ChEngine* e, const SqlScan& scan, TimestampNs cutoff) : e_(e), scan_(scan) {
+    scan_.min_start = std::max(scan_.min_start, cutoff);
     streams_.resize(e_->shard_count());
     for (size_t s = 0; s < streams_.size(); ++s) Fill(s, std::nullopt, /*inclusive=*/false);
     Settle();
@@ -179,29 +173,7 @@ class ChIndexCursor final : public engine::IndexCursor {
       st.exhausted = true;
       return;
     }
-    const std::string key = KeyLiteral(range_.kind, range_.kind == IndexKind::kTime ? "" : range_.value);
-    std::string window = fmt::format("start_ns >= {} AND start_ns <= {}", range_.min_start, range_.max_start);
-    const std::string outer = fmt::format("s >= {} AND s <= {}", range_.min_start, range_.max_start);
-    std::string keyset;
-    std::string hint_upper;
-    if (from) {
-      keyset = fmt::format(" AND (s < {0} OR (s = {0} AND trace_id {1} {2}))", from->start_ns,
-                           inclusive ? ">=" : ">", IdLiteral(from->trace_id));
-      hint_upper = fmt::format(" AND start_ns <= {}", from->start_ns);
-    }
-    // Hints may be stale (a status that changed, a start that moved): the
-    // trace's latest header version must still hold the key (`keys`), and
-    // its latest start must lie in the window.
-    std::string sql = fmt::format(
-        "SELECT s, trace_id FROM ("
-        "SELECT trace_id, argMax(start_ns, version) AS s, argMax(keys, version) AS k FROM {db}.traces "
-        "WHERE trace_id IN (SELECT trace_id FROM {db}.trace_index WHERE key = {key} AND {window}{hint_upper}) "
-        "GROUP BY trace_id) "
-        "WHERE has(k, {key}) AND {outer}{keyset} "
-        "ORDER BY s DESC, trace_id LIMIT {page} FORMAT RowBinary",
-        fmt::arg("db", e_->db()), fmt::arg("key", key), fmt::arg("window", window),
-        fmt::arg("hint_upper", hint_upper), fmt::arg("outer", outer), fmt::arg("keyset", keyset),
-        fmt::arg("page", kPage));
+    std::string sql = ScanSql(e_->db(), scan_, from, inclusive, kPage);
     auto body = e_->shard(s).Query(sql);
     if (!body.ok()) {
       status_ = body.status();
@@ -238,7 +210,7 @@ class ChIndexCursor final : public engine::IndexCursor {
   }
 
   ChEngine* e_;
-  IndexRange range_;
+  SqlScan scan_;
   std::vector<Stream> streams_;
   IndexEntry entry_;
   size_t current_ = 0;
@@ -588,7 +560,53 @@ Result<std::vector<schema::FlowVersion>> ChEngine::GetFlowVersions(std::string_v
 }
 
 std::unique_ptr<engine::IndexCursor> ChEngine::ScanIndex(const IndexRange& range) {
-  return std::make_unique<ChIndexCursor>(this, range, retention_cutoff());
+  SqlScan scan;
+  std::string key(1, static_cast<char>(range.kind));
+  if (range.kind != IndexKind::kTime) key.append(range.value);
+  scan.hint_keys = {key};
+  if (range.kind != IndexKind::kTime) scan.where = fmt::format("has(k, {})", Quote(key));
+  scan.min_start = range.min_start;
+  scan.max_start = range.max_start;
+  return std::make_unique<ChIndexCursor>(this, scan, retention_cutoff());
+}
+
+std::unique_ptr<engine::IndexCursor> ChEngine::ScanWhere(const SqlScan& scan) {
+  return std::make_unique<ChIndexCursor>(this, scan, retention_cutoff());
+}
+
+std::unique_ptr<engine::IndexCursor> ScanWhere(engine::Engine* engine, const SqlScan& scan) {
+  auto* ch = dynamic_cast<ChEngine*>(engine);
+  if (ch == nullptr) return nullptr;
+  return ch->ScanWhere(scan);
+}
+
+std::string ScanSql(std::string_view database, const SqlScan& scan, const std::optional<IndexEntry>& from,
+                    bool inclusive, size_t limit) {
+  std::string hint_keys;
+  for (const auto& k : scan.hint_keys) hint_keys += (hint_keys.empty() ? "" : ", ") + Quote(k);
+  if (hint_keys.empty()) hint_keys = Quote(std::string(1, static_cast<char>(IndexKind::kTime)));
+  std::string window = fmt::format("start_ns >= {} AND start_ns <= {}", scan.min_start, scan.max_start);
+  std::string outer = fmt::format("s >= {} AND s <= {}", scan.min_start, scan.max_start);
+  std::string keyset;
+  if (from) {
+    keyset = fmt::format(" AND (s < {0} OR (s = {0} AND trace_id {1} {2}))", from->start_ns, inclusive ? ">=" : ">",
+                         IdLiteral(from->trace_id));
+    window += fmt::format(" AND start_ns <= {}", from->start_ns);
+  }
+  // Index entries are hints (a status that changed, a start that moved):
+  // the predicate runs on the trace's latest header version (`k` its index
+  // keys, `s` its start, `g` its event generation).
+  return fmt::format(
+      "SELECT s, trace_id FROM ("
+      "SELECT trace_id, argMax(start_ns, version) AS s, argMax(keys, version) AS k, argMax(gen, version) AS g "
+      "FROM {db}.traces "
+      "WHERE trace_id IN (SELECT trace_id FROM {db}.trace_index WHERE key IN ({hints}) AND {window}) "
+      "GROUP BY trace_id) "
+      "WHERE {outer}{where}{keyset} "
+      "ORDER BY s DESC, trace_id LIMIT {limit} FORMAT RowBinary",
+      fmt::arg("db", database), fmt::arg("hints", hint_keys), fmt::arg("window", window), fmt::arg("outer", outer),
+      fmt::arg("where", scan.where.empty() ? "" : " AND (" + scan.where + ")"), fmt::arg("keyset", keyset),
+      fmt::arg("limit", limit));
 }
 
 Result<std::vector<std::string>> ChEngine::ListIndexValues(IndexKind kind, std::string_view prefix, size_t limit) {

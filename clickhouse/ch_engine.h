@@ -18,6 +18,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -60,6 +61,29 @@ struct ClickHouseOptions {
 // creates the database and tables when absent (modern servers get codecs,
 // LowCardinality and skip indexes; layout.h).
 Result<std::unique_ptr<engine::Engine>> OpenClickHouse(const ClickHouseOptions& options);
+
+// A search pushed down to ClickHouse (the query layer's SQL compiler,
+// clickhouse/sql/): the traces whose latest header version satisfies
+// `where` and starts in [min_start, max_start], newest first. `where` is a
+// ClickHouse boolean expression over the columns s (start_ns), k (index
+// keys, layout.h), g (event generation) and trace_id; "" is true.
+// `hint_keys` are trace_index keys of which every match holds at least one
+// (fewer traces to group); empty: the time key.
+struct SqlScan {
+  std::vector<std::string> hint_keys;
+  std::string where;
+  engine::TimestampNs min_start = INT64_MIN;
+  engine::TimestampNs max_start = INT64_MAX;
+};
+
+// A cursor over `scan` on every shard, merged newest first; nullptr when
+// `engine` is not a ClickHouse backend.
+std::unique_ptr<engine::IndexCursor> ScanWhere(engine::Engine* engine, const SqlScan& scan);
+
+// The statement one shard runs for a page of `scan` (EXPLAIN shows it):
+// after (or from, when inclusive) `from`, at most `limit` rows.
+std::string ScanSql(std::string_view database, const SqlScan& scan, const std::optional<engine::IndexEntry>& from,
+                    bool inclusive, size_t limit);
 
 // The shard a trace's rows go to.
 size_t ShardOf(const engine::Id128& trace_id, size_t shard_count);

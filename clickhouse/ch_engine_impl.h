@@ -75,6 +75,7 @@ class ChEngine final : public engine::Engine {
                                                 const engine::ReadOptions& options) override;
   Result<std::vector<schema::FlowVersion>> GetFlowVersions(std::string_view flow_id) override;
   std::unique_ptr<engine::IndexCursor> ScanIndex(const engine::IndexRange& range) override;
+  std::unique_ptr<engine::IndexCursor> ScanWhere(const SqlScan& scan);
   Result<std::vector<std::string>> ListIndexValues(engine::IndexKind kind, std::string_view prefix,
                                                    size_t limit) override;
   Status ReadColumns(const engine::Id128& trace_id,

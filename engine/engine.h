@@ -422,6 +422,15 @@ class Engine {
   // whole store; meant for a store no server is writing to (repair holds
   // the write lock).
   virtual Result<CheckReport> Check(const CheckOptions& options) = 0;
+
+  // An object a layer above attaches to this engine and finds again through
+  // it, living as long as the engine: the query layer's backend for a
+  // storage backend that runs searches itself (query/backend.h).
+  void set_attachment(std::shared_ptr<void> attachment) { attachment_ = std::move(attachment); }
+  void* attachment() const { return attachment_.get(); }
+
+ private:
+  std::shared_ptr<void> attachment_;
 };
 
 // The backups in backup directory `dir`, oldest first.

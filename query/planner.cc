@@ -360,6 +360,7 @@ Result<Plan> MakePlan(engine::Engine* engine, const BoundQuery& query, const Pla
 }
 
 Result<std::unique_ptr<engine::IndexCursor>> OpenAccess(engine::Engine* engine, const Plan& plan) {
+  if (plan.backend_access && plan.access != Plan::Access::kEmpty) return plan.backend_access();
   switch (plan.access) {
     case Plan::Access::kEmpty:
     case Plan::Access::kColumnScan:
@@ -390,31 +391,37 @@ Result<std::unique_ptr<engine::IndexCursor>> OpenAccess(engine::Engine* engine, 
 std::string ExplainPlan(const Plan& plan, const BoundQuery& query) {
   std::string out = query.aggregates.empty() ? "search traces, newest first\n" : "aggregate\n";
   out += "  window: start in [" + TimeText(plan.min_start) + ", " + TimeText(plan.max_start) + "]\n";
-  switch (plan.access) {
-    case Plan::Access::kEmpty:
-      out += "  access: none (no trace can match)\n";
-      break;
-    case Plan::Access::kTimeScan:
-      out += "  access: time index scan (est " + std::string(plan.time_estimate >= kProbeCap ? ">=" : "") +
-             std::to_string(plan.time_estimate) + ")\n";
-      break;
-    case Plan::Access::kColumnScan:
-      out += "  access: column scan of the window (Engine::ScanColumns)\n";
-      break;
-    case Plan::Access::kTraceIds:
-      out += "  access: point reads of " + std::to_string(plan.trace_ids.size()) + " trace id(s)\n";
-      break;
-    case Plan::Access::kIndexes:
-      out += plan.used.size() > 1 ? "  access: leapfrog intersection of\n" : "  access: index scan of\n";
-      break;
+  if (plan.backend_text.empty()) {
+    switch (plan.access) {
+      case Plan::Access::kEmpty:
+        out += "  access: none (no trace can match)\n";
+        break;
+      case Plan::Access::kTimeScan:
+        out += "  access: time index scan (est " + std::string(plan.time_estimate >= kProbeCap ? ">=" : "") +
+               std::to_string(plan.time_estimate) + ")\n";
+        break;
+      case Plan::Access::kColumnScan:
+        out += "  access: column scan of the window (Engine::ScanColumns)\n";
+        break;
+      case Plan::Access::kTraceIds:
+        out += "  access: point reads of " + std::to_string(plan.trace_ids.size()) + " trace id(s)\n";
+        break;
+      case Plan::Access::kIndexes:
+        out += plan.used.size() > 1 ? "  access: leapfrog intersection of\n" : "  access: index scan of\n";
+        break;
+    }
   }
   auto line = [](const IndexAccess& a) {
     return std::string(KindName(a.kind)) + " index: " + a.description + " (" + std::to_string(a.values.size()) +
            " value(s), est " + (a.estimate >= kProbeCap ? ">=" : "") + std::to_string(a.estimate) +
            (a.exact ? ", exact" : ", re-checked") + ")\n";
   };
-  for (const auto& a : plan.used) out += "    " + line(a);
-  for (const auto& a : plan.unused) out += "  not used: " + line(a);
+  if (!plan.backend_text.empty()) {
+    out += plan.backend_text;
+  } else {
+    for (const auto& a : plan.used) out += "    " + line(a);
+    for (const auto& a : plan.unused) out += "  not used: " + line(a);
+  }
   if (plan.residual.kind == Node::Kind::kTrue) {
     out += "  residual: none (the access answers the filter)\n";
   } else {

@@ -27,6 +27,9 @@
 #include "common/result.h"
 #include "engine/engine.h"
 #include "query/bound.h"
+#include <functional>
+#include <memory>
+
 #include "query/evaluator.h"
 
 namespace tracedb::query {
@@ -60,6 +63,11 @@ struct Plan {
   std::vector<IndexAccess> unused;  // considered, left to the residual
   std::vector<schema::Id128> trace_ids;
   size_t time_estimate = 0;  // probe of the time index in the window
+
+  // Set by a storage backend's QueryBackend (backend.h): its own cursor over
+  // the candidates, replacing `access`, and its EXPLAIN text.
+  std::function<Result<std::unique_ptr<engine::IndexCursor>>()> backend_access;
+  std::string backend_text;
 
   Node residual;  // kTrue: the access answers the filter exactly
   Needs residual_needs = Needs::kHeader;

@@ -2,6 +2,7 @@
 
 #include <chrono>
 
+#include "query/backend.h"
 #include "query/binder.h"
 #include "query/executor.h"
 #include "query/parser.h"
@@ -18,6 +19,7 @@ Result<QueryResult> Execute(engine::Engine* engine, const BoundQuery& query, con
   PlanOptions plan_options;
   plan_options.max_expanded_values = options.max_expanded_values;
   TRACEDB_ASSIGN_OR_RETURN(Plan plan, MakePlan(engine, query, plan_options));
+  if (QueryBackend* backend = QueryBackendOf(engine)) TRACEDB_RETURN_IF_ERROR(backend->Refine(engine, query, &plan));
   return ExecutePlan(engine, query, plan, options);
 }
 

@@ -4,6 +4,8 @@
 #include <fmt/format.h>
 
 #include "clickhouse/ch_engine.h"
+#include "clickhouse/sql/sql_compiler.h"
+#include "query/backend.h"
 #include "server/server.h"
 
 namespace tracedb::server {
@@ -39,6 +41,8 @@ Result<std::unique_ptr<engine::Engine>> OpenEngine(const Config& config) {
   if (config.backend == "clickhouse") {
     auto engine = clickhouse::OpenClickHouse(ClickHouseOptionsFor(config));
     if (!engine.ok()) return engine.status().WithContext("opening the clickhouse backend");
+    // Searches compile to ClickHouse SQL (clickhouse/sql/).
+    query::AttachQueryBackend(engine->get(), clickhouse::sql::MakeQueryBackend(config.clickhouse_database));
     return engine;
   }
   engine::Options o = EngineOptionsFor(config);
