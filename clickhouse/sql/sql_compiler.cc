@@ -245,12 +245,27 @@ class ClickHouseQueryBackend final : public query::QueryBackend {
     };
     plan->backend_text = "  access: clickhouse, on every shard (pages of 1024):\n    " +
                          ScanSql(db_, scan, std::nullopt, false, 1024) + "\n";
-    if (c.exact) {
-      plan->residual = Node{};
-    } else {
-      plan->residual = query.filter;
-      plan->residual_needs = query::NeedsOf(query.filter);
+    // What SQL answers exactly is not re-checked: the top-level conjuncts
+    // that compiled exactly leave the residual.
+    Node residual;
+    if (!c.exact) {
+      if (query.filter.kind == Node::Kind::kAnd) {
+        residual.kind = Node::Kind::kAnd;
+        for (const auto& child : query.filter.children) {
+          if (!Compile(child, db_, plan->min_start).exact) residual.children.push_back(child);
+        }
+        if (residual.children.size() == 1) {
+          Node only = std::move(residual.children[0]);
+          residual = std::move(only);
+        } else if (residual.children.empty()) {
+          residual = Node{};
+        }
+      } else {
+        residual = query.filter;
+      }
     }
+    plan->residual = std::move(residual);
+    if (plan->residual.kind != Node::Kind::kTrue) plan->residual_needs = query::NeedsOf(plan->residual);
     return Status::OK();
   }
 
