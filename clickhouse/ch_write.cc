@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstring>
+#include <future>
 
 #include <fmt/format.h>
 
@@ -455,21 +456,30 @@ class ChWritePath {
     }
   }
 
-  // Events first, then the header versions that point at them, shard by
-  // shard. A re-sent block repeats rows that readers take once.
+  // Per shard, events first, then the header versions that point at them;
+  // the shards in parallel. A re-sent block repeats rows that readers take
+  // once.
   Status Commit() {
     const std::string events_sql = fmt::format("INSERT INTO {}.events FORMAT RowBinary", e_->db());
     const std::string traces_sql = fmt::format("INSERT INTO {}.traces FORMAT RowBinary", e_->db());
+    auto one = [&](size_t s) -> Status {
+      if (events_[s].size() > 0) TRACEDB_RETURN_IF_ERROR(e_->shard(s).Insert(events_sql, events_[s].data()));
+      if (headers_[s].size() > 0) TRACEDB_RETURN_IF_ERROR(e_->shard(s).Insert(traces_sql, headers_[s].data()));
+      return Status::OK();
+    };
+    std::vector<size_t> busy;
     for (size_t s = 0; s < e_->shard_count(); ++s) {
-      if (events_[s].size() > 0) {
-        TRACEDB_RETURN_IF_ERROR(e_->shard(s).Insert(events_sql, events_[s].data()));
-        result_.bytes_written += events_[s].size();
-      }
-      if (headers_[s].size() > 0) {
-        TRACEDB_RETURN_IF_ERROR(e_->shard(s).Insert(traces_sql, headers_[s].data()));
-        result_.bytes_written += headers_[s].size();
-      }
+      if (events_[s].size() > 0 || headers_[s].size() > 0) busy.push_back(s);
     }
+    std::vector<std::future<Status>> others;
+    for (size_t i = 1; i < busy.size(); ++i) others.push_back(std::async(std::launch::async, one, busy[i]));
+    Status first = busy.empty() ? Status::OK() : one(busy[0]);
+    for (auto& f : others) {
+      Status s = f.get();
+      if (first.ok() && !s.ok()) first = s;
+    }
+    TRACEDB_RETURN_IF_ERROR(first);
+    for (size_t s = 0; s < e_->shard_count(); ++s) result_.bytes_written += events_[s].size() + headers_[s].size();
     result_.keys_written = event_rows_ + header_rows_;
     return Status::OK();
   }

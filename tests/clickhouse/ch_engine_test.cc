@@ -250,3 +250,69 @@ TEST_F(ChEngineTest, AnUnreachableClusterIsAnErrorNamingTheUrl) {
 
 }  // namespace
 }  // namespace tracedb::clickhouse
+
+namespace tracedb::clickhouse {
+namespace {
+
+TEST_F(ChEngineTest, RetentionDropsWholeDayPartitionsOnEveryShard) {
+  testing::UniqueDatabase db("retention");
+  ClickHouseOptions o;
+  o.retention_max_age_seconds = 2 * 86400;
+  o.retention_interval_seconds = 3600;  // the test runs the pass itself
+  auto ch = OpenTestBackend(db.name(), o);
+  ASSERT_TRUE(ch.ok()) << ch.status().ToString();
+  const int64_t now = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                          std::chrono::system_clock::now().time_since_epoch())
+                          .count();
+  engine::WriteBatch b;
+  std::vector<schema::Id128> old_ids, new_ids;
+  for (uint64_t n = 1; n <= 20; ++n) {
+    schema::Trace t;
+    t.trace_id = query::testing::TraceId(n);
+    t.flow_id = "retained";
+    t.start_ns = n <= 10 ? now - 4 * 86400 * kSecond : now - 3600 * kSecond;
+    t.status.code = schema::StatusCode::kRunning;
+    (n <= 10 ? old_ids : new_ids).push_back(t.trace_id);
+    b.StartTrace(t);
+    schema::Event e;
+    e.event_id = "e" + std::to_string(n);
+    e.timestamp_ns = t.start_ns + 1;
+    e.type = schema::EventType::kActorStarted;
+    e.actor = "a";
+    e.reflow.emplace();
+    b.AppendEvent(t.trace_id, e);
+  }
+  ASSERT_TRUE((*ch)->Write(b).ok());
+  // Reads hide what is older than the cutoff at once.
+  for (const auto& id : old_ids) {
+    auto t = (*ch)->GetTrace(id);
+    ASSERT_TRUE(t.ok());
+    EXPECT_FALSE(t->has_value());
+  }
+  auto parts = [&](const std::string& url) {
+    auto c = testing::Connect(url);
+    auto r = c->Query("SELECT count(DISTINCT partition) FROM system.parts WHERE database = '" + db.name() +
+                      "' AND table = 'events' AND active");
+    return r.ok() ? std::stoi(*r) : -1;
+  };
+  int before = 0;
+  for (const auto& url : testing::TestShardUrls()) before += parts(url);
+  auto dropped = (*ch)->EnforceRetention(now);
+  ASSERT_TRUE(dropped.ok()) << dropped.status().ToString();
+  EXPECT_GE(*dropped, 1u);
+  int after = 0;
+  for (const auto& url : testing::TestShardUrls()) after += parts(url);
+  EXPECT_LT(after, before);
+  EXPECT_GT(after, 0);
+  for (const auto& id : new_ids) {
+    auto t = (*ch)->GetTrace(id);
+    ASSERT_TRUE(t.ok() && t->has_value());
+    EXPECT_EQ((*t)->events.size(), 1u);
+  }
+  size_t seen = 0;
+  ASSERT_TRUE((*ch)->ScanTraces([&](const schema::Trace&) { return ++seen, true; }).ok());
+  EXPECT_EQ(seen, new_ids.size());
+}
+
+}  // namespace
+}  // namespace tracedb::clickhouse
