@@ -286,6 +286,10 @@ Result<Plan> MakePlan(engine::Engine* engine, const BoundQuery& query, const Pla
     plan.unused = std::move(candidates);
   } else {
     for (auto& a : candidates) {
+      if (!options.probe_indexes) {
+        a.estimate = kProbeCap;  // unknown
+        continue;
+      }
       auto cursor = index::ScanValues(engine, a.kind, a.values, plan.min_start, plan.max_start);
       a.estimate = index::CountUpTo(cursor.get(), kProbeCap);
       TRACEDB_RETURN_IF_ERROR(cursor->status());
@@ -305,9 +309,13 @@ Result<Plan> MakePlan(engine::Engine* engine, const BoundQuery& query, const Pla
       }
     }
     if (plan.used.empty()) {
-      auto cursor = index::ScanValues(engine, IndexKind::kTime, {""}, plan.min_start, plan.max_start);
-      plan.time_estimate = index::CountUpTo(cursor.get(), kProbeCap);
-      TRACEDB_RETURN_IF_ERROR(cursor->status());
+      if (options.probe_indexes) {
+        auto cursor = index::ScanValues(engine, IndexKind::kTime, {""}, plan.min_start, plan.max_start);
+        plan.time_estimate = index::CountUpTo(cursor.get(), kProbeCap);
+        TRACEDB_RETURN_IF_ERROR(cursor->status());
+      } else {
+        plan.time_estimate = kProbeCap;
+      }
       plan.access = Plan::Access::kTimeScan;
     } else {
       plan.access = plan.used.front().estimate == 0 ? Plan::Access::kEmpty : Plan::Access::kIndexes;

@@ -88,6 +88,11 @@ struct PlanOptions {
   // Upper bound of values a pattern may expand to before the planner falls
   // back to checking the pattern per trace. Default: 1000.
   size_t max_expanded_values = 1000;
+  // Probe the index accesses for their sizes (which drives, what to
+  // intersect, whether nothing can match). A backend that plans searches
+  // itself (backend.h) turns it off: its probes would be queries. Default:
+  // true.
+  bool probe_indexes = true;
 };
 
 // Chooses the access path and residual. Reads the engine only to list index

@@ -18,8 +18,11 @@ Result<BoundQuery> ParseAndBind(std::string_view text, schema::TimestampNs now_n
 Result<QueryResult> Execute(engine::Engine* engine, const BoundQuery& query, const QueryOptions& options) {
   PlanOptions plan_options;
   plan_options.max_expanded_values = options.max_expanded_values;
+  QueryBackend* backend = QueryBackendOf(engine);
+  // A backend plans searches itself: no index probes for it.
+  plan_options.probe_indexes = backend == nullptr || !query.aggregates.empty();
   TRACEDB_ASSIGN_OR_RETURN(Plan plan, MakePlan(engine, query, plan_options));
-  if (QueryBackend* backend = QueryBackendOf(engine)) TRACEDB_RETURN_IF_ERROR(backend->Refine(engine, query, &plan));
+  if (backend != nullptr) TRACEDB_RETURN_IF_ERROR(backend->Refine(engine, query, &plan));
   return ExecutePlan(engine, query, plan, options);
 }
 
