@@ -1,15 +1,19 @@
 #!/usr/bin/env bash
 # One command for a fresh Debian 12 machine: installs what is missing, builds,
 # and runs the whole test suite in three passes:
-#   1. release (build/): every ctest test (unit, golden, differential, crash,
-#      server, script and fuzz-replay tests, the benchmark smoke tests);
-#   2. asan (build-asan/, ASan + UBSan + LeakSanitizer at -O1 -g1): every
+#   1. release (build/, RelWithDebInfo with line tables only): every ctest
+#      test (unit, golden, differential, crash, server, script and
+#      fuzz-replay tests, the benchmark smoke tests);
+#   2. asan (build-asan/, ASan + UBSan + LeakSanitizer at -O1 -g1, -O0 for
+#      the Beast session code, the test drivers (not the query suite's), the
+#      CLI and the examples: tracedb_sanitizer_O0 in CMakeLists.txt): every
 #      ctest test again: all module suites, the script tests against the
 #      ASan-built `tracedb` and the fuzz replays. The benchmark runner is
 #      left out of this pass (its smoke test runs in the release pass): the
 #      three builds must fit the 35-minute budget on 2 cores;
-#   3. tsan (build-tsan/, ThreadSanitizer at -O1 -g1): the engine, ingest
-#      pipeline, server and client suites, suppressions in tests/tsan.supp.
+#   3. tsan (build-tsan/, ThreadSanitizer at -O1 -g1, -O0 as in 2.): the
+#      engine, ingest pipeline, server and client suites, suppressions in
+#      tests/tsan.supp.
 # See docs/server.md ("Sanitizers") for what each pass covers and costs.
 # Each sanitizer build compiles in the background while the previous pass's
 # tests run, so both cores stay busy.
@@ -110,7 +114,10 @@ sanitize=1
 [ "${TRACEDB_SKIP_SANITIZE:-0}" = "1" ] && sanitize=0
 start=$(date +%s)
 
-build release build "-DCMAKE_BUILD_TYPE=${BUILD_TYPE:-RelWithDebInfo}"
+# Line tables only (TRACEDB_LINE_TABLES_ONLY): the release pass needs no
+# variable locations, and GCC's tracking of them is a fifth to a third of
+# an -O2 -g compile.
+build release build "-DCMAKE_BUILD_TYPE=${BUILD_TYPE:-RelWithDebInfo} -DTRACEDB_LINE_TABLES_ONLY=ON"
 [ $sanitize = 1 ] && { build asan build-asan "$ASAN_ARGS" & asan_build=$!; }
 run_tests release build ""
 if [ $sanitize = 1 ]; then
