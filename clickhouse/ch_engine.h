@@ -85,6 +85,9 @@ std::unique_ptr<engine::IndexCursor> ScanWhere(engine::Engine* engine, const Sql
 std::string ScanSql(std::string_view database, const SqlScan& scan, const std::optional<engine::IndexEntry>& from,
                     bool inclusive, size_t limit);
 
+// A SQL literal of a trace id: toFixedString(unhex('…'), 16).
+std::string IdLiteral(const engine::Id128& id);
+
 // The shard a trace's rows go to.
 size_t ShardOf(const engine::Id128& trace_id, size_t shard_count);
 

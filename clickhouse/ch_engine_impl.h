@@ -57,8 +57,6 @@ struct StoredHeader {
   uint32_t gen = 0;
 };
 
-// A SQL literal of a trace id: toFixedString(unhex('…'), 16).
-std::string IdLiteral(const engine::Id128& id);
 
 // The trace_index key of a flow version (layout.h, kVersionKey) and back;
 // `flow_size` is the length of the flow the key was looked up by.

@@ -21,16 +21,6 @@ std::string Key(engine::IndexKind kind, std::string_view value) {
   return k;
 }
 
-std::string IdLit(const schema::Id128& id) {
-  static constexpr char kHex[] = "0123456789ABCDEF";
-  std::string out = "toFixedString(unhex('";
-  for (uint8_t b : id) {
-    out.push_back(kHex[b >> 4]);
-    out.push_back(kHex[b & 15]);
-  }
-  return out + "'), 16)";
-}
-
 const char* CompareOp(Op op) {
   switch (op) {
     case Op::kEq: return "=";
@@ -149,7 +139,7 @@ class Compiler {
         std::string list;
         for (const auto& v : p.values) {
           if (v.kind != Value::Kind::kId) return Compiled{};
-          list += (list.empty() ? "" : ", ") + IdLit(v.id);
+          list += (list.empty() ? "" : ", ") + IdLiteral(v.id);
         }
         return Negate(Compiled{"trace_id IN (" + list + ")", {}, true}, p.negated);
       }
