@@ -184,6 +184,9 @@ Result<std::unique_ptr<ClusterBus>> ClusterBus::Start(const ClusterBusOptions& o
     b->nats_->connected.store(true);
     b->metrics_->cluster_connected.store(1, std::memory_order_relaxed);
     Log(fmt::format("connected to {}", b->options_.url));
+    // A subscription attempted before the first connection may have
+    // failed: the bus thread checks again.
+    b->Reconcile();
   };
   auto on_disconnected = [](natsConnection*, void* closure) {
     auto* b = BusOf(closure);
@@ -201,6 +204,7 @@ Result<std::unique_ptr<ClusterBus>> ClusterBus::Start(const ClusterBusOptions& o
     b->metrics_->cluster_connected.store(1, std::memory_order_relaxed);
     b->metrics_->cluster_reconnects.fetch_add(1, std::memory_order_relaxed);
     Log(fmt::format("reconnected to {}", b->options_.url));
+    b->Reconcile();
   };
   void* self = bus.get();
   bool ok = natsOptions_SetNoEcho(n.opts, true) == NATS_OK &&
