@@ -372,8 +372,10 @@ void ClusterBus::Close() {
   if (thread_.joinable()) thread_.join();
   if (nats_->sub != nullptr) Unsubscribe();
   if (nats_->conn != nullptr) {
-    natsConnection_Close(nats_->conn);
+    // Cleared first: closing calls the disconnected callback, and a
+    // shutdown is not a lost connection.
     nats_->connected.store(false);
+    natsConnection_Close(nats_->conn);
     metrics_->cluster_connected.store(0, std::memory_order_relaxed);
   }
 }
