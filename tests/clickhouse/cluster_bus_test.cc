@@ -269,16 +269,22 @@ TEST_F(ClusterBusTest, NatsOutageKeepsIngestCountsTheDropAndDeliveryResumes) {
   EXPECT_EQ(MetricValue(b_.port(), "tracedb_cluster_reconnects_total"), 1);
   // B's subscription is restored by the library on reconnect; until the
   // NATS server has it, A's events may still miss B: record one at a time
-  // until one arrives.
+  // until one is pushed. (No receive timeouts: a timed-out read closes the
+  // test client.)
+  const int64_t sent_before = MetricValue(b_.port(), "tracedb_notifications_sent_total");
   bool resumed = false;
   for (uint64_t n = 300; n < 330 && !resumed; ++n) {
     RecordAll(rec.get(), {Event(t, n)});
-    auto m = sub->ReceiveJson(std::chrono::seconds(1));
-    resumed = m.ok() && PushedTraceId(*m) == t;
+    resumed = WaitUntil([&] { return MetricValue(b_.port(), "tracedb_notifications_sent_total") > sent_before; },
+                        std::chrono::seconds(1));
   }
   ASSERT_TRUE(resumed) << "delivery did not resume after NATS came back";
-  while (sub->ReceiveJson(std::chrono::milliseconds(500)).ok()) {
-  }  // late pushes of the probes
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  // Pushes queued before the Pong are sent before it: drain the probes.
+  ASSERT_TRUE(sub->SendText(R"("Ping")").ok());
+  for (auto m = sub->ReceiveJson(); m.ok() && *m != R"("Pong")"; m = sub->ReceiveJson()) {
+    EXPECT_EQ(PushedTraceId(*m), t);
+  }
   std::vector<std::string> after;
   std::vector<std::string> ids;
   for (uint64_t i = 400; i < 410; ++i) {
