@@ -4,9 +4,12 @@
 
 #include "server/cluster_bus.h"
 
+#include <fcntl.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <cstdlib>
+#include <filesystem>
 #include <map>
 #include <set>
 #include <thread>
@@ -59,6 +62,17 @@ std::string PushedTraceId(const std::string& json) {
   const std::string key = R"({"EventNotification":{"trace_id":")";
   if (json.rfind(key, 0) != 0) return "";
   return json.substr(key.size(), 36);
+}
+
+// Marks every open descriptor close-on-exec. The cluster script starts
+// nats-server as a daemon from this process: without it the daemon
+// inherits the servers' and clients' sockets, keeps those connections open
+// after both ends closed them, and each server's Stop waits out its drain.
+void CloseOnExecAll() {
+  for (const auto& entry : std::filesystem::directory_iterator("/proc/self/fd")) {
+    int fd = std::atoi(entry.path().filename().c_str());
+    if (fd > 2) fcntl(fd, F_SETFD, fcntl(fd, F_GETFD) | FD_CLOEXEC);
+  }
 }
 
 std::string Event(const std::string& trace_id, uint64_t n) {
@@ -263,6 +277,7 @@ TEST_F(ClusterBusTest, NatsOutageKeepsIngestCountsTheDropAndDeliveryResumes) {
   EXPECT_EQ(ready->status, 200);
   EXPECT_EQ(MetricValue(a_.port(), "tracedb_cluster_publish_dropped_total"), 5);
 
+  CloseOnExecAll();
   ASSERT_TRUE(StartNode("nats").ok());
   ASSERT_TRUE(WaitUntil([&] { return Connected(a_) && Connected(b_); }, std::chrono::seconds(30)));
   EXPECT_EQ(MetricValue(a_.port(), "tracedb_cluster_reconnects_total"), 1);
@@ -317,6 +332,8 @@ TEST_F(ClusterBusTest, EmptyNatsMakesNoConnectionAndKeepsTheLocalPath) {
   ASSERT_EQ(Call(own.get(), StartTraceJson("flow-solo", u)).find("TraceStarted"), 2u);
   RecordAll(own.get(), {Event(u, 501)});
   EXPECT_EQ(ReceivePushes(sub.get(), 1), (std::map<std::string, std::vector<std::string>>{{u, {Uuid(501, 77)}}}));
+  EXPECT_TRUE(sub->Close().ok());
+  EXPECT_TRUE(own->Close().ok());
   solo.Stop();
 }
 
@@ -340,6 +357,7 @@ TEST_F(ClusterBusTest, UnreachableNatsAtStartStillServesAndStaysReady) {
   EXPECT_EQ(*c1->ReceiveJson(), kAck);
   EXPECT_EQ(lone.EventCount(t), 1u);
   EXPECT_EQ(MetricValue(lone.port(), "tracedb_cluster_publish_dropped_total"), 1);
+  EXPECT_TRUE(c1->Close().ok());
   lone.Stop();
 }
 
