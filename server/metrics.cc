@@ -109,6 +109,7 @@ std::string Metrics::RenderPrometheus(const engine::Stats* stats, const engine::
       ingest_queue_depth);
   One(&out, "tracedb_read_queue_depth", "gauge", "Read tasks waiting for a read thread.", read_queue_depth);
   One(&out, "tracedb_http_requests_total", "counter", "Plain HTTP requests served.", http_requests);
+  if (cluster_bus_enabled.load(std::memory_order_relaxed)) RenderClusterBus(&out);
 
   Family(&out, "tracedb_requests_total", "counter", "WebSocket requests by type.");
   for (size_t i = 0; i < requests.size(); ++i) {
@@ -156,6 +157,27 @@ std::string Metrics::RenderPrometheus(const engine::Stats* stats, const engine::
           space->full ? 1.0 : 0.0);
   }
   return out;
+}
+
+void Metrics::RenderClusterBus(std::string* out) const {
+  One(out, "tracedb_cluster_connected", "gauge", "1 while connected to the NATS server of cluster.nats.",
+      cluster_connected);
+  One(out, "tracedb_cluster_subscribed", "gauge", "1 while subscribed to other servers' events (tracedb.ev.>).",
+      cluster_subscribed);
+  One(out, "tracedb_cluster_disconnects_total", "counter", "Connections to NATS lost.", cluster_disconnects);
+  One(out, "tracedb_cluster_reconnects_total", "counter", "Reconnections to NATS that succeeded.",
+      cluster_reconnects);
+  One(out, "tracedb_cluster_published_total", "counter", "Recorded events published on the cluster bus.",
+      cluster_published);
+  One(out, "tracedb_cluster_publish_dropped_total", "counter",
+      "Recorded events not published on the cluster bus (NATS disconnected or the publish failed).",
+      cluster_publish_dropped);
+  One(out, "tracedb_cluster_received_total", "counter", "Events of other servers received from the cluster bus.",
+      cluster_received);
+  One(out, "tracedb_cluster_lost_total", "counter",
+      "Events of other servers missed (gaps in their publish sequence while subscribed).", cluster_lost);
+  One(out, "tracedb_cluster_invalid_messages_total", "counter",
+      "Cluster bus messages ignored as undecodable or of an unknown version.", cluster_invalid);
 }
 
 std::string Metrics::RenderReflowCounters() const {

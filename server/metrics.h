@@ -80,6 +80,17 @@ struct Metrics {
   std::atomic<int64_t> ingest_queue_depth{0};
   std::atomic<int64_t> read_queue_depth{0};
   std::atomic<uint64_t> http_requests{0};
+  // The cluster bus (server/cluster_bus.h); rendered only when it is on.
+  std::atomic<bool> cluster_bus_enabled{false};
+  std::atomic<int64_t> cluster_connected{0};            // 1 while connected to NATS
+  std::atomic<int64_t> cluster_subscribed{0};           // 1 while subscribed to tracedb.ev.>
+  std::atomic<uint64_t> cluster_disconnects{0};         // established connections lost
+  std::atomic<uint64_t> cluster_reconnects{0};          // reconnections that succeeded
+  std::atomic<uint64_t> cluster_published{0};           // events handed to NATS
+  std::atomic<uint64_t> cluster_publish_dropped{0};     // events not published (disconnected, error)
+  std::atomic<uint64_t> cluster_received{0};            // messages of other servers received
+  std::atomic<uint64_t> cluster_lost{0};                // gaps in other servers' sequences
+  std::atomic<uint64_t> cluster_invalid{0};             // undecodable or of another version
   std::array<std::atomic<uint64_t>, static_cast<size_t>(RequestType::kCount)> requests{};
   std::array<Histogram, static_cast<size_t>(RequestType::kCount)> request_latency;
   Histogram write_batch_latency;
@@ -90,6 +101,9 @@ struct Metrics {
   // `stats` and `counters` (either may be null) add the engine's figures.
   std::string RenderPrometheus(const engine::Stats* stats, const engine::Counters* counters = nullptr,
                                const engine::StorageSpace* space = nullptr) const;
+
+  // The tracedb_cluster_* families (called when cluster_bus_enabled).
+  void RenderClusterBus(std::string* out) const;
 
   // Reflow's GetMetrics data object: the 7 upstream counters.
   std::string RenderReflowCounters() const;

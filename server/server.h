@@ -41,7 +41,9 @@ class Server {
   // writer, read and ingest threads and returns once the socket listens.
   // `engine` must outlive the Server. Fails when the address cannot be
   // bound, or the TLS certificate / key or auth.api_keys_file cannot be read
-  // (the message names the key).
+  // (the message names the key). With cluster.nats set it also connects the
+  // cluster bus (server/cluster_bus.h); an unreachable NATS server does not
+  // fail the start (logged, retried in the background), a malformed URL does.
   static Result<std::unique_ptr<Server>> Start(const Config& config, engine::Engine* engine);
 
   // Stop()s.

@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <deque>
 #include <mutex>
+#include <random>
 #include <thread>
 #include <variant>
 #include <vector>
@@ -108,7 +109,9 @@ class Service::WriteItem final : public ingest::WriteRequest {
 
   void Complete(const Status& status, const engine::WriteBatch& batch, size_t first_op) override {
     if (status.ok()) {
-      if (kind == Kind::kRecord && !service_->subscriptions_.empty()) {
+      if (kind == Kind::kRecord && service_->bus_ != nullptr) {
+        service_->NotifyAndPublish(trace_id, batch.ops()[first_op].event);
+      } else if (kind == Kind::kRecord && !service_->subscriptions_.empty()) {
         const schema::Event& stored = batch.ops()[first_op].event;
         service_->subscriptions_.Notify(trace_id, stored, [&] { return service_->LookupTrace(trace_id); });
       }
@@ -272,7 +275,37 @@ Result<std::unique_ptr<Service>> Service::Create(const Config& config, engine::E
   };
   s->writes_ = std::make_unique<ingest::GroupCommit>(engine, options, std::move(hooks));
   s->reads_ = std::make_unique<ReadPool>(config.read_threads, config.read_queue_capacity, &s->metrics_);
+  if (!config.cluster_nats.empty()) TRACEDB_RETURN_IF_ERROR(s->StartBus());
   return s;
+}
+
+Status Service::StartBus() {
+  ClusterBusOptions options;
+  options.url = config_.cluster_nats;
+  std::random_device random;
+  options.server_id = (uint64_t{random()} << 32) ^ random();
+  auto wanted = [this] { return !subscriptions_.empty(); };
+  auto deliver = [this](const BusMessage& m) {
+    subscriptions_.NotifyPrinted(
+        m.event, [&] { return m.trace_known ? &m.trace : nullptr; },
+        [&] { return std::make_shared<const std::string>(m.notification); });
+  };
+  auto bus = ClusterBus::Start(options, &metrics_, std::move(wanted), std::move(deliver));
+  if (!bus.ok()) return bus.status();
+  bus_ = std::move(bus).value();
+  return Status::OK();
+}
+
+void Service::NotifyAndPublish(const schema::Id128& trace_id, const schema::Event& event) {
+  // Printed once, for the local subscribers and the bus alike.
+  auto json = std::make_shared<std::string>();
+  reflow::AppendTracingResponse(reflow::EventNotification{trace_id, event}, json.get());
+  std::shared_ptr<const std::string> shared = std::move(json);
+  const TraceInfo* info = LookupTrace(trace_id);
+  if (!subscriptions_.empty()) {
+    subscriptions_.NotifyPrinted(event, [&] { return info; }, [&] { return shared; });
+  }
+  bus_->Publish(info, event, *shared);
 }
 
 Service::Service(const Config& config, engine::Engine* engine)
@@ -285,6 +318,8 @@ bool Service::ready() const { return writes_->accepting(); }
 void Service::Shutdown() {
   if (writes_) writes_->Shutdown();
   if (reads_) reads_->Shutdown();
+  // After the writer: every committed event has been published.
+  if (bus_) bus_->Close();
 }
 
 Outgoing Service::MakeReply(std::string json, const Peer& peer) const {
@@ -404,10 +439,19 @@ void Service::Handle(const std::shared_ptr<Peer>& peer, uint64_t seq, std::strin
       [&](reflow::Ping&) { Reply(peer, seq, RequestType::kPing, received, PrintTracing(reflow::Pong{})); },
       [&](reflow::Subscribe& s) {
         subscriptions_.Set(peer, std::move(s.filters));
-        Reply(peer, seq, RequestType::kSubscribe, received, PrintTracing(reflow::EventRecorded{true, std::nullopt}));
+        if (bus_ == nullptr) {
+          Reply(peer, seq, RequestType::kSubscribe, received, PrintTracing(reflow::EventRecorded{true, std::nullopt}));
+          return;
+        }
+        // Acked once the bus subscription is confirmed by NATS: an event
+        // another server records after the ack is delivered.
+        bus_->Reconcile([this, peer, seq, received] {
+          Reply(peer, seq, RequestType::kSubscribe, received, PrintTracing(reflow::EventRecorded{true, std::nullopt}));
+        });
       },
       [&](reflow::Unsubscribe&) {
         subscriptions_.Remove(peer->id());
+        if (bus_ != nullptr) bus_->Reconcile();
         Reply(peer, seq, RequestType::kUnsubscribe, received,
               PrintTracing(reflow::EventRecorded{true, std::nullopt}));
       },
@@ -470,7 +514,7 @@ Result<engine::WriteResult> Service::CommitBatch(const engine::WriteBatch& batch
 }
 
 void Service::OnClose(const std::shared_ptr<Peer>& peer) {
-  subscriptions_.Remove(peer->id());
+  if (subscriptions_.Remove(peer->id()) && bus_ != nullptr) bus_->Reconcile();
   metrics_.connections_open.fetch_sub(1, std::memory_order_relaxed);
   auto& owned = peer->owned_traces();
   if (owned.empty()) return;

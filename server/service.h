@@ -38,6 +38,7 @@
 #include "ingest/reflow/reflow_protocol.h"
 #include "ingest/pipeline/decompress.h"
 #include "ingest/pipeline/group_commit.h"
+#include "server/cluster_bus.h"
 #include "server/config.h"
 #include "server/metrics.h"
 #include "server/peer.h"
@@ -97,6 +98,8 @@ class Service {
   engine::StorageSpace storage_space() { return engine_->Space(); }
 
   Metrics& metrics() { return metrics_; }
+  // The cluster bus; null when cluster.nats is empty (no NATS connection).
+  ClusterBus* cluster_bus() { return bus_.get(); }
   // The Prometheus text of GET /metrics (engine statistics included).
   std::string RenderMetrics();
 
@@ -120,6 +123,11 @@ class Service {
                   std::chrono::steady_clock::time_point received, std::function<std::string(bool*)> task);
   void CompleteWrite(WriteItem& item, const Status& status);
   const TraceInfo* LookupTrace(const schema::Id128& trace_id);
+  // Connects the cluster bus (cluster.nats set).
+  Status StartBus();
+  // Writer thread, bus on: notifies the local subscribers of a committed
+  // event and publishes it on the bus.
+  void NotifyAndPublish(const schema::Id128& trace_id, const schema::Event& event);
 
   const Config config_;
   engine::Engine* const engine_;
@@ -131,6 +139,11 @@ class Service {
   // Writer-thread-only cache of trace flow / status for subscription
   // filters. Cleared when it exceeds kTraceCacheMax entries.
   std::unordered_map<schema::Id128, TraceInfo, Id128Hash> trace_cache_;
+
+  // The cluster bus; null when cluster.nats is empty. Declared after the
+  // subscriptions its callbacks deliver to, before the writer that
+  // publishes on it.
+  std::unique_ptr<ClusterBus> bus_;
 
   // Declared after what the writer's callbacks use (destroyed first).
   std::unique_ptr<ingest::GroupCommit> writes_;

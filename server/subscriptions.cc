@@ -63,6 +63,15 @@ bool Subscriptions::Remove(uint64_t peer_id) {
 
 size_t Subscriptions::Notify(const schema::Id128& trace_id, const schema::Event& event,
                              const std::function<const TraceInfo*()>& info) {
+  return NotifyPrinted(event, info, [&] {
+    auto json = std::make_shared<std::string>();
+    reflow::AppendTracingResponse(reflow::EventNotification{trace_id, event}, json.get());
+    return std::shared_ptr<const std::string>(std::move(json));
+  });
+}
+
+size_t Subscriptions::NotifyPrinted(const schema::Event& event, const std::function<const TraceInfo*()>& info,
+                                    const std::function<std::shared_ptr<const std::string>()>& json) {
   std::vector<std::shared_ptr<Peer>> targets;
   {
     std::shared_lock lock(mu_);
@@ -78,9 +87,7 @@ size_t Subscriptions::Notify(const schema::Id128& trace_id, const schema::Event&
     }
   }
   if (targets.empty()) return 0;
-  auto json = std::make_shared<std::string>();
-  reflow::AppendTracingResponse(reflow::EventNotification{trace_id, event}, json.get());
-  std::shared_ptr<const std::string> shared = std::move(json);
+  std::shared_ptr<const std::string> shared = json();
   size_t pushed = 0;
   for (const auto& p : targets) {
     if (p->Push(shared)) {

@@ -60,6 +60,14 @@ class Subscriptions {
   size_t Notify(const schema::Id128& trace_id, const schema::Event& event,
                 const std::function<const TraceInfo*()>& info);
 
+  // The same, for an event whose EventNotification JSON is already printed
+  // (`json` returns it; called at most once, only when some subscriber
+  // matches): the local path when the cluster bus is on, and the events of
+  // other servers (server/cluster_bus.h). Only event.actor, type, to_actor
+  // and to_port are read.
+  size_t NotifyPrinted(const schema::Event& event, const std::function<const TraceInfo*()>& info,
+                       const std::function<std::shared_ptr<const std::string>()>& json);
+
  private:
   struct Entry {
     std::weak_ptr<Peer> peer;
