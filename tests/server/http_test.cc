@@ -587,5 +587,54 @@ TEST(HttpSupport, AccessControl) {
   EXPECT_FALSE(with_file->IsValidKey("# keys"));
 }
 
+// A storage backend that cannot be reached (a ClickHouse shard down) is the
+// refusal kBackendUnavailable: 503, code BackendUnavailable, the message
+// naming the shard, and the report of the batches committed before.
+TEST(HttpIngest, AnUnreachableBackendIsBackendUnavailableWithWhatCommittedBefore) {
+  RefusalReply reply = RefusalReplyFor(Refusal::kBackendUnavailable);
+  EXPECT_EQ(reply.status, 503);
+  EXPECT_STREQ(reply.code, "BackendUnavailable");
+  EXPECT_TRUE(reply.retry_after);
+  EXPECT_FALSE(reply.close);
+  EXPECT_STREQ(RefusalName(Refusal::kBackendUnavailable), "backend_unavailable");
+  EXPECT_EQ(RefusalForStorageError(Status::Unavailable("shard 2 unavailable")), Refusal::kBackendUnavailable);
+  EXPECT_EQ(RefusalForStorageError(Status::StorageFull("full")), std::nullopt);
+  EXPECT_EQ(RefusalForStorageError(Status::IoError("io")), std::nullopt);
+
+  std::string body;
+  for (int t = 0; t < 2; ++t) {
+    const std::string tid = fmt::format("5e1ec7ed-0000-4000-8000-00000000000{}", t);
+    for (int e = 0; e < 2; ++e) {
+      body += fmt::format(
+          "{{\"RecordEvent\":{{\"trace_id\":\"{}\",\"event\":{{\"event_id\":\"e{}{}\",\"timestamp\":"
+          "\"2025-07-10T12:00:01Z\",\"event_type\":\"ActorStarted\",\"actor_id\":\"a\",\"data\":{{\"port\":null,"
+          "\"message\":null,\"state_diff\":null,\"error\":null,\"performance_metrics\":{{\"execution_time_ns\":0,"
+          "\"memory_usage_bytes\":0,\"cpu_usage_percent\":0.0,\"queue_depth\":0,\"throughput_msgs_per_sec\":0.0}},"
+          "\"custom_attributes\":{{}}}},\"causality\":{{\"parent_event_id\":null,\"root_cause_event_id\":null,"
+          "\"dependency_chain\":[],\"span_id\":\"s\"}}}}}}}}\n",
+          tid, t, e);
+    }
+  }
+  int commits = 0;
+  CommitFn commit = [&](const engine::WriteBatch& batch) -> Result<engine::WriteResult> {
+    if (++commits == 2) return Status::Unavailable("shard 2 unavailable: clickhouse http://h2:8123: refused");
+    engine::WriteResult written;
+    written.events_written = batch.ops().size();
+    return written;
+  };
+  BulkIngestSpec spec;
+  spec.batch_lines = 2;
+  BodyPipe pipe(uint64_t{1} << 20);
+  pipe.Push(body);
+  pipe.Close();
+  BulkIngestOutcome out = RunBulkIngest(spec, &pipe, commit);
+  EXPECT_EQ(out.http_status, 503);
+  EXPECT_EQ(out.refusal, Refusal::kBackendUnavailable);
+  EXPECT_THAT(out.body, HasSubstr("\"code\":\"BackendUnavailable\""));
+  EXPECT_THAT(out.body, HasSubstr("shard 2 unavailable: clickhouse http://h2:8123"));
+  EXPECT_THAT(out.body, HasSubstr("\"accepted\":2,\"duplicates\":0,\"lines\":2"));
+  EXPECT_EQ(out.report.events, 2u);
+}
+
 }  // namespace
 }  // namespace tracedb::server::testing
