@@ -46,6 +46,10 @@ int Serve(const ConfigFlags& flags, const ServeOptions& opts) {
     return 1;
   }
   std::string store = config.backend == "memory" ? "memory" : config.data_dir;
+  if (config.backend == "clickhouse") {
+    const size_t n = config.clickhouse_shards.size();
+    store = fmt::format("clickhouse ({} shard{}, database {})", n, n == 1 ? "" : "s", config.clickhouse_database);
+  }
   fmt::print(stderr, "tracedb: listening on {} (ws:// and http://), store: {}\n", (*server)->address(), store);
   std::fflush(stderr);
   if (!opts.port_file.empty()) {

@@ -13,6 +13,7 @@
 #include "schema/rfc3339.h"
 #include "schema/uuid.h"
 #include "ingest/operonx/operonx_mapping.h"
+#include "server/http_support.h"
 
 namespace tracedb::server {
 
@@ -354,6 +355,12 @@ int HttpStatusFor(const Status& status) {
 }
 
 ApiResponse ErrorResponse(const Status& status) {
+  // A read that needed an unreachable shard fails whole (never a silently
+  // partial answer) and says so with the refusal's code.
+  if (auto refusal = RefusalForStorageError(status)) {
+    const RefusalReply reply = RefusalReplyFor(*refusal);
+    return ErrorResponse(reply.status, reply.code, status.message());
+  }
   std::string out;
   schema::JsonWriter w(&out);
   w.BeginObject();

@@ -64,6 +64,20 @@ BulkIngestOutcome RunBulkIngest(const BulkIngestSpec& spec, BodyPipe* pipe, cons
       out.body = ErrorWithReport(400, "", result.status, out.report);
       break;
     case ingest::BodyOutcome::kFailed:
+      if (auto refusal = RefusalForStorageError(result.status)) {
+        // Batches are committed one after another: the report holds those
+        // that committed before; the failed batch and the rest of the body
+        // were not acknowledged. Resending the whole body is safe (events
+        // are deduplicated).
+        const RefusalReply reply = RefusalReplyFor(*refusal);
+        out.refusal = refusal;
+        out.http_status = reply.status;
+        out.body = IngestErrorJson(reply.code,
+                                   "the storage backend is unavailable (" + result.status.message() +
+                                       "); only the events reported as accepted were committed: retry the body",
+                                   out.report);
+        break;
+      }
       out.http_status = HttpStatusFor(result.status);
       out.body = ErrorWithReport(out.http_status, "", result.status, out.report);
       break;

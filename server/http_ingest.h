@@ -9,6 +9,7 @@
 // Thread-safety: the functions are thread-safe.
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -16,6 +17,7 @@
 #include "ingest/pipeline/body_pipe.h"
 #include "ingest/pipeline/bulk_ingest.h"
 #include "ingest/pipeline/decompress.h"
+#include "server/http_support.h"
 
 namespace tracedb::server {
 
@@ -37,6 +39,9 @@ struct BulkIngestOutcome {
   // the report of what was committed before the error ("accepted",
   // "duplicates", "rejected").
   std::string body;
+  // Set when the reply is a refusal of the one refusal map (a storage
+  // backend that could not be reached: 503 BackendUnavailable, Retry-After).
+  std::optional<Refusal> refusal;
   IngestReport report;       // what was committed (and rejected)
   uint64_t decoded_bytes = 0;
 };
@@ -53,8 +58,11 @@ std::string IngestErrorJson(std::string_view code, std::string_view message, con
 // Runs one request: pops `pipe` to its end, decodes, ingests, commits
 // through `commit`. Returns 200 with the report once everything accepted is
 // committed; 400 for a body that does not decompress, 413 for an atomic
-// body over max_atomic_bytes, 503/500 when a commit fails, 499 ("client
-// closed") when the pipe was aborted. Aborts the pipe itself when it stops
+// body over max_atomic_bytes, 503/500 when a commit fails (503
+// "BackendUnavailable", refusal set, when the storage backend could not be
+// reached: nothing of the failed batch is acknowledged, and the report says
+// what earlier batches committed), 499 ("client closed") when the pipe was
+// aborted. Aborts the pipe itself when it stops
 // early so that the producer stops waiting.
 BulkIngestOutcome RunBulkIngest(const BulkIngestSpec& spec, BodyPipe* pipe, const CommitFn& commit);
 

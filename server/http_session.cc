@@ -466,6 +466,8 @@ awaitable<Next> HttpSession::ServeRead(const http::request_header<>& req, Reques
   reply.status = job->response.status;
   reply.content_type = job->response.content_type;
   reply.body = std::move(job->response.body);
+  // 503 on a read: the storage backend (a shard) could not be reached.
+  if (reply.status == 503) reply.headers.emplace_back(http::field::retry_after, "1");
   co_return co_await Send(req, reply, r, false);
 }
 
@@ -551,6 +553,7 @@ awaitable<Next> HttpSession::ServeStreamed(HeaderParser& hp, Request& r, std::st
       metrics->otlp_spans_duplicates.fetch_add(out.duplicate_spans, std::memory_order_relaxed);
       metrics->otlp_spans_rejected.fetch_add(out.rejected_spans, std::memory_order_relaxed);
       metrics->ingest_decoded_bytes.fetch_add(out.decoded_bytes, std::memory_order_relaxed);
+      if (out.refusal) metrics->Refuse(*out.refusal);
       return StreamedOutcome{out.http_status, std::string(OtlpContentType(spec.encoding)), std::move(out.body), {},
                              false};
     };
@@ -573,6 +576,7 @@ awaitable<Next> HttpSession::ServeStreamed(HeaderParser& hp, Request& r, std::st
       metrics->ingest_duplicates.fetch_add(out.report.duplicates, std::memory_order_relaxed);
       metrics->ingest_rejected.fetch_add(out.report.rejected.size(), std::memory_order_relaxed);
       metrics->ingest_decoded_bytes.fetch_add(out.decoded_bytes, std::memory_order_relaxed);
+      if (out.refusal) metrics->Refuse(*out.refusal);
       return StreamedOutcome{out.http_status, "application/json", std::move(out.body), std::move(out.report),
                              spec.atomicity == Atomicity::kAllOrNothing};
     };

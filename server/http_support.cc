@@ -208,6 +208,7 @@ const char* RefusalName(Refusal reason) {
     case Refusal::kIngestOverload: return "ingest_overload";
     case Refusal::kReadOverload: return "read_overload";
     case Refusal::kShuttingDown: return "shutting_down";
+    case Refusal::kBackendUnavailable: return "backend_unavailable";
     case Refusal::kCount: break;
   }
   return "unknown";
@@ -223,9 +224,16 @@ RefusalReply RefusalReplyFor(Refusal reason) {
     case Refusal::kIngestOverload: return {503, "Unavailable", true, false};
     case Refusal::kReadOverload: return {503, "Unavailable", true, false};
     case Refusal::kShuttingDown: return {503, "Unavailable", true, true};
+    // The connection stays usable: the next request may find the shard back.
+    case Refusal::kBackendUnavailable: return {503, "BackendUnavailable", true, false};
     case Refusal::kCount: break;
   }
   return {500, "Internal", false, true};
+}
+
+std::optional<Refusal> RefusalForStorageError(const Status& status) {
+  if (status.code() == StatusCode::kUnavailable) return Refusal::kBackendUnavailable;
+  return std::nullopt;
 }
 
 const char* RouteName(Route route) {

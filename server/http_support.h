@@ -16,6 +16,7 @@
 #include <deque>
 #include <functional>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -130,6 +131,7 @@ enum class Refusal : uint8_t {
   kIngestOverload,      // 503
   kReadOverload,        // 503
   kShuttingDown,        // 503
+  kBackendUnavailable,  // 503: the storage backend (a ClickHouse shard) could not be reached
   kCount,               // number of reasons (not a reason)
 };
 
@@ -143,6 +145,15 @@ struct RefusalReply {
   bool close;        // close the connection after the reply
 };
 RefusalReply RefusalReplyFor(Refusal reason);
+
+// The refusal a storage error is answered with, if it is one: kUnavailable
+// from the engine means its backend could not be reached (a ClickHouse shard
+// none of whose replicas answered, after the identical block was re-sent
+// clickhouse.insert_attempts times; the RocksDB engine never returns it) and
+// is kBackendUnavailable. Any other status is an ordinary error (nullopt).
+// On the ingest paths a commit is kUnavailable for no other reason: the group
+// commit refuses requests only after the ingest pool has drained.
+std::optional<Refusal> RefusalForStorageError(const Status& status);
 
 // The labels of HTTP routes (tracedb_http_request_duration_seconds).
 enum class Route : uint8_t { kHealth = 0, kMetrics, kIngest, kApi, kOther, kOtlp, kCount };

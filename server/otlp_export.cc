@@ -143,6 +143,16 @@ OtlpExportOutcome RunOtlpExport(const OtlpExportSpec& spec, BodyPipe* pipe, cons
     Result<engine::WriteResult> written = commit(batch);
     if (!written.ok()) {
       const Status& s = written.status();
+      if (auto refusal = RefusalForStorageError(s)) {
+        // Nothing of the request is acknowledged; the exporter's retry of the
+        // same spans is deduplicated.
+        OtlpExportOutcome failed =
+            Fail(spec, RefusalReplyFor(*refusal).status,
+                 fmt::format("the spans were not stored: the storage backend is unavailable ({})", s.message()));
+        failed.refusal = refusal;
+        failed.decoded_bytes = decoded_bytes;
+        return failed;
+      }
       // A full disk is 503 here, not 507: OTLP exporters retry 503 (with
       // Retry-After) and drop the spans on any other 5xx.
       const int http_status = s.code() == StatusCode::kStorageFull ? 503 : HttpStatusFor(s);

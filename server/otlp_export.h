@@ -11,7 +11,9 @@
 //       (sent only after the commit returned: the spans are durable);
 //   400 google.rpc.Status: the body does not decompress or decode;
 //   413 Status: the decompressed body exceeds the limit;
-//   503 Status (+ Retry-After): the store refused the write (Unavailable);
+//   503 Status (+ Retry-After): the store refused the write (a full disk,
+//       or a storage backend that could not be reached: refusal
+//       kBackendUnavailable, the message names the shard);
 //   500 Status: any other storage error.
 // A retried export is not stored twice: a span's event id is its span id,
 // and the engine drops events it already holds.
@@ -20,6 +22,7 @@
 // functions are pure.
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -60,6 +63,9 @@ struct OtlpExportOutcome {
   uint64_t rejected_spans = 0;   // refused through partial_success
   uint64_t duplicate_spans = 0;  // already stored (a retried export)
   uint64_t decoded_bytes = 0;
+  // Set when the reply is a refusal of the one refusal map (503, a storage
+  // backend that could not be reached).
+  std::optional<Refusal> refusal;
 };
 
 // Runs one export: pops `pipe` to its end, decompresses, decodes, maps,

@@ -7,7 +7,12 @@ as reflow-protocol.md §5 prints it and the golden request lines of
 reflow-wire-samples.ndjson, and asserting the replies (exact text where the
 reference fixes it, JSON shape against the golden reply lines otherwise).
 
-usage: reflow_interop_test.py <tracedb binary> <shared dir>
+With --clickhouse the same checks run against a server on the ClickHouse
+backend (docs/scale-out.md): the shards of the test cluster from
+TRACEDB_CH_SHARD1 and TRACEDB_CH_SHARD2 (ctest's fixture `clickhouse_cluster`
+sets them), a fresh database per run, dropped at the end.
+
+usage: reflow_interop_test.py <tracedb binary> <shared dir> [--clickhouse]
 """
 
 import asyncio
@@ -18,6 +23,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
 
 import websockets
 
@@ -171,10 +177,39 @@ async def golden(uri):
         check(r["FlowVersions"]["versions"][0]["git_hash"] == "abc123", "GetFlowVersions sees golden StartTrace")
 
 
+def clickhouse_store():
+    """The `tracedb serve` arguments of a fresh database on the test
+    cluster's two shards, and a function that drops it."""
+    shards = []
+    for name in ("TRACEDB_CH_SHARD1", "TRACEDB_CH_SHARD2"):
+        if not os.environ.get(name):
+            print("reflow interop: --clickhouse needs %s (ctest sets it; docs/scale-out.md)" % name, file=sys.stderr)
+            sys.exit(1)
+        shards.append(os.environ[name])
+    database = "tracedb_interop_%d_%d" % (os.getpid(), int(time.time()))
+
+    def drop():
+        for url in shards:
+            req = urllib.request.Request(url + "/", data=("DROP DATABASE IF EXISTS " + database).encode())
+            try:
+                urllib.request.urlopen(req, timeout=30).read()
+            except OSError as e:
+                print("reflow interop: dropping %s on %s: %s" % (database, url, e), file=sys.stderr)
+
+    return ["--set", "storage.backend=clickhouse", "--set", "clickhouse.shards=" + ",".join(shards),
+            "--set", "clickhouse.database=" + database], drop
+
+
 def main():
+    store, drop = ["--memory"], lambda: None
+    if sys.argv[3:] == ["--clickhouse"]:
+        store, drop = clickhouse_store()
+    elif sys.argv[3:]:
+        print(__doc__, file=sys.stderr)
+        sys.exit(2)
     with tempfile.TemporaryDirectory() as tmp:
         port_file = os.path.join(tmp, "port")
-        proc = subprocess.Popen([TRACEDB, "serve", "--memory", "--listen", "127.0.0.1:0", "--port-file", port_file])
+        proc = subprocess.Popen([TRACEDB, "serve"] + store + ["--listen", "127.0.0.1:0", "--port-file", port_file])
         try:
             for _ in range(200):
                 if os.path.exists(port_file):
@@ -188,6 +223,7 @@ def main():
             proc.send_signal(signal.SIGTERM)
             rc = proc.wait(timeout=30)
             check(rc == 0, "server exits 0 on SIGTERM (rc=%d)" % rc)
+            drop()
     if failures:
         print("%d check(s) failed" % len(failures), file=sys.stderr)
         sys.exit(1)

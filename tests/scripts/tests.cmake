@@ -114,3 +114,23 @@ if(TARGET tracedb AND TARGET performance_client)
                    $<TARGET_FILE_DIR:performance_client>)
   set_tests_properties(scripts.client_kill PROPERTIES TIMEOUT 240)
 endif()
+
+# The ClickHouse backend at server level (tests/clickhouse has the engine's
+# suites): the Reflow protocol suite above against a ClickHouse-backed
+# server, and two servers over one database on the two shards of the test
+# cluster (ingest through A, read through B; shard 2 killed during ingest and
+# restarted, with exact counts; an unreachable cluster at start). They need
+# the fixture `clickhouse_cluster` and hold the `clickhouse` lock (one kills
+# n2) with the environment of the clickhouse suites (tests/CMakeLists.txt).
+if(TARGET tracedb)
+  add_test(NAME scripts.reflow_interop_clickhouse
+           COMMAND ${_require} /usr/bin/python3 python3:websockets
+                   -- /usr/bin/python3 ${CMAKE_CURRENT_LIST_DIR}/reflow_interop_test.py $<TARGET_FILE:tracedb>
+                   ${CMAKE_SOURCE_DIR}/../shared --clickhouse)
+  add_test(NAME scripts.scaleout
+           COMMAND ${_require} /usr/bin/python3 python3:websockets
+                   -- /usr/bin/python3 ${CMAKE_CURRENT_LIST_DIR}/scaleout_test.py $<TARGET_FILE:tracedb>)
+  set_tests_properties(scripts.reflow_interop_clickhouse scripts.scaleout PROPERTIES
+                       TIMEOUT 180 LABELS clickhouse FIXTURES_REQUIRED clickhouse_cluster RESOURCE_LOCK clickhouse
+                       ENVIRONMENT "${_ch_env}")
+endif()

@@ -587,5 +587,42 @@ TEST(HttpSupport, AccessControl) {
   EXPECT_FALSE(with_file->IsValidKey("# keys"));
 }
 
+// A storage backend that cannot be reached (a ClickHouse shard down) is the
+// refusal kBackendUnavailable: 503, code BackendUnavailable, the message
+// naming the shard, and the report of the batches committed before.
+TEST(HttpIngest, AnUnreachableBackendIsBackendUnavailableWithWhatCommittedBefore) {
+  RefusalReply reply = RefusalReplyFor(Refusal::kBackendUnavailable);
+  EXPECT_EQ(reply.status, 503);
+  EXPECT_STREQ(reply.code, "BackendUnavailable");
+  EXPECT_TRUE(reply.retry_after);
+  EXPECT_FALSE(reply.close);
+  EXPECT_STREQ(RefusalName(Refusal::kBackendUnavailable), "backend_unavailable");
+  EXPECT_EQ(RefusalForStorageError(Status::Unavailable("shard 2 unavailable")), Refusal::kBackendUnavailable);
+  EXPECT_EQ(RefusalForStorageError(Status::StorageFull("full")), std::nullopt);
+  EXPECT_EQ(RefusalForStorageError(Status::IoError("io")), std::nullopt);
+
+  const std::string body = ReflowBody(Uuid(1), 3);  // StartTrace + 3 events: batches of 2 lines
+  int commits = 0;
+  CommitFn commit = [&](const engine::WriteBatch& batch) -> Result<engine::WriteResult> {
+    if (++commits == 2) return Status::Unavailable("shard 2 unavailable: clickhouse http://h2:8123: refused");
+    engine::WriteResult written;
+    for (const auto& op : batch.ops()) written.events_written += op.kind == engine::WriteBatch::Op::Kind::kAppend;
+    return written;
+  };
+  BulkIngestSpec spec;
+  spec.batch_lines = 2;
+  BodyPipe pipe(uint64_t{1} << 20);
+  pipe.Push(body);
+  pipe.Close();
+  BulkIngestOutcome out = RunBulkIngest(spec, &pipe, commit);
+  EXPECT_EQ(out.http_status, 503);
+  EXPECT_EQ(out.refusal, Refusal::kBackendUnavailable);
+  EXPECT_THAT(out.body, HasSubstr("\"code\":\"BackendUnavailable\""));
+  EXPECT_THAT(out.body, HasSubstr("shard 2 unavailable: clickhouse http://h2:8123"));
+  EXPECT_THAT(out.body, HasSubstr("\"accepted\":1,\"duplicates\":0,\"lines\":2"));
+  EXPECT_EQ(out.report.events, 1u);
+  EXPECT_EQ(commits, 2);
+}
+
 }  // namespace
 }  // namespace tracedb::server::testing

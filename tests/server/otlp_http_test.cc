@@ -15,6 +15,7 @@
 
 #include "otlp_oracle.pb.h"
 #include "ingest/pipeline/decompress.h"
+#include "server/otlp_export.h"
 #include "tests/server/server_test_util.h"
 
 namespace tracedb::server::testing {
@@ -297,6 +298,29 @@ TEST_F(OtlpHttpTest, GetOnTheSamePathIsStillTheSearch) {
   EXPECT_EQ(d->status, 405);
   EXPECT_THAT(d->body, HasSubstr("POST"));
   EXPECT_THAT(d->body, HasSubstr("GET"));
+}
+
+// A storage backend that cannot be reached (a ClickHouse shard down): 503
+// UNAVAILABLE naming the shard, which the exporters retry; nothing of the
+// request is acknowledged.
+TEST(OtlpExport, AnUnreachableBackendIs503UnavailableNamingTheShard) {
+  OtlpExportSpec spec;
+  spec.encoding = OtlpEncoding::kProtobuf;
+  BodyPipe pipe(uint64_t{1} << 24);
+  pipe.Push(ProtoRequest(Bytes({1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16}),
+                         {Bytes({1, 1, 1, 1, 1, 1, 1, 1})}));
+  pipe.Close();
+  CommitFn commit = [](const engine::WriteBatch&) -> Result<engine::WriteResult> {
+    return Status::Unavailable("shard 2 unavailable: clickhouse http://h2:8123: refused");
+  };
+  OtlpExportOutcome out = RunOtlpExport(spec, &pipe, commit);
+  EXPECT_EQ(out.http_status, 503);
+  EXPECT_EQ(out.refusal, Refusal::kBackendUnavailable);
+  EXPECT_EQ(out.accepted_spans, 0u);
+  pb::RpcStatus status;
+  ASSERT_TRUE(status.ParseFromString(out.body));
+  EXPECT_EQ(status.code(), 14);  // UNAVAILABLE
+  EXPECT_THAT(status.message(), HasSubstr("shard 2 unavailable: clickhouse http://h2:8123"));
 }
 
 }  // namespace

@@ -467,7 +467,7 @@ TEST_F(RunningTest, MetricsCountKnownTrafficExactly) {
   expect("tracedb_http_request_duration_seconds_count{route=\"health\"}", 1);
   expect("tracedb_http_request_duration_seconds_count{route=\"metrics\"}", 0);
   for (const char* reason : {"unauthorized", "forbidden_origin", "body_too_large", "rate_limited", "connection_limit",
-                             "ingest_overload", "read_overload", "shutting_down"}) {
+                             "ingest_overload", "read_overload", "shutting_down", "backend_unavailable"}) {
     expect(fmt::format("tracedb_http_refusals_total{{reason=\"{}\"}}", reason), 0);
   }
 
