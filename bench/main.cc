@@ -3,6 +3,8 @@
 //   build-bench/tracedb_bench [--quick] [--workloads a,b] [--peers p,q]
 //                             [--events N] [--query-events N] [--batch N]
 //                             [--clients N] [--sync] [--json FILE]
+//                             [--clickhouse URL,URL] [--clickhouse-traces N]
+//                             [--clickhouse-queries N]
 //
 // Runs the named workloads (bench/workloads/*.cc, each described at the top
 // of its file) in order, with the peers measured in the same run on the same
@@ -12,7 +14,10 @@
 // peers) ran and verified; 1 otherwise. A system that could not run (the
 // server binary does not start, no PostgreSQL) is a failure, listed at the
 // end, in --quick (the smoke test) as in a full run: leave a peer out with
-// --peers, a workload with --workloads.
+// --peers, a workload with --workloads. The *_clickhouse workloads need a
+// ClickHouse cluster (--clickhouse, one URL per shard): without it they are
+// listed as skipped, with the reason, and are not a failure unless named in
+// --workloads (then the run refuses to start).
 
 #include <unistd.h>
 
@@ -46,7 +51,7 @@ std::vector<std::string> Verdict(const tracedb::bench::RunConfig& config,
     bool measured = std::any_of(all.begin(), all.end(), [&](const Figures& f) {
       return f.workload == w.name && f.system.rfind("tracedb", 0) == 0;
     });
-    if (selected && !measured) problems.push_back(fmt::format("{}: no tracedb result", w.name));
+    if (selected && !measured && SkipReason(w, config).empty()) problems.push_back(fmt::format("{}: no tracedb result", w.name));
   }
   return problems;
 }
@@ -79,6 +84,14 @@ int main(int argc, char** argv) {
   app.add_option("--read-store", config.read_store,
                  "Keep the read store in DIR and reuse it in later runs with the same --seed");
   app.add_flag("--quiet", quiet, "No progress lines");
+  std::string clickhouse;
+  app.add_option("--clickhouse", clickhouse,
+                 "ClickHouse shards, comma-separated URLs (http://127.0.0.1:18123,http://127.0.0.1:28123): enables the "
+                 "*_clickhouse workloads");
+  app.add_option("--clickhouse-traces", config.clickhouse_traces,
+                 "Traces both backends hold for query_clickhouse and get_trace_clickhouse");
+  app.add_option("--clickhouse-queries", config.clickhouse_queries,
+                 "query_clickhouse: queries per kind and backend; get_trace_clickhouse: fetches per backend");
   CLI11_PARSE(app, argc, argv);
   config.verbose = !quiet;
 
@@ -96,10 +109,16 @@ int main(int argc, char** argv) {
   };
   config.workloads = split(workloads);
   config.peers = split(peers);
+  config.clickhouse_shards = split(clickhouse);
   for (const std::string& w : config.workloads) {
     auto& all = Workloads();
-    if (std::none_of(all.begin(), all.end(), [&](const Workload& x) { return w == x.name; })) {
+    auto it = std::find_if(all.begin(), all.end(), [&](const Workload& x) { return w == x.name; });
+    if (it == all.end()) {
       fmt::print(stderr, "unknown workload '{}'\n", w);
+      return 2;
+    }
+    if (std::string why = SkipReason(*it, config); !why.empty()) {
+      fmt::print(stderr, "workload '{}' {}\n", w, why);
       return 2;
     }
   }
@@ -108,6 +127,8 @@ int main(int argc, char** argv) {
     if (app.count("--query-events") == 0) config.query_events = 20'000;
     if (app.count("--queries") == 0) config.queries = 100;
     if (app.count("--batch") == 0) config.batch_events = 1000;
+    if (app.count("--clickhouse-traces") == 0) config.clickhouse_traces = 300;
+    if (app.count("--clickhouse-queries") == 0) config.clickhouse_queries = 5;
   }
   config.query_events = std::max(config.query_events, config.ingest_events);
   if (config.tracedb_binary.empty()) {
@@ -125,11 +146,16 @@ int main(int argc, char** argv) {
              config.ingest_events, config.batch_events, config.concurrency, config.query_events, config.sync);
 
   std::vector<Figures> all;
+  std::vector<std::string> skipped;
   {
     Context ctx(config);
     for (const Workload& w : Workloads()) {
       if (!config.workloads.empty() &&
           std::find(config.workloads.begin(), config.workloads.end(), w.name) == config.workloads.end()) {
+        continue;
+      }
+      if (std::string why = SkipReason(w, config); !why.empty()) {
+        skipped.push_back(fmt::format("{}: {}", w.name, why));
         continue;
       }
       ctx.Log(fmt::format("workload {}", w.name));
@@ -143,6 +169,8 @@ int main(int argc, char** argv) {
     }
   }
   PrintTable(all);
+  if (!skipped.empty()) fmt::print("\nskipped (not run, not measured):\n");
+  for (const std::string& s : skipped) fmt::print("  {}\n", s);
   std::vector<std::string> problems = Verdict(config, all);
   if (!json_path.empty() && !WriteJson(json_path, all, "commit " + commit + ": " + command)) {
     problems.push_back("cannot write " + json_path);

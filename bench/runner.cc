@@ -16,6 +16,7 @@ Context::Context(RunConfig config) : config_(std::move(config)), generator_([&] 
 
 Context::~Context() {
   loaded_peers_.clear();  // stops private servers before their directories go
+  backend_pair_.reset();  // closes its RocksDB engine before its directory goes
   store_.reset();
   if (!config_.keep) {
     for (const std::string& d : dirs_) RemoveTree(d);
@@ -161,8 +162,18 @@ const std::vector<Workload>& Workloads() {
       {"get_trace", RunGetTrace},
       {"query_selective", RunQuerySelective},   {"query_time_window", RunQueryTimeWindow},
       {"aggregate_by_actor", RunAggregateByActor}, {"graph_window", RunGraphWindow},
+      {"ingest_clickhouse", RunIngestClickHouse, NeedsClickHouse::kYes},
+      {"query_clickhouse", RunQueryClickHouse, NeedsClickHouse::kYes},
+      {"get_trace_clickhouse", RunGetTraceClickHouse, NeedsClickHouse::kYes},
   };
   return kAll;
+}
+
+std::string SkipReason(const Workload& w, const RunConfig& config) {
+  if (w.needs_clickhouse == NeedsClickHouse::kYes && config.clickhouse_shards.empty()) {
+    return "needs a ClickHouse cluster: --clickhouse URL,URL (one URL per shard)";
+  }
+  return "";
 }
 
 }  // namespace tracedb::bench

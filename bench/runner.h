@@ -64,6 +64,33 @@ struct RunConfig {
   std::string read_store;
   // Print progress lines. Default: true.
   bool verbose = true;
+  // ClickHouse shards (one URL each) for the *_clickhouse workloads, which
+  // are skipped without them. Default: none.
+  std::vector<std::string> clickhouse_shards;
+  // Traces both backends hold for query_clickhouse / get_trace_clickhouse
+  // (the ingest_clickhouse traces, topped up). Default: 5,000 (quick: 300).
+  uint64_t clickhouse_traces = 5000;
+  // Queries per query kind and backend in query_clickhouse, and trace
+  // fetches per backend in get_trace_clickhouse. Default: 50 (quick: 5).
+  uint32_t clickhouse_queries = 50;
+};
+
+// The RocksDB engine and the ClickHouse engine the *_clickhouse workloads
+// compare, holding the same traces (bench/workloads/clickhouse.cc). The
+// ClickHouse database is the run's own and is dropped on every shard when
+// this is destroyed.
+struct BackendPair {
+  std::unique_ptr<engine::Engine> rocksdb;
+  std::unique_ptr<engine::Engine> clickhouse;
+  std::string database;
+  uint64_t traces = 0;        // traces [0, traces) of the generator
+  bool topped_up = false;     // holds RunConfig::clickhouse_traces, compacted
+  std::function<void()> drop; // drops `database`; run after the engines close
+  ~BackendPair() {
+    clickhouse.reset();
+    rocksdb.reset();
+    if (drop) drop();
+  }
 };
 
 class Context {
@@ -97,6 +124,9 @@ class Context {
   // Peers that hold the ingest data set after ingest_bulk (for get_trace).
   std::vector<std::unique_ptr<NdjsonPeer>>& loaded_peers() { return loaded_peers_; }
 
+  // The stores the *_clickhouse workloads share (null until the first one).
+  std::unique_ptr<BackendPair>& backend_pair() { return backend_pair_; }
+
   void Log(std::string_view line) const;
 
  private:
@@ -117,13 +147,21 @@ class Context {
   uint64_t store_traces_ = 0;
   bool store_topped_up_ = false;
   std::vector<std::unique_ptr<NdjsonPeer>> loaded_peers_;
+  std::unique_ptr<BackendPair> backend_pair_;
 };
 
 // A named workload: appends the figures of tracedb and of its peers.
+// `needs_clickhouse`: runs only with RunConfig::clickhouse_shards, and is
+// listed as skipped (never as a result) without them.
+enum class NeedsClickHouse : uint8_t { kNo, kYes };
 struct Workload {
   const char* name;
   std::function<void(Context&, std::vector<Figures>*)> run;
+  NeedsClickHouse needs_clickhouse = NeedsClickHouse::kNo;
 };
+
+// Why `w` cannot run with `config` ("" when it can).
+std::string SkipReason(const Workload& w, const RunConfig& config);
 
 // All workloads in run order.
 const std::vector<Workload>& Workloads();
@@ -138,6 +176,9 @@ void RunQuerySelective(Context& ctx, std::vector<Figures>* out);
 void RunQueryTimeWindow(Context& ctx, std::vector<Figures>* out);
 void RunGraphWindow(Context& ctx, std::vector<Figures>* out);
 void RunAggregateByActor(Context& ctx, std::vector<Figures>* out);
+void RunIngestClickHouse(Context& ctx, std::vector<Figures>* out);
+void RunQueryClickHouse(Context& ctx, std::vector<Figures>* out);
+void RunGetTraceClickHouse(Context& ctx, std::vector<Figures>* out);
 
 // The raw RocksDB ceiling (bench/peers/rocksdb_raw.cc): the ingest data
 // set's event records, one key per event, no index, same WAL and sync.
