@@ -580,6 +580,24 @@ std::unique_ptr<engine::IndexCursor> ScanWhere(engine::Engine* engine, const Sql
   return ch->ScanWhere(scan);
 }
 
+std::string ColumnScanSql(std::string_view database, TimestampNs min_start, TimestampNs max_start,
+                          const std::optional<Id128>& after, size_t limit) {
+  const std::string window = fmt::format("start_ns >= {} AND start_ns <= {}", min_start, max_start);
+  const std::string hints =
+      fmt::format("SELECT trace_id FROM {}.trace_index WHERE key = 'T' AND {}", database, window);
+  const std::string lower = after ? fmt::format(" AND trace_id > {}", IdLiteral(*after)) : "";
+  return fmt::format(
+      "SELECT trace_id, s, {cols} FROM ("
+      "SELECT trace_id, gen, event_fp, event_id, {cols} FROM {db}.events WHERE trace_id IN ({hints}){lower}) "
+      "ALL INNER JOIN ("
+      "SELECT trace_id, argMax(gen, version) AS g, argMax(start_ns, version) AS s FROM {db}.traces "
+      "WHERE trace_id IN ({hints}){lower} GROUP BY trace_id HAVING s >= {lo} AND s <= {hi}) USING trace_id "
+      "WHERE gen = g ORDER BY trace_id, ts_ns, seq, event_id LIMIT 1 BY trace_id, event_fp LIMIT {page} "
+      "FORMAT RowBinary",
+      fmt::arg("cols", kColumnList), fmt::arg("db", database), fmt::arg("hints", hints), fmt::arg("lower", lower),
+      fmt::arg("lo", min_start), fmt::arg("hi", max_start), fmt::arg("page", limit));
+}
+
 std::string ScanSql(std::string_view database, const SqlScan& scan, const std::optional<IndexEntry>& from,
                     bool inclusive, size_t limit) {
   std::string hint_keys;
@@ -677,8 +695,6 @@ Status ChEngine::ScanColumns(TimestampNs min_start, TimestampNs max_start,
                              const std::function<bool(const ColumnChunk&)>& fn) {
   min_start = std::max(min_start, retention_cutoff());
   if (min_start > max_start) return Status::OK();
-  const std::string window = fmt::format("start_ns >= {} AND start_ns <= {}", min_start, max_start);
-  const std::string hints = fmt::format("SELECT trace_id FROM {}.trace_index WHERE key = 'T' AND {}", db(), window);
   bool stop = false;
   for (size_t s = 0; s < shards_.size() && !stop; ++s) {
     // Paged by trace id; a page ends at a trace boundary (its last, possibly
@@ -686,17 +702,7 @@ Status ChEngine::ScanColumns(TimestampNs min_start, TimestampNs max_start,
     std::optional<Id128> after;
     size_t page = 200000;
     while (!stop) {
-      std::string lower = after ? fmt::format(" AND trace_id > {}", IdLiteral(*after)) : "";
-      std::string sql = fmt::format(
-          "SELECT trace_id, s, {cols} FROM ("
-          "SELECT trace_id, gen, event_fp, event_id, {cols} FROM {db}.events WHERE trace_id IN ({hints}){lower}) "
-          "ALL INNER JOIN ("
-          "SELECT trace_id, argMax(gen, version) AS g, argMax(start_ns, version) AS s FROM {db}.traces "
-          "WHERE trace_id IN ({hints}){lower} GROUP BY trace_id HAVING s >= {lo} AND s <= {hi}) USING trace_id "
-          "WHERE gen = g ORDER BY trace_id, ts_ns, seq, event_id LIMIT 1 BY trace_id, event_fp LIMIT {page} "
-          "FORMAT RowBinary",
-          fmt::arg("cols", kColumnList), fmt::arg("db", db()), fmt::arg("hints", hints), fmt::arg("lower", lower),
-          fmt::arg("lo", min_start), fmt::arg("hi", max_start), fmt::arg("page", page));
+      std::string sql = ColumnScanSql(db(), min_start, max_start, after, page);
       auto body = shards_[s]->Query(sql);
       if (!body.ok()) {
         if (options_.allow_partial && body.status().code() == StatusCode::kUnavailable) break;

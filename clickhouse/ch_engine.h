@@ -85,6 +85,11 @@ std::unique_ptr<engine::IndexCursor> ScanWhere(engine::Engine* engine, const Sql
 std::string ScanSql(std::string_view database, const SqlScan& scan, const std::optional<engine::IndexEntry>& from,
                     bool inclusive, size_t limit);
 
+// The statement one shard runs for a page of Engine::ScanColumns (the
+// event columns of the traces that start in the window, by trace id).
+std::string ColumnScanSql(std::string_view database, engine::TimestampNs min_start, engine::TimestampNs max_start,
+                          const std::optional<engine::Id128>& after, size_t limit);
+
 // A SQL literal of a trace id: toFixedString(unhex('…'), 16).
 std::string IdLiteral(const engine::Id128& id);
 

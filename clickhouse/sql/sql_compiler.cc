@@ -218,8 +218,16 @@ class ClickHouseQueryBackend final : public query::QueryBackend {
   explicit ClickHouseQueryBackend(std::string database) : db_(std::move(database)) {}
 
   Status Refine(engine::Engine* engine, const query::BoundQuery& query, query::Plan* plan) override {
-    if (!query.aggregates.empty()) return Status::OK();  // aggregates: the column scan or candidate path
     if (plan->access == query::Plan::Access::kEmpty || plan->access == query::Plan::Access::kTraceIds) {
+      return Status::OK();
+    }
+    if (plan->access == query::Plan::Access::kColumnScan) {
+      // Event aggregates over a window: tracedb's aggregator over the event
+      // columns of the window's traces, read by one statement per shard and page.
+      plan->backend_text = "  access: clickhouse column scan of the window, on every shard (pages of 200000 rows):\n    " +
+                           ColumnScanSql(db_, std::max(plan->min_start, engine->retention_cutoff()), plan->max_start,
+                                         std::nullopt, 200000) +
+                           "\n";
       return Status::OK();
     }
     Compiled c = Compile(query.filter, db_, plan->min_start);
