@@ -5,6 +5,8 @@
 #include <chrono>
 #include <cstdio>
 
+#include <unordered_map>
+
 #include <fmt/format.h>
 
 namespace tracedb::server {
@@ -160,6 +162,26 @@ namespace {
 
 ClusterBus* BusOf(void* closure) { return static_cast<ClusterBus*>(closure); }
 
+// The connection callbacks (connected, disconnected, reconnected) run on
+// libnats' own threads and may still be queued when a bus is destroyed
+// (closing the connection queues a disconnected callback): their closure
+// is the bus's id, looked up here; a closed bus is no longer found. The
+// subscription's callbacks take the bus itself: Unsubscribe waits for
+// them to finish.
+std::mutex g_buses_mu;
+std::unordered_map<uintptr_t, ClusterBus*>& Buses() {
+  static auto* buses = new std::unordered_map<uintptr_t, ClusterBus*>();
+  return *buses;
+}
+std::atomic<uintptr_t> g_next_bus_id{1};
+
+template <typename Fn>
+void WithBus(void* closure, Fn&& fn) {
+  std::lock_guard lock(g_buses_mu);
+  auto it = Buses().find(reinterpret_cast<uintptr_t>(closure));
+  if (it != Buses().end()) fn(it->second);
+}
+
 }  // namespace
 
 ClusterBus::ClusterBus(const ClusterBusOptions& options, Metrics* metrics, Wanted wanted, Deliver deliver)
@@ -180,33 +202,41 @@ Result<std::unique_ptr<ClusterBus>> ClusterBus::Start(const ClusterBusOptions& o
                                                nats_GetLastError(nullptr)));
   }
   auto on_connected = [](natsConnection*, void* closure) {
-    auto* b = BusOf(closure);
-    b->nats_->connected.store(true);
-    b->metrics_->cluster_connected.store(1, std::memory_order_relaxed);
-    Log(fmt::format("connected to {}", b->options_.url));
-    // A subscription attempted before the first connection may have
-    // failed: the bus thread checks again.
-    b->Reconcile();
+    WithBus(closure, [](ClusterBus* b) {
+      b->nats_->connected.store(true);
+      b->metrics_->cluster_connected.store(1, std::memory_order_relaxed);
+      Log(fmt::format("connected to {}", b->options_.url));
+      // A subscription attempted before the first connection may have
+      // failed: the bus thread checks again.
+      b->Reconcile();
+    });
   };
   auto on_disconnected = [](natsConnection*, void* closure) {
-    auto* b = BusOf(closure);
-    // The library also calls this when a first connect attempt fails; only
-    // the loss of an established connection is a disconnect.
-    if (!b->nats_->connected.exchange(false)) return;
-    b->metrics_->cluster_connected.store(0, std::memory_order_relaxed);
-    b->metrics_->cluster_disconnects.fetch_add(1, std::memory_order_relaxed);
-    Log(fmt::format("lost the connection to {}; reconnecting (events are not published meanwhile)",
-                    b->options_.url));
+    WithBus(closure, [](ClusterBus* b) {
+      // The library also calls this when a first connect attempt fails; only
+      // the loss of an established connection is a disconnect.
+      if (!b->nats_->connected.exchange(false)) return;
+      b->metrics_->cluster_connected.store(0, std::memory_order_relaxed);
+      b->metrics_->cluster_disconnects.fetch_add(1, std::memory_order_relaxed);
+      Log(fmt::format("lost the connection to {}; reconnecting (events are not published meanwhile)",
+                      b->options_.url));
+    });
   };
   auto on_reconnected = [](natsConnection*, void* closure) {
-    auto* b = BusOf(closure);
-    b->nats_->connected.store(true);
-    b->metrics_->cluster_connected.store(1, std::memory_order_relaxed);
-    b->metrics_->cluster_reconnects.fetch_add(1, std::memory_order_relaxed);
-    Log(fmt::format("reconnected to {}", b->options_.url));
-    b->Reconcile();
+    WithBus(closure, [](ClusterBus* b) {
+      b->nats_->connected.store(true);
+      b->metrics_->cluster_connected.store(1, std::memory_order_relaxed);
+      b->metrics_->cluster_reconnects.fetch_add(1, std::memory_order_relaxed);
+      Log(fmt::format("reconnected to {}", b->options_.url));
+      b->Reconcile();
+    });
   };
-  void* self = bus.get();
+  bus->id_ = g_next_bus_id.fetch_add(1);
+  {
+    std::lock_guard lock(g_buses_mu);
+    Buses()[bus->id_] = bus.get();
+  }
+  void* self = reinterpret_cast<void*>(bus->id_);
   bool ok = natsOptions_SetNoEcho(n.opts, true) == NATS_OK &&
             natsOptions_SetAllowReconnect(n.opts, true) == NATS_OK &&
             natsOptions_SetMaxReconnect(n.opts, -1) == NATS_OK &&
@@ -371,6 +401,12 @@ void ClusterBus::Close() {
   }
   if (thread_.joinable()) thread_.join();
   if (nats_->sub != nullptr) Unsubscribe();
+  {
+    // From here on the connection callbacks find no bus (they may run after
+    // it is gone: closing queues one).
+    std::lock_guard lock(g_buses_mu);
+    Buses().erase(id_);
+  }
   if (nats_->conn != nullptr) {
     // Cleared first: closing calls the disconnected callback, and a
     // shutdown is not a lost connection.

@@ -156,6 +156,7 @@ class ClusterBus {
   const Wanted wanted_;
   const Deliver deliver_;
   std::unique_ptr<Nats> nats_;
+  uintptr_t id_ = 0;  // the connection callbacks' closure (cluster_bus.cc)
 
   std::mutex publish_mu_;  // orders seq with the bytes handed to NATS
   uint64_t next_seq_ = 1;  // GUARDED_BY(publish_mu_)
