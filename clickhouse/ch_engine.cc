@@ -332,7 +332,7 @@ Status ChEngine::ForEachShard(const std::string& sql, const std::function<Status
   for (size_t s = 0; s < shards_.size(); ++s) {
     auto body = shards_[s]->Query(sql);
     if (!body.ok()) {
-      if (options_.allow_partial && body.status().code() == StatusCode::kUnavailable) continue;
+      if (SkipsShard(body.status())) continue;
       return body.status();
     }
     TRACEDB_RETURN_IF_ERROR(fn(s, *body));
@@ -705,12 +705,11 @@ Status ChEngine::ScanColumns(TimestampNs min_start, TimestampNs max_start,
       std::string sql = ColumnScanSql(db(), min_start, max_start, after, page);
       auto body = shards_[s]->Query(sql);
       if (!body.ok()) {
-        if (options_.allow_partial && body.status().code() == StatusCode::kUnavailable) break;
+        if (SkipsShard(body.status())) break;
         return body.status();
       }
       RowReader r(*body);
       size_t rows = 0;
-      std::vector<std::pair<Id128, TimestampNs>> ids;
       std::vector<ColumnChunk> chunks;
       ChunkBuilder b;
       std::optional<Id128> cur;
@@ -761,7 +760,7 @@ Status ChEngine::ScanTraces(const std::function<bool(const schema::Trace&)>& fn)
           db(), lower, kPage);
       auto body = shards_[s]->Query(sql);
       if (!body.ok()) {
-        if (options_.allow_partial && body.status().code() == StatusCode::kUnavailable) break;
+        if (SkipsShard(body.status())) break;
         return body.status();
       }
       RowReader r(*body);

@@ -108,6 +108,11 @@ class ChEngine final : public engine::Engine {
   // Runs `sql` on every shard; an unreachable shard fails the read unless
   // allow_partial (then it is skipped and counted in partial_reads).
   Status ForEachShard(const std::string& sql, const std::function<Status(size_t, std::string_view)>& fn);
+  // A fan-out read leaves out a shard that failed with `s` (allow_partial
+  // and the shard unreachable).
+  bool SkipsShard(const Status& s) const {
+    return options_.allow_partial && s.code() == StatusCode::kUnavailable;
+  }
 
  private:
   friend class ChWritePath;

@@ -14,6 +14,7 @@
 
 #include "clickhouse/ch_engine_impl.h"
 #include "clickhouse/row_binary.h"
+#include "engine/trace_rules.h"
 #include "schema/hot_fields.h"
 
 namespace tracedb::clickhouse {
@@ -27,6 +28,8 @@ using engine::StatusRule;
 using engine::TimestampNs;
 using engine::WriteBatch;
 using engine::WriteResult;
+using engine::CountEventStatus;
+using engine::StatusFromEvents;
 
 namespace {
 
@@ -315,7 +318,7 @@ class ChWritePath {
     w.String(encoder_.Encode(event));
     ++event_rows_;
 
-    CountStatus(st.get(), event, hot.status);
+    CountEventStatus(&st->bk, event, hot.status);
     ++st->bk.event_count;
     st->bk.last_event_ns = std::max(st->bk.last_event_ns, event.timestamp_ns);
     st->dirty = true;
@@ -323,15 +326,6 @@ class ChWritePath {
     return Status::OK();
   }
 
-  static void CountStatus(ChTraceState* st, const schema::Event& event, schema::EventStatusCode status) {
-    if (status == schema::EventStatusCode::kCancelled) ++st->bk.cancelled_events;
-    if (status != schema::EventStatusCode::kError) return;
-    if (st->bk.error_events++ > 0) return;
-    std::string detail = "error";
-    if (event.reflow && event.reflow->error) detail = *event.reflow->error;
-    if (event.otel && !event.otel->status_message.empty()) detail = event.otel->status_message;
-    st->bk.first_error = event.actor.empty() ? detail : event.actor + ": " + detail;
-  }
 
   Status End(const Id128& id, schema::ExecutionStatus status, TimestampNs end_ns, EndReason reason, StatusRule rule) {
     std::shared_ptr<ChTraceState> st = Lookup(id);
@@ -340,9 +334,7 @@ class ChWritePath {
       return Status::OK();
     }
     if (rule == StatusRule::kFromEvents) {
-      status = st->bk.error_events > 0       ? schema::ExecutionStatus{schema::StatusCode::kFailed, st->bk.first_error}
-               : st->bk.cancelled_events > 0 ? schema::ExecutionStatus{schema::StatusCode::kCancelled, ""}
-                                             : schema::ExecutionStatus{schema::StatusCode::kCompleted, ""};
+      status = StatusFromEvents(st->bk);
       end_ns = st->bk.last_event_ns;
     }
     if (reason == EndReason::kFinalized && st->bk.ended_by != static_cast<uint8_t>(EndReason::kOpen)) {

@@ -27,6 +27,7 @@
 #include "common/coding.h"
 #include "engine/keys.h"
 #include "engine/rocks_engine.h"
+#include "engine/trace_rules.h"
 #include "schema/hot_fields.h"
 
 namespace tracedb::engine {
@@ -489,7 +490,7 @@ class WritePath {
       c.span_kind.push_back(hot.span_kind);
     }
     ChunkService(st.get(), event);
-    CountStatus(st.get(), event, hot.status);
+    CountEventStatus(&st->bk, event, hot.status);
 
     ++st->bk.event_count;
     st->bk.last_event_ns = std::max(st->bk.last_event_ns, event.timestamp_ns);
@@ -498,15 +499,6 @@ class WritePath {
     return Status::OK();
   }
 
-  static void CountStatus(TraceState* st, const schema::Event& event, schema::EventStatusCode status) {
-    if (status == schema::EventStatusCode::kCancelled) ++st->bk.cancelled_events;
-    if (status != schema::EventStatusCode::kError) return;
-    if (st->bk.error_events++ > 0) return;
-    std::string detail = "error";
-    if (event.reflow && event.reflow->error) detail = *event.reflow->error;
-    if (event.otel && !event.otel->status_message.empty()) detail = event.otel->status_message;
-    st->bk.first_error = event.actor.empty() ? detail : event.actor + ": " + detail;
-  }
 
   Status End(const Id128& id, schema::ExecutionStatus status, TimestampNs end_ns, EndReason reason,
              StatusRule rule) {
@@ -516,9 +508,7 @@ class WritePath {
       return Status::OK();
     }
     if (rule == StatusRule::kFromEvents) {
-      status = st->bk.error_events > 0       ? schema::ExecutionStatus{schema::StatusCode::kFailed, st->bk.first_error}
-               : st->bk.cancelled_events > 0 ? schema::ExecutionStatus{schema::StatusCode::kCancelled, ""}
-                                             : schema::ExecutionStatus{schema::StatusCode::kCompleted, ""};
+      status = StatusFromEvents(st->bk);
       end_ns = st->bk.last_event_ns;
     }
     // Finalizing never overrides an explicit end.
