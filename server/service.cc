@@ -194,6 +194,11 @@ class Service::ReadPool {
   }
 
   bool WaitIfFull(const std::shared_ptr<Peer>& peer) {
+    // Asked before every request: no lock while the queue is far from full.
+    if (static_cast<size_t>(std::max<int64_t>(0, metrics_->read_queue_depth.load(std::memory_order_relaxed))) + 1 <
+        capacity_) {
+      return false;
+    }
     std::lock_guard lock(mu_);
     if (tasks_.size() < capacity_) return false;
     waiters_.push_back(peer);
@@ -356,18 +361,29 @@ void Service::HandleInvalid(const std::shared_ptr<Peer>& peer, uint64_t seq, std
 }
 
 bool Service::MustWait(const std::shared_ptr<Peer>& peer) {
-  bool full = writes_->WaitIfFull([weak = std::weak_ptr<Peer>(peer)] {
+  bool full = writes_->MaybeFull() && writes_->WaitIfFull([weak = std::weak_ptr<Peer>(peer)] {
     if (auto p = weak.lock()) p->Wake();
   });
   return full || reads_->WaitIfFull(peer);
 }
 
 void Service::Handle(const std::shared_ptr<Peer>& peer, uint64_t seq, std::string_view json,
-                     Clock::time_point received) {
+                     Clock::time_point received, Burst* burst) {
   auto parsed = reflow::ParseRequest(json);
   if (!parsed.ok()) {
     HandleInvalid(peer, seq, parsed.status().message(), received);
     return;
+  }
+  if (burst != nullptr && !burst->writes_.empty()) {
+    bool is_write = std::visit(
+        Overloaded{[](const reflow::TracingRequest& r) {
+                     return std::holds_alternative<reflow::StartTrace>(r) ||
+                            std::holds_alternative<reflow::RecordEvent>(r) ||
+                            std::holds_alternative<reflow::EndTrace>(r);
+                   },
+                   [](const reflow::TraceMessage& m) { return std::holds_alternative<reflow::StoreTrace>(m); }},
+        *parsed);
+    if (!is_write) EndBurst(burst);  // a read or a reply follows the writes before it
   }
   auto write = [&](WriteItem::Kind kind, RequestType type) {
     return std::make_unique<WriteItem>(this, kind, peer, seq, type, received, json.size());
@@ -408,21 +424,21 @@ void Service::Handle(const std::shared_ptr<Peer>& peer, uint64_t seq, std::strin
         item->trace_id = s.trace_id.value_or(reflow::RandomUuidV4());
         item->trace = reflow::ReflowStartHeader(s, item->trace_id, NowNs());
         own(item->trace_id);
-        SubmitWrite(std::move(item));
+        SubmitWrite(std::move(item), burst);
       },
       [&](reflow::RecordEvent& r) {
         auto item = write(WriteItem::Kind::kRecord, RequestType::kRecordEvent);
         item->trace_id = r.trace_id;
         item->event = std::move(r.event);
         own(item->trace_id);
-        SubmitWrite(std::move(item));
+        SubmitWrite(std::move(item), burst);
       },
       [&](reflow::EndTrace& e) {
         auto item = write(WriteItem::Kind::kEnd, RequestType::kEndTrace);
         item->trace_id = e.trace_id;
         item->status = std::move(e.status);
         peer->owned_traces().erase(e.trace_id);
-        SubmitWrite(std::move(item));
+        SubmitWrite(std::move(item), burst);
       },
       [&](reflow::GetTrace& g) { get_trace(g); },
       [&](reflow::QueryTraces& q) { query(q); },
@@ -462,7 +478,7 @@ void Service::Handle(const std::shared_ptr<Peer>& peer, uint64_t seq, std::strin
         item->trace_id = s.trace.trace_id;
         item->trace = std::move(s.trace);
         item->trace.source = schema::Source::kReflow;
-        SubmitWrite(std::move(item));
+        SubmitWrite(std::move(item), burst);
       },
       [&](reflow::QueryTraces& q) { query(q); },
       [&](reflow::GetTrace& g) { get_trace(g); },
@@ -506,7 +522,15 @@ void Service::SubmitRead(const std::shared_ptr<Peer>& peer, uint64_t seq, Reques
   }
 }
 
-void Service::SubmitWrite(std::unique_ptr<WriteItem> item) { writes_->Submit(std::move(item)); }
+void Service::SubmitWrite(std::unique_ptr<WriteItem> item, Burst* burst) {
+  if (burst != nullptr) {
+    burst->writes_.push_back(std::move(item));
+  } else {
+    writes_->Submit(std::move(item));
+  }
+}
+
+void Service::EndBurst(Burst* burst) { writes_->SubmitAll(burst->writes_); }
 
 Result<engine::WriteResult> Service::CommitBatch(const engine::WriteBatch& batch) {
   // The batch may have changed any trace: the notification cache starts over.

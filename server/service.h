@@ -58,11 +58,24 @@ class Service {
   // A connection opened.
   void OnOpen(const std::shared_ptr<Peer>& peer);
 
+  // The requests of one connection handled in a row (a WebSocket parse
+  // job): their writes reach the group commit together at EndBurst (one
+  // lock and one wake of the writer for the lot), and before any request of
+  // the burst that is not a write, so that it still follows them.
+  class Burst {
+   private:
+    friend class Service;
+    std::vector<std::unique_ptr<ingest::WriteRequest>> writes_;
+  };
+
   // Handles message `seq` of `peer`: one JSON text (a Text frame, or a
   // Binary frame after decompression). Completes `seq` exactly once, now or
-  // later from another thread.
+  // later from another thread. With a `burst`, a write is queued at
+  // EndBurst(burst), which the caller must call.
   void Handle(const std::shared_ptr<Peer>& peer, uint64_t seq, std::string_view json,
-              std::chrono::steady_clock::time_point received);
+              std::chrono::steady_clock::time_point received, Burst* burst = nullptr);
+  // Queues the writes of `burst`.
+  void EndBurst(Burst* burst);
 
   // Completes `seq` with {"Error":{"message":"Invalid message format: <detail>"}}
   // (oversized message, undecodable Binary frame).
@@ -118,7 +131,7 @@ class Service {
 
   void Reply(const std::shared_ptr<Peer>& peer, uint64_t seq, RequestType type,
              std::chrono::steady_clock::time_point received, std::string json, bool is_error = false);
-  void SubmitWrite(std::unique_ptr<WriteItem> item);
+  void SubmitWrite(std::unique_ptr<WriteItem> item, Burst* burst);
   void SubmitRead(const std::shared_ptr<Peer>& peer, uint64_t seq, RequestType type,
                   std::chrono::steady_clock::time_point received, std::function<std::string(bool*)> task);
   void CompleteWrite(WriteItem& item, const Status& status);

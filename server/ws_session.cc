@@ -275,7 +275,9 @@ class WsSession : public Peer, public SessionControl, public std::enable_shared_
     asio::post(ParsePool(), [self = shared_from_this(), job = std::move(job)]() mutable {
       {
         std::shared_ptr<Peer> peer = self;
-        for (Request& r : job) self->Parse(peer, r);
+        Service::Burst burst;
+        for (Request& r : job) self->Parse(peer, r, &burst);
+        self->service_->EndBurst(&burst);
       }
       // The job gives its reference to the strand: the session must never
       // be destroyed on a pool thread, after its server may be gone.
@@ -292,16 +294,16 @@ class WsSession : public Peer, public SessionControl, public std::enable_shared_
   }
 
   // On a parse pool thread: decodes a Binary frame, then serves the request.
-  void Parse(const std::shared_ptr<Peer>& peer, const Request& r) {
+  void Parse(const std::shared_ptr<Peer>& peer, const Request& r, Service::Burst* burst) {
     if (!r.binary) {
-      service_->Handle(peer, r.seq, r.data, r.received);
+      service_->Handle(peer, r.seq, r.data, r.received, burst);
       return;
     }
     auto text = DecompressFrame(r.data, server_->config_.max_message_bytes);
     if (!text.ok()) {
       service_->HandleInvalid(peer, r.seq, "Binary frame: " + text.status().message(), r.received);
     } else {
-      service_->Handle(peer, r.seq, *text, r.received);
+      service_->Handle(peer, r.seq, *text, r.received, burst);
     }
   }
 

@@ -6,7 +6,8 @@
 // flags) is touched only there, and other threads reach it through
 // asio::post (replies through an inbox, one post per burst). The requests
 // read are served (Service::Handle) on a parse pool, one job per connection
-// at a time, in order. Replies are framed many per write (ws_frames.h).
+// at a time, in order; a job's writes reach the group commit together
+// (Service::Burst). Replies are framed many per write (ws_frames.h).
 // What each message means is server/service.h.
 
 #include <string>

@@ -63,12 +63,38 @@ void GroupCommit::Submit(std::unique_ptr<WriteRequest> request, Admission admiss
     if ((!stopping_ || admission == Admission::kWhileDraining) && !stopped_) {
       queue_bytes_ += request->bytes();
       queue_.push_back(std::move(request));
+      UpdateFull();
       if (hooks_.on_queue_depth) hooks_.on_queue_depth(1);
       cv_.notify_one();
       return;
     }
   }
   request->Refused();
+}
+
+void GroupCommit::SubmitAll(std::vector<std::unique_ptr<WriteRequest>>& requests) {
+  if (requests.empty()) return;
+  {
+    std::lock_guard lock(mu_);
+    if (!stopping_ && !stopped_) {
+      for (auto& r : requests) {
+        queue_bytes_ += r->bytes();
+        queue_.push_back(std::move(r));
+      }
+      UpdateFull();
+      if (hooks_.on_queue_depth) hooks_.on_queue_depth(static_cast<int64_t>(requests.size()));
+      requests.clear();
+      cv_.notify_one();
+      return;
+    }
+  }
+  for (auto& r : requests) r->Refused();
+  requests.clear();
+}
+
+void GroupCommit::UpdateFull() {
+  maybe_full_.store(queue_.size() >= options_.queue_capacity || queue_bytes_ >= options_.queue_bytes,
+                    std::memory_order_relaxed);
 }
 
 Result<engine::WriteResult> GroupCommit::CommitAlone(const engine::WriteBatch& batch,
@@ -103,6 +129,7 @@ void GroupCommit::WriterLoop() {
         requests.push_back(std::move(queue_.front()));
         queue_.pop_front();
       }
+      UpdateFull();
       if (hooks_.on_queue_depth) hooks_.on_queue_depth(-static_cast<int64_t>(requests.size()));
       wake.swap(waiters_);
     }

@@ -24,6 +24,7 @@
 //
 // Thread-safety: every public method is thread-safe.
 
+#include <atomic>
 #include <condition_variable>
 #include <cstddef>
 #include <cstdint>
@@ -116,6 +117,10 @@ class GroupCommit {
 
   // Queues `request`, or calls its Refused() when it is not admitted.
   void Submit(std::unique_ptr<WriteRequest> request, Admission admission = Admission::kUnlessDraining);
+  // Queues every request of `requests`, in order, under one lock and with
+  // one wake of the writer (a connection's burst of requests), or refuses
+  // them all. Leaves `requests` empty.
+  void SubmitAll(std::vector<std::unique_ptr<WriteRequest>>& requests);
 
   // Writes `batch` by itself, in order with the other requests, and returns
   // the engine's result; `on_written` (may be empty) runs on the writer
@@ -127,6 +132,9 @@ class GroupCommit {
   // True when the queue is full: the caller must stop producing until
   // `wake` is called (once, from the writer thread, without locks held).
   bool WaitIfFull(std::function<void()> wake);
+  // False when the queue was not full a moment ago (no lock taken): a
+  // producer asks it before every request and WaitIfFull only when true.
+  bool MaybeFull() const { return maybe_full_.load(std::memory_order_relaxed); }
 
   // Writes every queued request, then stops the writer thread. Later
   // requests are refused. Idempotent.
@@ -137,6 +145,8 @@ class GroupCommit {
 
  private:
   void WriterLoop();
+  // Recomputes maybe_full_; mu_ held.
+  void UpdateFull();
   void WriteMerged(std::vector<std::unique_ptr<WriteRequest>>& requests);
   Result<engine::WriteResult> Write(const engine::WriteBatch& batch, size_t requests);
 
@@ -152,6 +162,7 @@ class GroupCommit {
   std::vector<std::function<void()>> waiters_;       // GUARDED_BY(mu_)
   bool stopping_ = false;                            // GUARDED_BY(mu_)
   bool stopped_ = false;                             // GUARDED_BY(mu_)
+  std::atomic<bool> maybe_full_{false};              // written under mu_
   std::thread writer_;
 };
 
