@@ -192,10 +192,6 @@ rocksdb::ColumnFamilyOptions EventsCfOptions(const Options& options, const std::
   rocksdb::ColumnFamilyOptions events = BaseCfOptions(options, cache, 32 << 10, 10, false);
   events.prefix_extractor.reset(rocksdb::NewFixedPrefixTransform(keys::kTracePrefixLen));
   events.memtable_prefix_bloom_size_ratio = 0.05;
-  // A trace's events arrive in order: the memtable remembers where the last
-  // insert of each trace prefix went and starts the next one there, instead
-  // of searching the skip list from the top (issue 13; Run M).
-  events.memtable_insert_with_hint_prefix_extractor = events.prefix_extractor;
   // At the bottom level, ZSTD level 6 with a 16 KiB dictionary trained per
   // file: event records repeat field names and actor/port vocabulary, which
   // a dictionary shares across blocks (bench ingest_engine: 157 -> 133 bytes
@@ -253,7 +249,6 @@ Status RocksEngine::OpenDb() {
   // columns: same prefix layout, small values scanned in bulk.
   rocksdb::ColumnFamilyOptions columns = base(16 << 10, 10, false);
   columns.prefix_extractor.reset(rocksdb::NewFixedPrefixTransform(keys::kTracePrefixLen));
-  columns.memtable_insert_with_hint_prefix_extractor = columns.prefix_extractor;  // as events
   // index: key-only range scans -> no bloom, LZ4 everywhere (cheap to decode).
   rocksdb::ColumnFamilyOptions index = base(16 << 10, 0, false);
   index.bottommost_compression = rocksdb::kLZ4Compression;

@@ -438,7 +438,12 @@ awaitable<Next> HttpSession::ServeUpgrade(HeaderParser& hp, Request& r, std::str
   stream_.next_layer().expires_never();
   std::string compress = QueryParam(query, "compress");
   bool opt_in = compress == "1" || compress == "true" || compress == "yes";
-  co_await RunWebSocket(impl_, std::move(stream_), std::move(wreq), std::move(subprotocol), opt_in);
+  // Frames the client sent right behind its upgrade request may already
+  // sit in the HTTP read buffer: they are the session's first bytes.
+  std::string early(static_cast<const char*>(buffer_.data().data()), buffer_.size());
+  buffer_.consume(buffer_.size());
+  co_await RunWebSocket(impl_, std::move(stream_), std::move(wreq), std::move(subprotocol), opt_in,
+                        std::move(early));
   co_return Next::kUpgraded;
 }
 

@@ -8,9 +8,11 @@
 // ready at once (the acks of one group commit), so it frames them itself
 // (AppendServerFrame) into one buffer and writes that with one call.
 //
-// Beast still writes its own frames on the same connection: pings, pongs,
-// the close frame, and messages it compresses (permessage-deflate). Bytes
-// of two writers must never interleave, so the websocket::stream sits on a
+// Such a session also reads the client's frames itself (ws_frame_reader.h)
+// and writes its own control frames (pong, ping, close), each frame with
+// one WriteAll. On a connection with permessage-deflate Beast reads, writes
+// its own control frames and the messages it compresses. Bytes of two
+// writers must never interleave, so the websocket::stream sits on a
 // GatedStream: every write, Beast's or the session's, takes the gate and
 // writes all of its bytes before the next one starts. Beast writes a frame
 // with one async_write (auto_fragment is off), so a frame is never split.
@@ -34,10 +36,11 @@
 
 namespace tracedb::server {
 
-enum class FrameKind : uint8_t { kText = 0x1, kBinary = 0x2 };
+enum class FrameKind : uint8_t { kText = 0x1, kBinary = 0x2, kClose = 0x8, kPing = 0x9, kPong = 0xA };
 
-// Appends one unmasked, final WebSocket data frame (RFC 6455 §5.2) of
-// `payload` to `out`: a server's frame, which a client reads as one message.
+// Appends one unmasked, final WebSocket frame (RFC 6455 §5.2) of `payload`
+// to `out`: a server's frame, which a client reads as one message (or a
+// control frame: its payload is at most 125 bytes).
 inline void AppendServerFrame(FrameKind kind, std::string_view payload, std::string* out) {
   char header[10];
   size_t n = 0;
@@ -107,6 +110,12 @@ class GatedStream {
                          });
         },
         token, buffers);
+  }
+
+  // Bytes that arrived before the stream took over the connection: the
+  // first ones read.
+  void Preload(std::string_view bytes) {
+    read_ahead_.commit(asio::buffer_copy(read_ahead_.prepare(bytes.size()), asio::buffer(bytes)));
   }
 
   // The session's writes: all of `buffers` (which must stay valid until

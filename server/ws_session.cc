@@ -18,6 +18,7 @@
 #include <fmt/format.h>
 
 #include "ingest/pipeline/decompress.h"
+#include "server/ws_frame_reader.h"
 #include "server/ws_frames.h"
 
 namespace tracedb::server {
@@ -70,6 +71,9 @@ constexpr size_t kReadChunk = 64 * 1024;
 // One framed write carries replies up to about this many bytes (at least
 // one reply), so that a burst of large replies does not pile up in memory.
 constexpr size_t kMaxWriteBytes = 1 << 20;
+// After its Close frame (a graceful stop) the server waits this long for
+// the client's before it cuts the connection.
+constexpr auto kCloseWait = std::chrono::seconds(5);
 
 class WsSession : public Peer, public SessionControl, public std::enable_shared_from_this<WsSession> {
  public:
@@ -81,7 +85,8 @@ class WsSession : public Peer, public SessionControl, public std::enable_shared_
         ws_(std::move(stream)),
         read_wake_(ws_.get_executor()),
         write_wake_(ws_.get_executor()),
-        parse_wake_(ws_.get_executor()) {}
+        parse_wake_(ws_.get_executor()),
+        idle_timer_(ws_.get_executor()) {}
 
   // Accepts the upgrade `req`; `subprotocol` (may be empty) is echoed as
   // the accepted Sec-WebSocket-Protocol.
@@ -90,17 +95,23 @@ class WsSession : public Peer, public SessionControl, public std::enable_shared_
     const Config& cfg = server_->config_;
     // Dead peers: Beast pings at half the idle timeout and closes a peer
     // that sent nothing, not even the pong, for the whole of it.
-    websocket::stream_base::timeout timeouts = websocket::stream_base::timeout::suggested(beast::role_type::server);
-    timeouts.idle_timeout = std::chrono::seconds(cfg.ws_idle_timeout_seconds);
-    timeouts.keep_alive_pings = true;
-    ws_.set_option(timeouts);
-    // With permessage-deflate negotiated Beast writes the replies (it
-    // compresses them); otherwise the session frames them itself, many per
-    // write (ws_frames.h). The server accepts whatever deflate offer the
-    // client makes when it is enabled.
+    // With permessage-deflate negotiated Beast reads the requests and
+    // writes the replies (it compresses them); otherwise the session reads
+    // the client's frames (ws_frame_reader.h) and frames its replies itself,
+    // many per write (ws_frames.h). The server accepts whatever deflate
+    // offer the client makes when it is enabled.
     frame_replies_ = !(cfg.permessage_deflate &&
                        beast::string_view(req[http::field::sec_websocket_extensions]).find("permessage-deflate") !=
                            beast::string_view::npos);
+    websocket::stream_base::timeout timeouts = websocket::stream_base::timeout::suggested(beast::role_type::server);
+    if (frame_replies_) {
+      timeouts.idle_timeout = websocket::stream_base::none();  // IdleLoop's job
+      timeouts.keep_alive_pings = false;
+    } else {
+      timeouts.idle_timeout = std::chrono::seconds(cfg.ws_idle_timeout_seconds);
+      timeouts.keep_alive_pings = true;
+    }
+    ws_.set_option(timeouts);
     if (cfg.permessage_deflate) {
       websocket::permessage_deflate pmd;
       pmd.server_enable = true;
@@ -116,13 +127,26 @@ class WsSession : public Peer, public SessionControl, public std::enable_shared_
     if (ec) co_return;
     service_->OnOpen(self);
     asio::co_spawn(ws_.get_executor(), WriteLoop(self), asio::detached);
-    co_await ReadLoop();
+    if (frame_replies_) {
+      asio::co_spawn(ws_.get_executor(), IdleLoop(self), asio::detached);
+      co_await ReadFrames();
+    } else {
+      co_await ReadLoop();
+    }
     // Every request read is served before the close (OnClose finalizes the
     // traces they started).
     while (parsing_) co_await Sleep(parse_wake_);
     closed_ = true;
     closed_flag_.store(true, std::memory_order_release);
     write_wake_.cancel();
+    idle_timer_.cancel();
+    if (frame_replies_) {
+      // The close handshake is over (or the peer is gone): the server closes
+      // the TCP connection first (RFC 6455 §7.1.1), before the session ends
+      // and a stopping server stops running its I/O.
+      beast::error_code ignored;
+      beast::get_lowest_layer(ws_).socket().close(ignored);
+    }
     service_->OnClose(self);
   }
 
@@ -139,6 +163,9 @@ class WsSession : public Peer, public SessionControl, public std::enable_shared_
     }
     if (first) asio::post(ws_.get_executor(), [self = shared_from_this()] { self->TakeInbox(); });
   }
+
+  // Bytes received before the session began: read first.
+  void Preload(std::string_view bytes) { ws_.next_layer().Preload(bytes); }
 
   bool Push(std::shared_ptr<const std::string> json) override {
     if (closed_flag_.load(std::memory_order_acquire)) return false;
@@ -225,13 +252,7 @@ class WsSession : public Peer, public SessionControl, public std::enable_shared_
     const size_t max = cfg.max_message_bytes;
     beast::flat_buffer buf;
     while (true) {
-      bool paused = false;
-      while (!draining_ && (slots_.size() >= cfg.max_inflight_per_connection || service_->MustWait(self))) {
-        if (!paused) metrics_->backpressure_pauses.fetch_add(1, std::memory_order_relaxed);
-        paused = true;
-        co_await Sleep(read_wake_);
-        if (closed_flag_.load(std::memory_order_acquire)) co_return;
-      }
+      if (!co_await WaitForRoom()) co_return;
       buf.clear();
       size_t total = 0;
       bool too_big = false;
@@ -245,24 +266,143 @@ class WsSession : public Peer, public SessionControl, public std::enable_shared_
         }
       } while (!ws_.is_message_done());
       if (draining_) continue;  // shutting down: requests after the drain began are not served
-      auto received = Clock::now();
-      metrics_->messages_received.fetch_add(1, std::memory_order_relaxed);
-      metrics_->bytes_received.fetch_add(total, std::memory_order_relaxed);
-      uint64_t seq = base_seq_ + slots_.size();
-      slots_.emplace_back();
-      if (too_big) {
-        service_->HandleInvalid(self, seq,
-                                fmt::format("message of {} bytes exceeds the limit of {} bytes "
-                                            "(server.max_message_bytes)",
-                                            total, max),
-                                received);
+      std::string_view data(static_cast<const char*>(buf.data().data()), buf.size());
+      Accept(too_big, total, too_big ? std::string() : std::string(data), !ws_.got_text());
+    }
+  }
+
+  // Waits while the in-flight slots or a queue are full (backpressure).
+  // False when the connection closed meanwhile.
+  awaitable<bool> WaitForRoom() {
+    auto self = shared_from_this();
+    const Config& cfg = server_->config_;
+    bool paused = false;
+    while (!draining_ && (slots_.size() >= cfg.max_inflight_per_connection || service_->MustWait(self))) {
+      if (!paused) metrics_->backpressure_pauses.fetch_add(1, std::memory_order_relaxed);
+      paused = true;
+      co_await Sleep(read_wake_);
+      if (closed_flag_.load(std::memory_order_acquire)) co_return false;
+    }
+    co_return true;
+  }
+
+  // A message read (`size` payload bytes; dropped when `too_big`): takes
+  // the next reply slot and queues it for the parse pool.
+  void Accept(bool too_big, uint64_t size, std::string data, bool binary) {
+    auto received = Clock::now();
+    metrics_->messages_received.fetch_add(1, std::memory_order_relaxed);
+    metrics_->bytes_received.fetch_add(size, std::memory_order_relaxed);
+    uint64_t seq = base_seq_ + slots_.size();
+    slots_.emplace_back();
+    if (too_big) {
+      service_->HandleInvalid(shared_from_this(), seq,
+                              fmt::format("message of {} bytes exceeds the limit of {} bytes "
+                                          "(server.max_message_bytes)",
+                                          size, server_->config_.max_message_bytes),
+                              received);
+      return;
+    }
+    if (binary) OptInToCompression();  // a client that sends Binary frames reads them
+    parse_queue_.push_back(Request{seq, std::move(data), binary, received});
+    if (!parsing_) StartParsing();
+  }
+
+  // The read loop of a connection without permessage-deflate: one recv of
+  // whatever arrived (up to kReadChunk), parsed into every message and
+  // control frame it completes (ws_frame_reader.h). Answers pings; on the
+  // client's Close it echoes the code, on a protocol error it closes with
+  // 1002, then returns.
+  awaitable<void> ReadFrames() {
+    WsFrameReader reader(server_->config_.max_message_bytes);
+    beast::flat_buffer in;
+    std::vector<WsInbound> got;
+    size_t next = 0;
+    while (true) {
+      if (next == got.size()) {
+        got.clear();
+        next = 0;
+        auto [ec, n] = co_await ws_.next_layer().async_read_some(in.prepare(kReadChunk), kTuple);
+        if (ec) co_return;  // closed by the peer, or cut
+        in.commit(n);
+        activity_ = true;
+        const auto* data = static_cast<const char*>(in.data().data());
+        in.consume(reader.Parse(std::string_view(data, in.size()), &got));
         continue;
       }
-      std::string_view data(static_cast<const char*>(buf.data().data()), buf.size());
-      if (!ws_.got_text()) OptInToCompression();  // a client that sends Binary frames reads them
-      parse_queue_.push_back(Request{seq, std::string(data), !ws_.got_text(), received});
-      if (!parsing_) StartParsing();
+      WsInbound& e = got[next++];
+      switch (e.kind) {
+        case WsInbound::Kind::kMessage:
+        case WsInbound::Kind::kTooBig:
+          if (!co_await WaitForRoom()) co_return;
+          if (draining_) break;  // shutting down: requests after the drain began are not served
+          Accept(e.kind == WsInbound::Kind::kTooBig, e.size, std::move(e.payload), e.binary);
+          break;
+        case WsInbound::Kind::kPing:
+          if (!close_sent_ && !co_await WriteControl(FrameKind::kPong, e.payload)) co_return;
+          break;
+        case WsInbound::Kind::kPong:
+          break;
+        case WsInbound::Kind::kClose: {
+          // Echo the code (none when the client gave none), then the
+          // session ends and the socket is closed (RFC 6455 §5.5.1).
+          std::string body;
+          if (e.code != 1005) body = {static_cast<char>(e.code >> 8), static_cast<char>(e.code & 0xFF)};
+          if (!close_sent_) co_await WriteControl(FrameKind::kClose, body);
+          co_return;
+        }
+        case WsInbound::Kind::kProtocolError:
+          metrics_->invalid_messages.fetch_add(1, std::memory_order_relaxed);
+          if (!close_sent_) co_await WriteControl(FrameKind::kClose, CloseBody(1002, e.payload));
+          co_return;
+      }
     }
+  }
+
+  // A Close frame's payload: the code and as much of `reason` as fits.
+  static std::string CloseBody(uint16_t code, std::string_view reason) {
+    std::string body = {static_cast<char>(code >> 8), static_cast<char>(code & 0xFF)};
+    body.append(reason.substr(0, 123));
+    return body;
+  }
+
+  // Writes one control frame (through the write gate, between the write
+  // loop's writes). A Close frame is the last frame the session sends.
+  // False on a write error.
+  awaitable<bool> WriteControl(FrameKind kind, std::string_view payload) {
+    if (close_sent_) co_return false;
+    if (kind == FrameKind::kClose) close_sent_ = true;
+    std::string frame;
+    AppendServerFrame(kind, payload, &frame);
+    auto [ec, n] = co_await ws_.next_layer().WriteAll(asio::buffer(frame));
+    co_return !ec;
+  }
+
+  // The idle timeout of a connection ReadFrames reads (Beast's rule): a
+  // peer that sent nothing for half of server.ws_idle_timeout_seconds is
+  // pinged; one that sent nothing, not even the pong, for the whole of it
+  // is cut.
+  awaitable<void> IdleLoop(std::shared_ptr<WsSession> self) {
+    const auto half = std::chrono::milliseconds(server_->config_.ws_idle_timeout_seconds * 500);
+    bool pinged = false;
+    while (!closed_) {
+      idle_timer_.expires_after(half);
+      co_await idle_timer_.async_wait(kTuple);
+      if (closed_) break;
+      if (activity_) {
+        activity_ = false;
+        pinged = false;
+        continue;
+      }
+      if (!pinged) {
+        pinged = true;
+        if (!close_sent_) co_await WriteControl(FrameKind::kPing, {});
+        continue;
+      }
+      beast::error_code ignored;
+      beast::get_lowest_layer(ws_).socket().close(ignored);  // the read loop ends
+      break;
+    }
+    (void)self;
   }
 
   // Hands the queued requests to the parse pool as one job. At most one job
@@ -317,15 +457,29 @@ class WsSession : public Peer, public SessionControl, public std::enable_shared_
         continue;
       }
       if (draining_ && slots_.empty()) {
-        co_await ws_.async_close(websocket::close_code::going_away, kTuple);
+        if (!frame_replies_) {
+          co_await ws_.async_close(websocket::close_code::going_away, kTuple);
+          break;
+        }
+        // Ours to close: send 1001, then wait (a while) for the client's
+        // Close, which ends ReadFrames and the session.
+        if (!close_sent_ && !co_await WriteControl(FrameKind::kClose, CloseBody(1001, ""))) break;
+
+        const auto deadline = asio::steady_timer::clock_type::now() + kCloseWait;
+        while (!closed_ && asio::steady_timer::clock_type::now() < deadline) {
+          write_wake_.expires_at(deadline);
+          co_await write_wake_.async_wait(kTuple);
+        }
         break;
       }
       co_await Sleep(write_wake_);
     }
     // Make the read loop finish too (no-op when it already has).
     closed_flag_.store(true, std::memory_order_release);
+    // Beast closed the socket after its close handshake; after ours (or a
+    // read error) the server closes the TCP connection first (RFC 6455 §7.1.1).
     beast::error_code ignored;
-    if (!closed_) beast::get_lowest_layer(ws_).socket().close(ignored);
+    if (!closed_ || frame_replies_) beast::get_lowest_layer(ws_).socket().close(ignored);
     read_wake_.cancel();
     (void)self;
   }
@@ -352,9 +506,9 @@ class WsSession : public Peer, public SessionControl, public std::enable_shared_
       ++replies;
     }
     if (replies > 0) read_wake_.cancel();  // in-flight slots freed up
-    // Once Beast began a close (the peer's, or its idle timeout), no data
-    // frame may follow its close frame.
-    if (!ws_.is_open()) co_return false;
+    // Once a close began (Beast's or ours), no data frame may follow the
+    // close frame.
+    if (close_sent_ || !ws_.is_open()) co_return false;
     auto [ec, n] = co_await ws_.next_layer().WriteAll(asio::buffer(frames));
     push_count_.fetch_sub(pushes, std::memory_order_acq_rel);
     if (ec) co_return false;
@@ -395,13 +549,16 @@ class WsSession : public Peer, public SessionControl, public std::enable_shared_
   asio::steady_timer read_wake_;   // the read loop waits on it for room
   asio::steady_timer write_wake_;  // the write loop waits on it for work
   asio::steady_timer parse_wake_;  // Run waits on it for the last parse job
+  asio::steady_timer idle_timer_;  // IdleLoop's
   // Strand-only state.
   std::deque<Slot> slots_;  // replies of requests base_seq_, base_seq_ + 1, ...
   uint64_t base_seq_ = 0;
   std::deque<std::shared_ptr<const std::string>> pushes_;
   bool closed_ = false;
   bool draining_ = false;
-  bool frame_replies_ = true;  // WriteFramed, not Beast, writes replies and pushes
+  bool frame_replies_ = true;  // the session, not Beast, reads requests and writes replies and pushes
+  bool close_sent_ = false;    // the session sent its Close frame (frame_replies_)
+  bool activity_ = false;      // bytes arrived since IdleLoop last looked
   std::vector<Done> taken_;  // TakeInbox's, reused
   std::vector<Request> parse_queue_;  // read, not yet handed to the parse pool
   bool parsing_ = false;              // a parse job of this connection is out
@@ -415,8 +572,9 @@ class WsSession : public Peer, public SessionControl, public std::enable_shared_
 }  // namespace
 
 awaitable<void> RunWebSocket(Server::Impl& impl, AnyStream stream, http::request<http::string_body> req,
-                             std::string subprotocol, bool compress) {
+                             std::string subprotocol, bool compress, std::string early) {
   auto session = std::make_shared<WsSession>(impl.next_id_.fetch_add(1), &impl, std::move(stream));
+  session->Preload(early);
   if (compress) session->OptInToCompression();
   impl.SessionStarted(session->id(), session);
   co_await session->Run(std::move(req), std::move(subprotocol));

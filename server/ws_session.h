@@ -23,8 +23,9 @@ namespace tracedb::server {
 // echoed as the accepted Sec-WebSocket-Protocol) and serves the session
 // until it closes, registered with `impl` for a graceful Stop.
 // `compress`: the client asked for compressed replies (?compress=1).
+// `early`: bytes read behind the request (frames sent before the 101).
 awaitable<void> RunWebSocket(Server::Impl& impl, AnyStream stream,
                              beast::http::request<beast::http::string_body> req, std::string subprotocol,
-                             bool compress);
+                             bool compress, std::string early);
 
 }  // namespace tracedb::server
