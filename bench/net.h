@@ -1,12 +1,14 @@
 #pragma once
 
 // Minimal blocking HTTP/1.1 and WebSocket clients for the workload runner
-// (Boost.Beast; all of Beast stays in net.cc), and a tracedb server run as a
-// child process. Not thread-safe: one client per thread.
+// (Boost.Beast; all of Beast stays in net.cc), a pipelining WebSocket client
+// that frames by hand, and a tracedb server run as a child process. Not
+// thread-safe: one client per thread.
 
 #include <sys/types.h>
 
 #include <memory>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -48,6 +50,45 @@ class WsClient {
 
  private:
   struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+// One WebSocket connection for pipelined load: the frames of many messages
+// go out in one write, and every complete reply that one read brings in is
+// returned at once, as a pipelining client (a sink fed, then flushed) does.
+// Beast writes and reads one message per call; on a shared machine its
+// per-message syscalls cost the server CPU the benchmark means to measure.
+//
+// Client frames are masked Text frames (RFC 6455 section 5.2; a cheap
+// xorshift masking key per frame, enough for a benchmark). Server frames
+// must be unmasked and without extension bits (none is negotiated). Not
+// thread-safe: one client per thread.
+class WsPipeClient {
+ public:
+  WsPipeClient();
+  ~WsPipeClient();
+  // Connects with TCP_NODELAY and does the HTTP/1.1 upgrade handshake:
+  // fails unless the answer is 101 with the Sec-WebSocket-Accept that
+  // matches our key. Bytes that arrive with the 101 are kept as frames.
+  Status Connect(const std::string& host, int port, std::string_view target = "/");
+  // Frames every message as one Text frame, in order, into one buffer and
+  // writes it (one write(2) unless the kernel takes it in parts). The views
+  // are only read during the call.
+  Status Send(std::span<const std::string_view> messages);
+  // Blocks until at least one complete data message (Text or Binary, payload
+  // as sent) has arrived, then replaces *out with every complete message
+  // buffered, in arrival order. One recv(2) of up to 256 KiB per round; a
+  // partial frame stays buffered for the next call. Pings are answered with
+  // a Pong; fragmented messages are reassembled. A Close frame, EOF or a
+  // protocol violation is an error, and then *out is empty (messages before
+  // it in the same read are dropped with it).
+  Status ReadSome(std::vector<std::string>* out);
+  // Sends a Close frame (1000, normal), then reads (discarding data
+  // messages) until the server's Close frame or EOF, and closes the socket.
+  Status Close();
+
+ private:
+  class Impl;
   std::unique_ptr<Impl> impl_;
 };
 
