@@ -19,8 +19,11 @@
 //
 // Paced (RunConfig::ws_rate > 0, --ws-rate N): after the unlimited run, a
 // second run with its own server and store sends N requests/s in total.
-// Each connection has a steady schedule for its share S = N / clients:
-// request k is due at t0 + k / S (t0: the connection is open). Every
+// Each connection has a steady schedule for its share S of N, in
+// proportion to its requests (the traces' sizes make the connections' loads
+// unequal; N / clients each would leave the busiest one sending alone at
+// the end, below N in total): request k is due at t0 + k / S (t0: the
+// connection is open), so every schedule ends at requests / N. Every
 // request due, as far as the window allows, goes out in one write; then the
 // connection waits for a reply or until the next request is due, whichever
 // comes first (WsPipeClient::ReadSome with a timeout). Its row's
@@ -31,8 +34,9 @@
 // write of its batch (paced: from its scheduled send time, so a client
 // that falls behind its schedule, for instance with a full window, shows
 // the delay in its latency instead of omitting it) to the read that
-// returned its EventRecorded reply (ack latency). Bytes per event: the store after the server stops,
-// reopened and compacted. RSS: the server's peak.
+// returned its EventRecorded reply (ack latency). Bytes per event: the
+// store after the server stops, reopened and compacted. RSS: the server's
+// peak.
 // Verified: every RecordEvent acknowledged with success, the server exits 0
 // on SIGTERM, then the store has every trace, and sampled traces read back
 // equal what was sent. A server that cannot start is "unavailable", which
@@ -174,12 +178,18 @@ void RunOnce(Context& ctx, const std::vector<std::vector<Message>>& per_conn, ui
     }
     probe.Close().IgnoreError();
   }
+  uint64_t requests = 0;
+  for (const auto& msgs : per_conn) requests += msgs.size();
   std::vector<ConnResult> results(clients);
-  const double share = static_cast<double>(rate) / clients;
   auto start = Clock::now();
   std::vector<std::thread> threads;
-  for (uint32_t c = 0; c < clients; ++c)
-    threads.emplace_back([&, c] { RunConnection(server.port(), per_conn[c], share, &results[c]); });
+  for (uint32_t c = 0; c < clients; ++c) {
+    // Shares in proportion to the requests, so that every connection's
+    // schedule ends together and the total stays `rate` to the end.
+    const double share = static_cast<double>(rate) * static_cast<double>(per_conn[c].size()) /
+                         static_cast<double>(std::max<uint64_t>(requests, 1));
+    threads.emplace_back([&, c, share] { RunConnection(server.port(), per_conn[c], share, &results[c]); });
+  }
   for (auto& t : threads) t.join();
   f.seconds = SecondsSince(start);
   f.peak_rss_mb = server.PeakRssMb();
@@ -191,11 +201,9 @@ void RunOnce(Context& ctx, const std::vector<std::vector<Message>>& per_conn, ui
     }
   }
   LatencyRecorder merged;
-  uint64_t requests = 0;
   for (uint32_t c = 0; c < clients; ++c) {
     f.items += results[c].acked;
     merged.Merge(results[c].lat);
-    requests += per_conn[c].size();
   }
   f.throughput = static_cast<double>(f.items) / f.seconds;
   f.p50_ms = merged.PercentileMs(0.5);
