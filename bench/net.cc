@@ -387,7 +387,8 @@ Status WsPipeClient::Impl::ReadSome(std::vector<std::string>* out, std::chrono::
   Status s = ParseBuffered(out);
   while (s.ok() && out->empty() && !close_received_) {
     const auto left = std::max(std::chrono::nanoseconds(0), std::chrono::nanoseconds(deadline - Clock::now()));
-    const timespec ts{static_cast<time_t>(left.count() / 1'000'000'000), static_cast<long>(left.count() % 1'000'000'000)};
+    const timespec ts{static_cast<time_t>(left.count() / 1'000'000'000),
+                      static_cast<long>(left.count() % 1'000'000'000)};
     pollfd pfd{socket_.native_handle(), POLLIN, 0};
     const int ready = ppoll(&pfd, 1, &ts, nullptr);
     if (ready < 0 && errno != EINTR) return Status::IoError(fmt::format("websocket poll: {}", std::strerror(errno)));
