@@ -2,7 +2,7 @@
 //
 //   build-bench/tracedb_bench [--quick] [--workloads a,b] [--peers p,q]
 //                             [--events N] [--query-events N] [--batch N]
-//                             [--clients N] [--sync] [--json FILE]
+//                             [--clients N] [--ws-rate N] [--sync] [--json FILE]
 //                             [--clickhouse URL,URL] [--clickhouse-traces N]
 //                             [--clickhouse-queries N]
 //
@@ -74,6 +74,9 @@ int main(int argc, char** argv) {
                  "Target Reflow JSON bytes per ingest event (0: the full ~1.2 KB events; ~560 is the smallest)");
   app.add_option("--concurrency", config.concurrency, "Traces open at once in the interleaved stream");
   app.add_option("--clients", config.clients, "Concurrent HTTP clients / WebSocket connections");
+  app.add_option("--ws-rate", config.ws_rate,
+                 "ingest_ws: also run paced at N requests/s in total across the connections (StartTrace, "
+                 "RecordEvent, EndTrace), a second row after the unlimited one; 0: unlimited only (default: 0)");
   app.add_option("--queries", config.queries, "Queries per read workload");
   app.add_option("--seed", config.seed, "Generator seed");
   app.add_flag("--sync", config.sync, "fsync every commit, in tracedb and in every peer");

@@ -1,6 +1,7 @@
 #include "bench/net.h"
 
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -11,6 +12,7 @@
 #include <boost/beast/http.hpp>
 #include <boost/beast/websocket.hpp>
 #include <boost/beast/websocket/detail/hybi13.hpp>
+#include <cerrno>
 #include <chrono>
 #include <cstring>
 #include <fstream>
@@ -146,6 +148,7 @@ class WsPipeClient::Impl {
   Status Connect(const std::string& host, int port, std::string_view target);
   Status Send(std::span<const std::string_view> messages);
   Status ReadSome(std::vector<std::string>* out);
+  Status ReadSome(std::vector<std::string>* out, std::chrono::nanoseconds timeout);
   Status Close();
 
  private:
@@ -378,6 +381,28 @@ Status WsPipeClient::Impl::ReadSome(std::vector<std::string>* out) {
   return s;
 }
 
+Status WsPipeClient::Impl::ReadSome(std::vector<std::string>* out, std::chrono::nanoseconds timeout) {
+  out->clear();
+  const auto deadline = Clock::now() + timeout;
+  Status s = ParseBuffered(out);
+  while (s.ok() && out->empty() && !close_received_) {
+    const auto left = std::max(std::chrono::nanoseconds(0), std::chrono::nanoseconds(deadline - Clock::now()));
+    const timespec ts{static_cast<time_t>(left.count() / 1'000'000'000),
+                      static_cast<long>(left.count() % 1'000'000'000)};
+    pollfd pfd{socket_.native_handle(), POLLIN, 0};
+    const int ready = ppoll(&pfd, 1, &ts, nullptr);
+    if (ready < 0 && errno != EINTR) return Status::IoError(fmt::format("websocket poll: {}", std::strerror(errno)));
+    if (ready == 0) return Status::OK();  // timed out, nothing complete
+    if (ready < 0) continue;
+    // Readable (data, EOF or an error), so the blocking recv returns at once.
+    s = ReadChunk();
+    if (s.ok()) s = ParseBuffered(out);
+  }
+  if (s.ok() && close_received_) s = Status::IoError("websocket: the server sent a Close frame");
+  if (!s.ok()) out->clear();
+  return s;
+}
+
 Status WsPipeClient::Impl::Close() {
   std::string frame;
   AppendFrame(Opcode::kClose, std::string_view("\x03\xE8", 2), &frame);  // 1000, normal closure
@@ -407,6 +432,9 @@ Status WsPipeClient::Connect(const std::string& host, int port, std::string_view
 }
 Status WsPipeClient::Send(std::span<const std::string_view> messages) { return impl_->Send(messages); }
 Status WsPipeClient::ReadSome(std::vector<std::string>* out) { return impl_->ReadSome(out); }
+Status WsPipeClient::ReadSome(std::vector<std::string>* out, std::chrono::nanoseconds timeout) {
+  return impl_->ReadSome(out, timeout);
+}
 Status WsPipeClient::Close() { return impl_->Close(); }
 
 ServerProcess::~ServerProcess() {

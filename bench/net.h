@@ -7,6 +7,7 @@
 
 #include <sys/types.h>
 
+#include <chrono>
 #include <memory>
 #include <span>
 #include <string>
@@ -83,6 +84,12 @@ class WsPipeClient {
   // protocol violation is an error, and then *out is empty (messages before
   // it in the same read are dropped with it).
   Status ReadSome(std::vector<std::string>* out);
+  // As ReadSome, but waits at most `timeout` (ppoll(2), nanosecond
+  // resolution) for a complete message: OK with *out empty when none came
+  // in time. A paced sender sleeps in it until its next send is due, and
+  // still wakes for a reply. timeout <= 0 only takes what is buffered or
+  // readable now.
+  Status ReadSome(std::vector<std::string>* out, std::chrono::nanoseconds timeout);
   // Sends a Close frame (1000, normal), then reads (discarding data
   // messages) until the server's Close frame or EOF, and closes the socket.
   Status Close();

@@ -41,6 +41,11 @@ struct RunConfig {
   // (ingest_ws).
   // Default: 2.
   uint32_t clients = 2;
+  // ingest_ws: when > 0, a second, paced run follows the unlimited one:
+  // this many requests per second (StartTrace, RecordEvent, EndTrace) in
+  // total, each connection sending its share on a steady schedule.
+  // Default: 0 (only the unlimited run).
+  uint64_t ws_rate = 0;
   // fsync every commit (tracedb sync, SQLite synchronous=FULL, PostgreSQL
   // fsync+synchronous_commit). Default: false: every system writes its WAL
   // per commit without fsync (survives a process crash, not a power loss).
