@@ -232,17 +232,6 @@ Status RocksEngine::OpenDb() {
     db_opts.info_log = nullptr;  // RocksDB's LOG in the in-memory Env: no disk to fill
     path = "/tracedb-memory";
   } else {
-    // Compactions run at the lowest CPU priority (nice 19): on a small
-    // machine they otherwise take the cores from the writer and the request
-    // threads in bursts and set the acks' tail latency (WebSocket ingest at
-    // half its top rate: ack p99 16-19 ms instead of 34-53 ms; docs/
-    // PERFORMANCE.md, Run M). With the CPU saturated they fall behind until
-    // RocksDB's level-0 slowdown holds the writer back, which frees the CPU
-    // for them. Flushes (the HIGH pool) keep their priority. The pool is the
-    // process's: every store opened here shares it.
-    rocksdb::Env::Default()
-        ->LowerThreadPoolCPUPriority(rocksdb::Env::LOW, rocksdb::CpuPriority::kLow)
-        .PermitUncheckedError();
     std::error_code ec;
     std::filesystem::create_directories(path, ec);
     if (ec) return Status::IoError("engine: cannot create " + path + ": " + ec.message());
