@@ -453,16 +453,14 @@ awaitable<Next> HttpSession::ServeRead(const http::request_header<>& req, Reques
   std::string target(Sv(req.target()));
   engine::Engine* engine = impl_.engine_;
   auto handle = r.route->handler == Handler::kJaegerApi ? &HandleJaegerApi : &HandleReadApi;
-  if (!impl_.read_pool_->TryAdd([job, method, target, engine, handle] {
-        auto result = handle(method, target, engine, NowNs());
-        ApiResponse resp = result ? std::move(*result)
-                                  : ErrorResponse(404, "NotFound",
-                                                  "no such endpoint: " + target.substr(0, target.find('?')));
-        asio::post(job->done.timer.get_executor(), [job, resp = std::move(resp)]() mutable {
-          job->response = std::move(resp);
-          job->done.Notify();
-        });
-      })) {
+  if (!impl_.read_pool_->TryAdd(
+          [job, method, target, engine, handle] {
+            auto result = handle(method, target, engine, NowNs());
+            job->response = result ? std::move(*result)
+                                   : ErrorResponse(404, "NotFound",
+                                                   "no such endpoint: " + target.substr(0, target.find('?')));
+          },
+          [job] { asio::post(job->done.timer.get_executor(), [job] { job->done.Notify(); }); })) {
     Reply reply = Refuse(r, Refusal::kReadOverload, "too many queued reads; retry later");
     co_return co_await Send(req, reply, r, false);
   }
@@ -491,13 +489,9 @@ std::string HttpSession::AdminRefusal(const http::request_header<>& req) const {
 awaitable<Next> HttpSession::ServeAdmin(const http::request_header<>& req, Request& r, std::string query) {
   auto job = std::make_shared<ReadJob>(stream_.get_executor());
   engine::Engine* engine = impl_.engine_;
-  if (!impl_.admin_pool_->TryAdd([job, query = std::move(query), engine] {
-        ApiResponse resp = HandleAdminBackup(query, engine);
-        asio::post(job->done.timer.get_executor(), [job, resp = std::move(resp)]() mutable {
-          job->response = std::move(resp);
-          job->done.Notify();
-        });
-      })) {
+  if (!impl_.admin_pool_->TryAdd(
+          [job, query = std::move(query), engine] { job->response = HandleAdminBackup(query, engine); },
+          [job] { asio::post(job->done.timer.get_executor(), [job] { job->done.Notify(); }); })) {
     Reply reply = Error(r, 409, "Conflict", "another admin job (a backup) is running; retry when it is done");
     co_return co_await Send(req, reply, r, false);
   }
@@ -598,13 +592,11 @@ awaitable<Next> HttpSession::ServeStreamed(HeaderParser& hp, Request& r, std::st
   job->pipe.SetOnRoom([weak] {
     if (auto j = weak.lock()) asio::post(j->room.timer.get_executor(), [j] { j->room.Notify(); });
   });
-  bool admitted = impl_.ingest_pool_->TryAdd([job, work = std::move(work)] {
-    StreamedOutcome out = work(&job->pipe);
-    asio::post(job->done.timer.get_executor(), [job, out = std::move(out)]() mutable {
-      job->outcome = std::move(out);
-      job->done.Notify();
-    });
-  });
+  // The worker writes job->outcome; the strand reads it after the posted
+  // Notify (the post orders the two).
+  bool admitted = impl_.ingest_pool_->TryAdd(
+      [job, work = std::move(work)] { job->outcome = work(&job->pipe); },
+      [job] { asio::post(job->done.timer.get_executor(), [job] { job->done.Notify(); }); });
   if (!admitted) {
     Reply reply = Refuse(r, Refusal::kIngestOverload,
                          fmt::format("too many ingest requests in progress (http.max_concurrent_ingests = {}); "

@@ -156,12 +156,12 @@ WorkerPool::WorkerPool(size_t threads, size_t queue_capacity) : limit_(threads +
 
 WorkerPool::~WorkerPool() { Shutdown(); }
 
-bool WorkerPool::TryAdd(std::function<void()> task) {
+bool WorkerPool::TryAdd(std::function<void()> task, std::function<void()> then) {
   {
     std::lock_guard lock(mu_);
     if (stopping_ || pending_ >= limit_) return false;
     ++pending_;
-    tasks_.push_back(std::move(task));
+    tasks_.push_back(Task{std::move(task), std::move(then)});
   }
   cv_.notify_one();
   return true;
@@ -184,7 +184,7 @@ void WorkerPool::Shutdown() {
 
 void WorkerPool::Run() {
   while (true) {
-    std::function<void()> task;
+    Task task;
     {
       std::unique_lock lock(mu_);
       cv_.wait(lock, [&] { return stopping_ || !tasks_.empty(); });
@@ -192,9 +192,12 @@ void WorkerPool::Run() {
       task = std::move(tasks_.front());
       tasks_.pop_front();
     }
-    task();
-    std::lock_guard lock(mu_);
-    --pending_;
+    task.run();
+    {
+      std::lock_guard lock(mu_);
+      --pending_;
+    }
+    if (task.then) task.then();
   }
 }
 

@@ -101,8 +101,12 @@ class WorkerPool {
   WorkerPool(const WorkerPool&) = delete;
   WorkerPool& operator=(const WorkerPool&) = delete;
 
-  // Admits `task` unless the pool is full or shut down (false).
-  bool TryAdd(std::function<void()> task);
+  // Admits `task` unless the pool is full or shut down (false). `then`
+  // (may be empty) runs on the same thread after the task, once its slot is
+  // free again: a task's reply goes out from there, so a client that sends
+  // its next request as soon as it has the reply is never refused for a
+  // slot its previous request still held.
+  bool TryAdd(std::function<void()> task, std::function<void()> then = {});
   // Tasks admitted and not finished.
   size_t pending() const;
   // Runs every queued task, then joins the threads. Idempotent.
@@ -114,8 +118,12 @@ class WorkerPool {
   const size_t limit_;
   mutable std::mutex mu_;
   std::condition_variable cv_;
-  std::deque<std::function<void()>> tasks_;  // GUARDED_BY(mu_)
-  size_t pending_ = 0;                       // GUARDED_BY(mu_)
+  struct Task {
+    std::function<void()> run;
+    std::function<void()> then;
+  };
+  std::deque<Task> tasks_;  // GUARDED_BY(mu_)
+  size_t pending_ = 0;      // GUARDED_BY(mu_)
   bool stopping_ = false;                    // GUARDED_BY(mu_)
   std::vector<std::thread> threads_;
 };
