@@ -232,17 +232,6 @@ Status RocksEngine::OpenDb() {
     db_opts.info_log = nullptr;  // RocksDB's LOG in the in-memory Env: no disk to fill
     path = "/tracedb-memory";
   } else {
-    // RocksDB's flushes and compactions run at the lowest CPU priority
-    // (nice 19). On a small machine they otherwise take the cores from the
-    // request and writer threads in bursts and set the acks' tail latency:
-    // WebSocket ingest paced at 75,000 requests/s on two cores, ack p99
-    // 10-28 ms instead of 42-64 ms (docs/PERFORMANCE.md, Run M). When the
-    // CPU is saturated they fall behind until RocksDB's write slowdown and
-    // stop hold the writer back, which frees the CPU for them. The pools
-    // are the process's: every store opened here shares them.
-    for (auto pool : {rocksdb::Env::LOW, rocksdb::Env::HIGH}) {
-      rocksdb::Env::Default()->LowerThreadPoolCPUPriority(pool, rocksdb::CpuPriority::kLow).PermitUncheckedError();
-    }
     std::error_code ec;
     std::filesystem::create_directories(path, ec);
     if (ec) return Status::IoError("engine: cannot create " + path + ": " + ec.message());
