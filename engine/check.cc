@@ -645,6 +645,8 @@ Result<CheckReport> RocksEngine::Check(const CheckOptions& options) {
   // Held throughout: a repair must not race the write path, and a check
   // of a store being written would report batches half read.
   std::lock_guard<std::mutex> lock(write_mu_);
+  SettleCommits();
+  pinned_.clear();
   StoreChecker checker(this, options);
   Result<CheckReport> report = checker.Run();
   if (options.repair) {

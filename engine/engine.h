@@ -334,6 +334,19 @@ class Engine {
   // Returns once the batch is in the WAL (fsynced when Options::sync).
   virtual Result<WriteResult> Write(const WriteBatch& batch) = 0;
 
+  // What WriteAsync reports: Write's result, once the batch is durable.
+  using WriteDone = std::function<void(Result<WriteResult>)>;
+  // Write, pipelined: returns once `batch` is prepared (deduplicated,
+  // indexed, encoded; it is not read afterwards), so that the caller can
+  // prepare the next batch while this one goes through the WAL. `done`
+  // runs once the batch is durable (or failed), on the engine's commit
+  // thread, in the order of the WriteAsync calls; a batch is prepared
+  // against every batch queued before it, so when a commit fails, the
+  // batches queued behind it fail too ("an earlier write failed") and none
+  // of them is written. `done` must not call Write or WriteAsync and must
+  // not block. Default: Write, then `done` on the caller's thread.
+  virtual void WriteAsync(const WriteBatch& batch, WriteDone done) { done(Write(batch)); }
+
   // The trace with its events in (timestamp, seq, event_id) order, or
   // nullopt when it does not exist (or has expired).
   virtual Result<std::optional<schema::Trace>> GetTrace(const Id128& trace_id,

@@ -213,6 +213,7 @@ Result<std::unique_ptr<Engine>> RocksEngine::OpenImpl(const Options& options) {
   engine->cache_ = TraceCache(std::max<size_t>(options.trace_cache_capacity, 16),
                               std::max<size_t>(options.trace_cache_fingerprints, 1024));
   TRACEDB_RETURN_IF_ERROR(engine->OpenDb());
+  engine->commit_thread_ = std::thread([e = engine.get()] { e->CommitLoop(); });
   TRACEDB_RETURN_IF_ERROR(engine->LoadMeta());
   if (options.retention_max_age_seconds > 0 || options.retention_max_bytes > 0) {
     engine->retention_thread_ = std::thread([e = engine.get()] { e->RetentionLoop(); });
@@ -373,6 +374,12 @@ RocksEngine::~RocksEngine() {
   }
   retention_cv_.notify_all();
   if (retention_thread_.joinable()) retention_thread_.join();
+  {
+    std::lock_guard<std::mutex> lock(commit_mu_);
+    commit_stop_ = true;
+  }
+  commit_cv_.notify_all();
+  if (commit_thread_.joinable()) commit_thread_.join();  // after every queued batch is written
   if (db_) {
     db_->FlushWAL(true).PermitUncheckedError();
     for (auto* h : handles_) db_->DestroyColumnFamilyHandle(h).PermitUncheckedError();
@@ -443,6 +450,7 @@ Status RocksEngine::CheckSpace() {
     return Status::StorageFull("storage full: " + std::to_string(*free) + " bytes free on " + options_.path +
                                "; writes resume once space is freed");
   }
+  SettleCommits();  // nothing in flight while RocksDB resumes
   // RocksDB stops writing after ENOSPC (a background error) until resumed.
   // Resume() flushes and switches the WAL; it is a no-op when nothing is
   // stopped (the floor refused before RocksDB failed).

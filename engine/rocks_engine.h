@@ -8,6 +8,7 @@
 #include <rocksdb/write_batch.h>
 
 #include <condition_variable>
+#include <deque>
 #include <list>
 #include <memory>
 #include <mutex>
@@ -118,6 +119,7 @@ class RocksEngine final : public Engine {
   static Result<std::unique_ptr<Engine>> OpenImpl(const Options& options);
 
   Result<WriteResult> Write(const WriteBatch& batch) override;
+  void WriteAsync(const WriteBatch& batch, WriteDone done) override;
   Result<std::optional<schema::Trace>> GetTrace(const Id128& trace_id, const ReadOptions& options) override;
   Result<std::vector<schema::FlowVersion>> GetFlowVersions(std::string_view flow_id) override;
   std::unique_ptr<IndexCursor> ScanIndex(const IndexRange& range) override;
@@ -167,6 +169,21 @@ class RocksEngine final : public Engine {
   Status ReadStoredEvents(uint32_t bucket, const Id128& id, std::vector<schema::Event>* events);
   void RetentionLoop();
 
+  // The commit pipeline (write_path.cc).
+  struct PendingWrite;
+  // The committing thread: writes the queued batches in order.
+  void CommitLoop();
+  // Waits until every queued batch is written and its `done` has run
+  // (write_mu_ held): before the write path reads what is stored, and
+  // before states are forgotten.
+  void SettleCommits();
+  // Before a batch is prepared (write_mu_ held): unpins committed batches,
+  // and after a failed commit forgets every cached state (once its
+  // followers have failed too).
+  void BeginPrepare();
+  // The state of `id` pinned by a queued batch (newest first), if any.
+  std::shared_ptr<TraceState> FindPinned(const Id128& id, bool* found) const;
+
   Options options_;
   std::unique_ptr<rocksdb::Env> mem_env_;  // outlives db_
   std::shared_ptr<rocksdb::Statistics> statistics_;
@@ -185,7 +202,9 @@ class RocksEngine final : public Engine {
   uint32_t graph_since_ = 0;
   std::vector<rocksdb::ColumnFamilyHandle*> handles_;
 
-  std::mutex write_mu_;  // serializes Write(); guards cache_ and write_buffers_
+  // Serializes the preparing of batches; guards cache_, pinned_,
+  // seen_epoch_.
+  std::mutex write_mu_;
   // What one Write() fills and the next reuses: keys and values (arena),
   // their entries, and the rocksdb::WriteBatch; reusing them saves the
   // page faults of fresh megabyte buffers on every batch.
@@ -200,7 +219,22 @@ class RocksEngine final : public Engine {
     std::vector<Entry> entries;
     rocksdb::WriteBatch batch;
   };
-  WriteBuffers write_buffers_;
+  // Batches prepared and not yet known to be committed, oldest first: the
+  // states they touched stay findable (write_mu_) though the cache may
+  // evict them, since the store does not have them yet.
+  std::deque<std::shared_ptr<PendingWrite>> pinned_;
+  uint64_t seen_epoch_ = 0;  // failed_epoch_ as of the last BeginPrepare
+
+  // Batches wait for the commit thread in commit_queue_ (at most
+  // kMaxQueuedCommits, so preparing runs at most that far ahead).
+  std::mutex commit_mu_;
+  std::condition_variable commit_cv_;  // the queue, in_flight_, failed_epoch_ changed
+  std::deque<std::shared_ptr<PendingWrite>> commit_queue_;  // GUARDED_BY(commit_mu_)
+  size_t in_flight_ = 0;        // queued or being written; GUARDED_BY(commit_mu_)
+  uint64_t failed_epoch_ = 0;   // bumped by each failed commit; GUARDED_BY(commit_mu_)
+  bool commit_stop_ = false;    // GUARDED_BY(commit_mu_)
+  std::vector<std::unique_ptr<WriteBuffers>> free_buffers_;  // GUARDED_BY(commit_mu_)
+  std::thread commit_thread_;
   // A write met ENOSPC or the floor; cleared by CheckSpace once RocksDB
   // resumed. Written under write_mu_, read by Space() from any thread.
   std::atomic<bool> storage_full_{false};

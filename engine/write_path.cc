@@ -18,10 +18,12 @@
 // StoreTrace replaces, has its stored figures subtracted from the old
 // slot (read back from its events: rare, one trace) and added to the new.
 
+#include <pthread.h>
 #include <rocksdb/db.h>
 #include <rocksdb/write_batch.h>
 
 #include <algorithm>
+#include <future>
 #include <map>
 
 #include "common/coding.h"
@@ -90,6 +92,8 @@ constexpr size_t kMaxChunkEvents = 8192;
 // The engine's reusable write buffers are released after a batch larger
 // than this.
 constexpr size_t kKeepBufferBytes = size_t{32} << 20;
+// Batches prepared ahead of the one being committed, at most.
+constexpr size_t kMaxQueuedCommits = 2;
 
 bool IsZero(const Id128& id) {
   return std::all_of(id.begin(), id.end(), [](uint8_t b) { return b == 0; });
@@ -106,13 +110,16 @@ std::string_view ShortName(std::string_view op_name) {
 
 }  // namespace
 
-// One Write() call. Lives on the stack of RocksEngine::Write, under write_mu_.
+// Prepares one batch, under write_mu_: its operations applied to the trace
+// states, and the RocksDB WriteBatch built in `buffers`, ready to commit.
 class WritePath {
  public:
-  explicit WritePath(RocksEngine* engine)
-      : e_(engine), arena_(engine->write_buffers_.arena), entries_(engine->write_buffers_.entries) {}
+  WritePath(RocksEngine* engine, RocksEngine::WriteBuffers* buffers)
+      : e_(engine), arena_(buffers->arena), entries_(buffers->entries), wb_(buffers->batch) {}
 
-  Result<WriteResult> Run(const WriteBatch& batch) {
+  // On failure the touched states are forgotten (Abandon) and nothing is
+  // to be written.
+  Status Prepare(const WriteBatch& batch) {
     arena_.clear();
     entries_.clear();
     entries_.reserve(batch.size() + 16);
@@ -134,16 +141,17 @@ class WritePath {
       }
     }
     Status s = FinishStates();
-    if (s.ok()) s = Commit();
+    if (s.ok()) s = Build();
     if (!s.ok()) {
       Abandon();
       return s;
     }
-    for (auto& [id, state] : touched_) {
-      if (state) e_->cache_.Insert(id, state);
-    }
-    return result_;
+    return Status::OK();
   }
+
+  const WriteResult& result() const { return result_; }
+  // The states this batch touched (nullptr: absent), as they are after it.
+  std::unordered_map<Id128, std::shared_ptr<TraceState>, Id128Hash>& touched() { return touched_; }
 
  private:
   enum class Cf : uint8_t { kTraces = 0, kEvents = 1, kColumns = 2, kIndex = 3, kGraph = 4 };
@@ -192,10 +200,12 @@ class WritePath {
     auto it = touched_.find(id);
     if (it != touched_.end()) return it->second;
     std::shared_ptr<TraceState> state = e_->cache_.Find(id);
+    bool pinned = false;
+    if (!state) state = e_->FindPinned(id, &pinned);
     if (state && state->header.start_ns < e_->retention_cutoff()) {
       e_->cache_.Erase(id);
       state.reset();
-    } else if (!state) {
+    } else if (!state && !pinned) {
       TRACEDB_ASSIGN_OR_RETURN(state, e_->LoadState(id));
     }
     touched_[id] = state;
@@ -360,6 +370,7 @@ class WritePath {
           // batch has appended none of this trace's spans yet).
           auto graph = std::make_unique<OtelGraphState>();
           std::vector<schema::Event> stored;
+          e_->SettleCommits();
           TRACEDB_RETURN_IF_ERROR(e_->ReadStoredEvents(st->bk.bucket, id, &stored));
           for (const auto& e : stored) {
             if (e.otel) graph->AddSpan(e, st->graph_prefix, nullptr);
@@ -378,6 +389,7 @@ class WritePath {
     std::string prefix = GraphPrefixOf(st->header.start_ns);
     if (prefix == st->graph_prefix) return Status::OK();
     std::vector<schema::Event> events;
+    e_->SettleCommits();
     TRACEDB_RETURN_IF_ERROR(e_->ReadStoredEvents(st->bk.bucket, id, &events));
     const std::string event_prefix = keys::TracePrefix(st->bk.bucket, id);
     for (const Entry& entry : entries_) {
@@ -401,6 +413,7 @@ class WritePath {
   // StoreTrace replaces `st`'s trace: its stored figures leave the graph.
   Status UncountStored(const Id128& id, const TraceState& st) {
     std::vector<schema::Event> events;
+    e_->SettleCommits();
     TRACEDB_RETURN_IF_ERROR(e_->ReadStoredEvents(st.bk.bucket, id, &events));
     graph_.AddWholeTrace(st.graph_prefix, st.header.source, events, -1);
     graph_.AddTrace(st.graph_prefix, -1);
@@ -653,6 +666,7 @@ class WritePath {
     rocksdb::Slice upper_slice(upper);
     rocksdb::ReadOptions ro;
     ro.iterate_upper_bound = &upper_slice;
+    e_->SettleCommits();
     std::unique_ptr<rocksdb::Iterator> it(e_->db_->NewIterator(ro, Handle(cf)));
     for (it->Seek(old_prefix); it->Valid(); it->Next()) {
       std::string_view key(it->key().data(), it->key().size());
@@ -722,14 +736,15 @@ class WritePath {
     return FlushGraph();
   }
 
-  Status Commit() {
+  // Sorts the entries and builds the RocksDB batch from them.
+  Status Build() {
     // Stable: operations on one key keep their order (a status that moves
     // twice in one batch deletes and re-puts the same key).
     std::stable_sort(entries_.begin(), entries_.end(), [this](const Entry& a, const Entry& b) {
       if (a.cf != b.cf) return a.cf < b.cf;
       return Bytes(a.key_off, a.key_len) < Bytes(b.key_off, b.key_len);
     });
-    rocksdb::WriteBatch& wb = e_->write_buffers_.batch;
+    rocksdb::WriteBatch& wb = wb_;
     wb.Clear();
     uint64_t skipped = 0;
     for (const auto& entry : entries_) {
@@ -748,29 +763,22 @@ class WritePath {
     }
     result_.keys_written = entries_.size() - skipped;
     result_.bytes_written = wb.GetDataSize();
-    if (entries_.empty()) return Status::OK();
-    rocksdb::WriteOptions wo;
-    wo.sync = e_->options_.sync;
-    Status s = FromRocks(e_->db_->Write(wo, &wb), "write batch");
-    // One huge batch (an atomic bulk request) must not pin its memory.
-    if (arena_.capacity() > kKeepBufferBytes) {
-      arena_ = std::string();
-      entries_ = std::vector<Entry>();
-      wb = rocksdb::WriteBatch();
-    }
-    return s;
+    return Status::OK();
   }
 
   // A failed batch leaves the cached states half-applied: forget them, so
-  // the next write reloads what is actually stored.
+  // the next write reloads what is actually stored (once the batches
+  // queued before, which may have touched them too, are).
   void Abandon() {
+    e_->SettleCommits();
     for (auto& [id, st] : touched_) e_->cache_.Erase(id);
   }
 
   RocksEngine* e_;
   std::unordered_map<Id128, std::shared_ptr<TraceState>, Id128Hash> touched_;
-  std::string& arena_;            // e_->write_buffers_
-  std::vector<Entry>& entries_;  // e_->write_buffers_
+  std::string& arena_;            // the batch's WriteBuffers
+  std::vector<Entry>& entries_;  // the batch's WriteBuffers
+  rocksdb::WriteBatch& wb_;       // the batch's WriteBuffers
   schema::EventEncoder encoder_;
   WriteResult result_;
   GraphDelta graph_;  // this batch's graph aggregate deltas
@@ -780,23 +788,148 @@ class WritePath {
   std::unordered_set<Id128, Id128Hash> early_flushed_;
 };
 
+// One batch on its way through the commit pipeline.
+struct RocksEngine::PendingWrite {
+  std::unique_ptr<WriteBuffers> buffers;  // the prepared RocksDB batch (null: refused)
+  Status refused;                         // why preparing failed
+  WriteResult result;
+  // The states the batch touched, findable until it is committed.
+  std::unordered_map<Id128, std::shared_ptr<TraceState>, Id128Hash> states;
+  uint64_t epoch = 0;  // failed_epoch_ when it was prepared
+  WriteDone done;
+  std::atomic<bool> committed{false};
+};
+
 Result<WriteResult> RocksEngine::Write(const WriteBatch& batch) {
-  std::lock_guard<std::mutex> lock(write_mu_);
-  TRACEDB_RETURN_IF_ERROR(CheckSpace());
-  WritePath path(this);
-  Result<WriteResult> r = path.Run(batch);
-  if (!r.ok() && r.status().code() == StatusCode::kStorageFull) {
-    storage_full_.store(true, std::memory_order_relaxed);
-    counters_.storage_full_refusals.fetch_add(1, std::memory_order_relaxed);
+  std::promise<Result<WriteResult>> promise;
+  std::future<Result<WriteResult>> future = promise.get_future();
+  WriteAsync(batch, [&promise](Result<WriteResult> r) { promise.set_value(std::move(r)); });
+  return future.get();
+}
+
+void RocksEngine::WriteAsync(const WriteBatch& batch, WriteDone done) {
+  auto pending = std::make_shared<PendingWrite>();
+  pending->done = std::move(done);
+  std::unique_lock<std::mutex> lock(write_mu_);
+  BeginPrepare();
+  {
+    std::lock_guard<std::mutex> cl(commit_mu_);
+    pending->epoch = failed_epoch_;
+    if (!free_buffers_.empty()) {
+      pending->buffers = std::move(free_buffers_.back());
+      free_buffers_.pop_back();
+    }
   }
-  if (r.ok()) {
-    counters_.batches.fetch_add(1, std::memory_order_relaxed);
-    counters_.events_written.fetch_add(r->events_written, std::memory_order_relaxed);
-    counters_.duplicates.fetch_add(r->duplicates, std::memory_order_relaxed);
-    counters_.traces_created.fetch_add(r->traces_created, std::memory_order_relaxed);
-    counters_.bytes_written.fetch_add(r->bytes_written, std::memory_order_relaxed);
+  if (!pending->buffers) pending->buffers = std::make_unique<WriteBuffers>();
+  Status s = CheckSpace();
+  if (s.ok()) {
+    WritePath path(this, pending->buffers.get());
+    s = path.Prepare(batch);
+    if (s.ok()) {
+      pending->result = path.result();
+      pending->states = std::move(path.touched());
+      for (auto& [id, state] : pending->states) {
+        if (state) cache_.Insert(id, state);
+      }
+      pinned_.push_back(pending);
+    } else if (s.code() == StatusCode::kStorageFull) {
+      storage_full_.store(true, std::memory_order_relaxed);
+      counters_.storage_full_refusals.fetch_add(1, std::memory_order_relaxed);
+    }
   }
-  return r;
+  if (!s.ok()) pending->refused = std::move(s);
+  // Queued even when refused: `done` runs in call order.
+  std::unique_lock<std::mutex> cl(commit_mu_);
+  commit_cv_.wait(cl, [&] { return in_flight_ < kMaxQueuedCommits; });
+  ++in_flight_;
+  commit_queue_.push_back(std::move(pending));
+  commit_cv_.notify_all();
+}
+
+std::shared_ptr<TraceState> RocksEngine::FindPinned(const Id128& id, bool* found) const {
+  for (auto it = pinned_.rbegin(); it != pinned_.rend(); ++it) {
+    auto s = (*it)->states.find(id);
+    if (s != (*it)->states.end()) {
+      *found = true;
+      return s->second;
+    }
+  }
+  *found = false;
+  return nullptr;
+}
+
+void RocksEngine::BeginPrepare() {
+  while (!pinned_.empty() && pinned_.front()->committed.load(std::memory_order_acquire)) pinned_.pop_front();
+  uint64_t failed;
+  {
+    std::lock_guard<std::mutex> cl(commit_mu_);
+    failed = failed_epoch_;
+  }
+  if (failed == seen_epoch_) return;
+  // A commit failed: the states prepared since it are not what is stored.
+  // Once the batches behind it have failed too, forget every state.
+  SettleCommits();
+  pinned_.clear();
+  cache_ = TraceCache(std::max<size_t>(options_.trace_cache_capacity, 16),
+                      std::max<size_t>(options_.trace_cache_fingerprints, 1024));
+  std::lock_guard<std::mutex> cl(commit_mu_);
+  seen_epoch_ = failed_epoch_;
+}
+
+void RocksEngine::SettleCommits() {
+  std::unique_lock<std::mutex> cl(commit_mu_);
+  commit_cv_.wait(cl, [&] { return in_flight_ == 0; });
+}
+
+void RocksEngine::CommitLoop() {
+  pthread_setname_np(pthread_self(), "tracedb:commit");  // in top, perf and gdb
+  std::unique_lock<std::mutex> cl(commit_mu_);
+  while (true) {
+    commit_cv_.wait(cl, [&] { return commit_stop_ || !commit_queue_.empty(); });
+    if (commit_queue_.empty()) return;  // stopping, and every batch written
+    std::shared_ptr<PendingWrite> w = std::move(commit_queue_.front());
+    commit_queue_.pop_front();
+    const bool poisoned = w->epoch != failed_epoch_;
+    cl.unlock();
+
+    Result<WriteResult> r = w->result;
+    if (!w->refused.ok()) {
+      r = w->refused;
+    } else if (poisoned) {
+      r = Status::Unavailable("not written: an earlier write failed before it; retry");
+    } else if (w->buffers->batch.Count() > 0) {
+      rocksdb::WriteOptions wo;
+      wo.sync = options_.sync;
+      Status s = FromRocks(db_->Write(wo, &w->buffers->batch), "write batch");
+      if (!s.ok()) {
+        if (s.code() == StatusCode::kStorageFull) {
+          storage_full_.store(true, std::memory_order_relaxed);
+          counters_.storage_full_refusals.fetch_add(1, std::memory_order_relaxed);
+        }
+        r = std::move(s);
+      }
+    }
+    if (r.ok()) {
+      counters_.batches.fetch_add(1, std::memory_order_relaxed);
+      counters_.events_written.fetch_add(r->events_written, std::memory_order_relaxed);
+      counters_.duplicates.fetch_add(r->duplicates, std::memory_order_relaxed);
+      counters_.traces_created.fetch_add(r->traces_created, std::memory_order_relaxed);
+      counters_.bytes_written.fetch_add(r->bytes_written, std::memory_order_relaxed);
+    }
+    const bool failed = !r.ok() && w->refused.ok() && !poisoned;
+    w->committed.store(true, std::memory_order_release);
+    if (w->done) w->done(std::move(r));
+
+    cl.lock();
+    if (failed) ++failed_epoch_;
+    // One huge batch (an atomic bulk request) must not pin its memory.
+    if (w->buffers && w->buffers->arena.capacity() <= kKeepBufferBytes &&
+        free_buffers_.size() <= kMaxQueuedCommits) {
+      free_buffers_.push_back(std::move(w->buffers));
+    }
+    --in_flight_;
+    commit_cv_.notify_all();
+  }
 }
 
 }  // namespace tracedb::engine
