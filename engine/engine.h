@@ -338,14 +338,27 @@ class Engine {
   using WriteDone = std::function<void(Result<WriteResult>)>;
   // Write, pipelined: returns once `batch` is prepared (deduplicated,
   // indexed, encoded; it is not read afterwards), so that the caller can
-  // prepare the next batch while this one goes through the WAL. `done`
-  // runs once the batch is durable (or failed), on the engine's commit
-  // thread, in the order of the WriteAsync calls; a batch is prepared
-  // against every batch queued before it, so when a commit fails, the
-  // batches queued behind it fail too ("an earlier write failed") and none
-  // of them is written. `done` must not call Write or WriteAsync and must
-  // not block. Default: Write, then `done` on the caller's thread.
-  virtual void WriteAsync(const WriteBatch& batch, WriteDone done) { done(Write(batch)); }
+  // prepare the next batch while this one goes through the WAL.
+  // Returns the refusal when the batch cannot be prepared (nothing is
+  // written, `done` is not called: a refused batch is the caller's to
+  // split or report, e.g. through RunAfterCommits to keep its order).
+  // Otherwise `done` runs once the batch is durable or failed, on the
+  // engine's commit thread, in the order of the WriteAsync calls. A batch
+  // is prepared against every batch queued before it, so when a commit
+  // fails, the batches queued behind it fail too ("an earlier write
+  // failed") and none of them is written. `done` must not call Write,
+  // WriteAsync or RunAfterCommits' waiters, and must not block.
+  // Default: Write on the caller's thread; a failure is a refusal.
+  virtual Status WriteAsync(const WriteBatch& batch, WriteDone done) {
+    Result<WriteResult> r = Write(batch);
+    if (!r.ok()) return r.status();
+    done(std::move(r));
+    return Status::OK();
+  }
+  // Runs `fn` once every batch queued by WriteAsync so far has reported,
+  // on the thread that reports them (the same rules as `done`). Default:
+  // at once.
+  virtual void RunAfterCommits(std::function<void()> fn) { fn(); }
 
   // The trace with its events in (timestamp, seq, event_id) order, or
   // nullopt when it does not exist (or has expired).

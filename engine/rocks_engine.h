@@ -119,7 +119,8 @@ class RocksEngine final : public Engine {
   static Result<std::unique_ptr<Engine>> OpenImpl(const Options& options);
 
   Result<WriteResult> Write(const WriteBatch& batch) override;
-  void WriteAsync(const WriteBatch& batch, WriteDone done) override;
+  Status WriteAsync(const WriteBatch& batch, WriteDone done) override;
+  void RunAfterCommits(std::function<void()> fn) override;
   Result<std::optional<schema::Trace>> GetTrace(const Id128& trace_id, const ReadOptions& options) override;
   Result<std::vector<schema::FlowVersion>> GetFlowVersions(std::string_view flow_id) override;
   std::unique_ptr<IndexCursor> ScanIndex(const IndexRange& range) override;
@@ -177,6 +178,8 @@ class RocksEngine final : public Engine {
   // (write_mu_ held): before the write path reads what is stored, and
   // before states are forgotten.
   void SettleCommits();
+  // Queues `w` for the commit thread, waiting for room.
+  void Enqueue(std::shared_ptr<PendingWrite> w);
   // Before a batch is prepared (write_mu_ held): unpins committed batches,
   // and after a failed commit forgets every cached state (once its
   // followers have failed too).

@@ -788,26 +788,28 @@ class WritePath {
   std::unordered_set<Id128, Id128Hash> early_flushed_;
 };
 
-// One batch on its way through the commit pipeline.
+// One batch on its way through the commit pipeline, or (no buffers) a
+// function to run once the batches before it have reported.
 struct RocksEngine::PendingWrite {
-  std::unique_ptr<WriteBuffers> buffers;  // the prepared RocksDB batch (null: refused)
-  Status refused;                         // why preparing failed
+  std::unique_ptr<WriteBuffers> buffers;  // the prepared RocksDB batch
   WriteResult result;
   // The states the batch touched, findable until it is committed.
   std::unordered_map<Id128, std::shared_ptr<TraceState>, Id128Hash> states;
   uint64_t epoch = 0;  // failed_epoch_ when it was prepared
   WriteDone done;
+  std::function<void()> after;  // RunAfterCommits
   std::atomic<bool> committed{false};
 };
 
 Result<WriteResult> RocksEngine::Write(const WriteBatch& batch) {
   std::promise<Result<WriteResult>> promise;
   std::future<Result<WriteResult>> future = promise.get_future();
-  WriteAsync(batch, [&promise](Result<WriteResult> r) { promise.set_value(std::move(r)); });
+  Status refused = WriteAsync(batch, [&promise](Result<WriteResult> r) { promise.set_value(std::move(r)); });
+  if (!refused.ok()) return refused;
   return future.get();
 }
 
-void RocksEngine::WriteAsync(const WriteBatch& batch, WriteDone done) {
+Status RocksEngine::WriteAsync(const WriteBatch& batch, WriteDone done) {
   auto pending = std::make_shared<PendingWrite>();
   pending->done = std::move(done);
   std::unique_lock<std::mutex> lock(write_mu_);
@@ -821,28 +823,38 @@ void RocksEngine::WriteAsync(const WriteBatch& batch, WriteDone done) {
     }
   }
   if (!pending->buffers) pending->buffers = std::make_unique<WriteBuffers>();
-  Status s = CheckSpace();
-  if (s.ok()) {
-    WritePath path(this, pending->buffers.get());
-    s = path.Prepare(batch);
-    if (s.ok()) {
-      pending->result = path.result();
-      pending->states = std::move(path.touched());
-      for (auto& [id, state] : pending->states) {
-        if (state) cache_.Insert(id, state);
-      }
-      pinned_.push_back(pending);
-    } else if (s.code() == StatusCode::kStorageFull) {
+  TRACEDB_RETURN_IF_ERROR(CheckSpace());
+  WritePath path(this, pending->buffers.get());
+  Status s = path.Prepare(batch);
+  if (!s.ok()) {
+    if (s.code() == StatusCode::kStorageFull) {
       storage_full_.store(true, std::memory_order_relaxed);
       counters_.storage_full_refusals.fetch_add(1, std::memory_order_relaxed);
     }
+    return s;
   }
-  if (!s.ok()) pending->refused = std::move(s);
-  // Queued even when refused: `done` runs in call order.
+  pending->result = path.result();
+  pending->states = std::move(path.touched());
+  for (auto& [id, state] : pending->states) {
+    if (state) cache_.Insert(id, state);
+  }
+  pinned_.push_back(pending);
+  Enqueue(std::move(pending));
+  return Status::OK();
+}
+
+void RocksEngine::RunAfterCommits(std::function<void()> fn) {
+  auto marker = std::make_shared<PendingWrite>();
+  marker->after = std::move(fn);
+  marker->committed.store(true, std::memory_order_relaxed);
+  Enqueue(std::move(marker));
+}
+
+void RocksEngine::Enqueue(std::shared_ptr<PendingWrite> w) {
   std::unique_lock<std::mutex> cl(commit_mu_);
   commit_cv_.wait(cl, [&] { return in_flight_ < kMaxQueuedCommits; });
   ++in_flight_;
-  commit_queue_.push_back(std::move(pending));
+  commit_queue_.push_back(std::move(w));
   commit_cv_.notify_all();
 }
 
@@ -892,10 +904,16 @@ void RocksEngine::CommitLoop() {
     const bool poisoned = w->epoch != failed_epoch_;
     cl.unlock();
 
+    if (!w->buffers) {  // RunAfterCommits
+      w->after();
+      w->after = nullptr;
+      cl.lock();
+      --in_flight_;
+      commit_cv_.notify_all();
+      continue;
+    }
     Result<WriteResult> r = w->result;
-    if (!w->refused.ok()) {
-      r = w->refused;
-    } else if (poisoned) {
+    if (poisoned) {
       r = Status::Unavailable("not written: an earlier write failed before it; retry");
     } else if (w->buffers->batch.Count() > 0) {
       rocksdb::WriteOptions wo;
@@ -916,12 +934,19 @@ void RocksEngine::CommitLoop() {
       counters_.traces_created.fetch_add(r->traces_created, std::memory_order_relaxed);
       counters_.bytes_written.fetch_add(r->bytes_written, std::memory_order_relaxed);
     }
-    const bool failed = !r.ok() && w->refused.ok() && !poisoned;
-    w->committed.store(true, std::memory_order_release);
+    if (!r.ok() && !poisoned) {
+      // Before `done`: a batch prepared once its caller knows is not poisoned.
+      cl.lock();
+      ++failed_epoch_;
+      cl.unlock();
+    }
     if (w->done) w->done(std::move(r));
+    // What `done` holds goes now, on this thread: the batch stays pinned
+    // (its states) until the next batch is prepared.
+    w->done = nullptr;
+    w->committed.store(true, std::memory_order_release);
 
     cl.lock();
-    if (failed) ++failed_epoch_;
     // One huge batch (an atomic bulk request) must not pin its memory.
     if (w->buffers && w->buffers->arena.capacity() <= kKeepBufferBytes &&
         free_buffers_.size() <= kMaxQueuedCommits) {

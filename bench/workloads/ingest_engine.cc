@@ -88,7 +88,7 @@ void RunIngestEngine(Context& ctx, std::vector<Figures>* out) {
   auto start = Clock::now();
   for (const engine::WriteBatch& b : batches) {
     auto t0 = Clock::now();
-    eng->WriteAsync(b, [&, t0](Result<engine::WriteResult> r) {
+    Status refused = eng->WriteAsync(b, [&, t0](Result<engine::WriteResult> r) {
       std::lock_guard<std::mutex> lock(done_mu);
       lat.AddSince(t0);
       if (!r.ok()) {
@@ -104,6 +104,11 @@ void RunIngestEngine(Context& ctx, std::vector<Figures>* out) {
       ++done_count;
       done_cv.notify_all();
     });
+    if (!refused.ok()) {
+      std::lock_guard<std::mutex> lock(done_mu);
+      if (failure.ok()) failure = refused;
+      ++done_count;
+    }
   }
   {
     std::unique_lock<std::mutex> lock(done_mu);

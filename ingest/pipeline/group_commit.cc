@@ -6,26 +6,32 @@
 
 namespace tracedb::ingest {
 
+// A merged write (or a batch written as given) on its way through the
+// engine, until the engine reports.
+struct GroupCommit::Flight {
+  engine::WriteBatch own;                     // a merged batch
+  const engine::WriteBatch* batch = &own;     // what is written (CommitAsync: the caller's)
+  std::vector<std::unique_ptr<WriteRequest>> requests;
+  std::vector<size_t> first_ops;
+  std::chrono::steady_clock::time_point start;
+  BatchDone done;  // CommitAsync
+};
+
 namespace {
 
-// A batch written as given, for a caller blocked on the result.
+// A batch written as given: its flight carries the batch and the report.
 class AloneBatch final : public WriteRequest {
  public:
-  AloneBatch(const engine::WriteBatch* batch, std::function<void()> on_written,
-             std::promise<Result<engine::WriteResult>>* done)
-      : WriteRequest(Grouping::kAlone, 0), batch_(batch), on_written_(std::move(on_written)), done_(done) {}
+  AloneBatch(const engine::WriteBatch* batch, BatchDone done)
+      : WriteRequest(Grouping::kBatch, 0), batch_(batch), done_(std::move(done)) {}
 
-  void Run(const BatchWriter& write) override {
-    auto result = write(*batch_);
-    if (result.ok() && on_written_) on_written_();
-    done_->set_value(std::move(result));
-  }
-  void Refused() override { done_->set_value(Status::Unavailable("server is shutting down")); }
+  const engine::WriteBatch* batch() const { return batch_; }
+  BatchDone TakeDone() { return std::move(done_); }
+  void Refused() override { done_(Status::Unavailable("server is shutting down")); }
 
  private:
   const engine::WriteBatch* batch_;
-  std::function<void()> on_written_;
-  std::promise<Result<engine::WriteResult>>* done_;
+  BatchDone done_;
 };
 
 }  // namespace
@@ -97,11 +103,18 @@ void GroupCommit::UpdateFull() {
                     std::memory_order_relaxed);
 }
 
+void GroupCommit::CommitAsync(const engine::WriteBatch& batch, BatchDone done) {
+  Submit(std::make_unique<AloneBatch>(&batch, std::move(done)));
+}
+
 Result<engine::WriteResult> GroupCommit::CommitAlone(const engine::WriteBatch& batch,
                                                      std::function<void()> on_written) {
   std::promise<Result<engine::WriteResult>> done;
   auto future = done.get_future();
-  Submit(std::make_unique<AloneBatch>(&batch, std::move(on_written), &done));
+  CommitAsync(batch, [&done, &on_written](Result<engine::WriteResult> r) {
+    if (r.ok() && on_written) on_written();
+    done.set_value(std::move(r));
+  });
   return future.get();
 }
 
@@ -119,12 +132,16 @@ void GroupCommit::WriterLoop() {
     {
       std::unique_lock lock(mu_);
       cv_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
-      if (queue_.empty()) return;  // stopping and drained
-      // A kAlone request runs by itself so that it sees every earlier write.
-      auto alone = [](const WriteRequest& r) { return r.grouping() == WriteRequest::Grouping::kAlone; };
-      bool front_alone = alone(*queue_.front());
+      if (queue_.empty()) {  // stopping and drained
+        lock.unlock();
+        Settle();  // every request completed
+        return;
+      }
+      // kAlone and kBatch requests go by themselves.
+      auto merged = [](const WriteRequest& r) { return r.grouping() == WriteRequest::Grouping::kMerge; };
+      bool front_merged = merged(*queue_.front());
       while (!queue_.empty() && requests.size() < options_.max_batch) {
-        if (alone(*queue_.front()) != front_alone || (front_alone && !requests.empty())) break;
+        if (merged(*queue_.front()) != front_merged || (!front_merged && !requests.empty())) break;
         queue_bytes_ -= queue_.front()->bytes();
         requests.push_back(std::move(queue_.front()));
         queue_.pop_front();
@@ -134,35 +151,82 @@ void GroupCommit::WriterLoop() {
       wake.swap(waiters_);
     }
     for (auto& w : wake) w();
-    if (requests.front()->grouping() == WriteRequest::Grouping::kAlone) {
-      requests.front()->Run(alone_writer_);
-    } else {
-      WriteMerged(requests);
+    switch (requests.front()->grouping()) {
+      case WriteRequest::Grouping::kMerge: WriteMerged(requests); break;
+      case WriteRequest::Grouping::kBatch: {
+        auto flight = std::make_shared<Flight>();
+        auto* alone = static_cast<AloneBatch*>(requests.front().get());
+        flight->batch = alone->batch();
+        flight->done = alone->TakeDone();
+        Dispatch(std::move(flight));
+        break;
+      }
+      case WriteRequest::Grouping::kAlone:
+        // It sees every earlier write, and runs alone: nothing else is
+        // written or completed meanwhile.
+        Settle();
+        requests.front()->Run(alone_writer_);
+        break;
     }
     requests.clear();
   }
 }
 
+void GroupCommit::Settle() {
+  std::promise<void> settled;
+  engine_->RunAfterCommits([&settled] { settled.set_value(); });
+  settled.get_future().wait();
+}
+
 void GroupCommit::WriteMerged(std::vector<std::unique_ptr<WriteRequest>>& requests) {
-  engine::WriteBatch batch;
-  batch.Reserve(requests.size());
-  std::vector<size_t> first_ops(requests.size());
+  auto flight = std::make_shared<Flight>();
+  flight->own.Reserve(requests.size());
+  flight->first_ops.resize(requests.size());
   for (size_t i = 0; i < requests.size(); ++i) {
-    first_ops[i] = batch.size();
-    requests[i]->AddTo(&batch);
+    flight->first_ops[i] = flight->own.size();
+    requests[i]->AddTo(&flight->own);
   }
-  auto result = Write(batch, requests.size());
-  if (!result.ok() && requests.size() > 1) {
-    // Isolate the failing request: the others may well succeed alone.
-    for (size_t i = 0; i < requests.size(); ++i) {
-      std::vector<std::unique_ptr<WriteRequest>> one;
-      one.push_back(std::move(requests[i]));
-      one[0]->TakeBack(batch, first_ops[i]);
-      WriteMerged(one);
-    }
+  flight->requests = std::move(requests);
+  requests.clear();
+  if (flight->requests.size() == 1) {
+    Dispatch(std::move(flight));
     return;
   }
-  for (size_t i = 0; i < requests.size(); ++i) requests[i]->Complete(result.status(), batch, first_ops[i]);
+  flight->start = std::chrono::steady_clock::now();
+  Status refused = engine_->WriteAsync(
+      flight->own, [this, flight](Result<engine::WriteResult> r) { Finish(*flight, std::move(r)); });
+  if (refused.ok()) return;
+  Report(*flight, refused);
+  // Isolate the failing request: the others may well succeed alone.
+  for (size_t i = 0; i < flight->requests.size(); ++i) {
+    std::vector<std::unique_ptr<WriteRequest>> one;
+    one.push_back(std::move(flight->requests[i]));
+    one[0]->TakeBack(flight->own, flight->first_ops[i]);
+    WriteMerged(one);
+  }
+}
+
+void GroupCommit::Dispatch(std::shared_ptr<Flight> flight) {
+  flight->start = std::chrono::steady_clock::now();
+  Status refused = engine_->WriteAsync(
+      *flight->batch, [this, flight](Result<engine::WriteResult> r) { Finish(*flight, std::move(r)); });
+  if (refused.ok()) return;
+  // Reported in order with the writes queued before it.
+  engine_->RunAfterCommits([this, flight, refused] { Finish(*flight, refused); });
+}
+
+void GroupCommit::Report(const Flight& flight, const Result<engine::WriteResult>& result) {
+  if (!hooks_.on_write) return;
+  hooks_.on_write(std::chrono::duration<double>(std::chrono::steady_clock::now() - flight.start).count(), result,
+                  flight.requests.size());
+}
+
+void GroupCommit::Finish(Flight& flight, Result<engine::WriteResult> result) {
+  Report(flight, result);
+  for (size_t i = 0; i < flight.requests.size(); ++i) {
+    flight.requests[i]->Complete(result.status(), *flight.batch, flight.first_ops[i]);
+  }
+  if (flight.done) flight.done(std::move(result));
 }
 
 Result<engine::WriteResult> GroupCommit::Write(const engine::WriteBatch& batch, size_t requests) {

@@ -6,15 +6,24 @@
 // Producers Submit requests into a bounded queue (queue_capacity requests
 // and queue_bytes bytes). The writer thread pops up to max_batch pending
 // kMerge requests (of all producers), lets each add its operations to one
-// engine::WriteBatch, calls Engine::Write once, then completes every request
-// in queue order. A merged write that fails is retried request by request,
-// so that one bad request does not fail the others. A kAlone request runs by
-// itself, after every request queued before it was written (finalization,
-// a bulk batch committed as given).
+// engine::WriteBatch and hands it to Engine::WriteAsync: the engine prepares
+// it on the writer thread and commits it on its commit thread while the
+// writer prepares the next one. Once it is durable every request is
+// completed, in queue order, on the engine's commit thread. A merged write
+// the engine refuses to prepare is retried request by request, so that one
+// bad request does not fail the others; a commit that fails (the disk, not
+// a request) fails every request it carried, and the engine fails the
+// batches prepared behind it. A kBatch request (CommitAsync: a bulk batch
+// committed as given) is written by itself, in order. A kAlone request
+// (finalization) runs by itself on the writer thread once every request
+// queued before it is durable and completed, and nothing else is written
+// or completed while it runs.
 //
 // What a request means (a Reflow reply, a notification, an HTTP report) is
-// the submitter's business: it lives in the request's callbacks, which run
-// on the writer thread.
+// the submitter's business: it lives in the request's callbacks. AddTo,
+// TakeBack and Run run on the writer thread; Complete on the engine's
+// commit thread (one at a time, in queue order), or on the writer thread
+// for a request the engine refused.
 //
 // Backpressure: the queue's bounds are soft. A producer asks WaitIfFull
 // before producing more; when the queue is full it registers a wake
@@ -43,6 +52,8 @@ namespace tracedb::ingest {
 
 // Writes one batch (Engine::Write, timed and counted by the group commit).
 using BatchWriter = std::function<Result<engine::WriteResult>(const engine::WriteBatch&)>;
+// Reports a batch given to CommitAsync: durable, or why not.
+using BatchDone = std::function<void(Result<engine::WriteResult>)>;
 
 // One queued write. Subclasses carry a protocol's payload and completion.
 // Every callback runs on the writer thread.
@@ -50,7 +61,8 @@ class WriteRequest {
  public:
   enum class Grouping : uint8_t {
     kMerge,  // merged with other pending kMerge requests into one batch
-    kAlone,  // runs by itself (Run), after everything queued before it
+    kAlone,  // runs by itself (Run), after everything queued before it is durable
+    kBatch,  // a batch written as given, by itself (GroupCommit::CommitAsync)
   };
 
   WriteRequest(Grouping grouping, uint64_t bytes) : grouping_(grouping), bytes_(bytes) {}
@@ -122,11 +134,14 @@ class GroupCommit {
   // them all. Leaves `requests` empty.
   void SubmitAll(std::vector<std::unique_ptr<WriteRequest>>& requests);
 
-  // Writes `batch` by itself, in order with the other requests, and returns
-  // the engine's result; `on_written` (may be empty) runs on the writer
-  // thread after a successful write. Blocks until Write returned: never call
-  // it from a thread the writer waits for. Unavailable ("server is shutting
-  // down") once Shutdown began.
+  // Writes `batch` by itself, in order with the other requests; `done`
+  // gets the engine's result (Unavailable "server is shutting down" once
+  // Shutdown began), on the engine's commit thread or on this one.
+  // `batch` must stay alive until then.
+  void CommitAsync(const engine::WriteBatch& batch, BatchDone done);
+  // CommitAsync, waiting for the result; `on_written` (may be empty) runs
+  // before it returns after a successful write. Never call it from a
+  // thread the writer waits for.
   Result<engine::WriteResult> CommitAlone(const engine::WriteBatch& batch, std::function<void()> on_written = {});
 
   // True when the queue is full: the caller must stop producing until
@@ -144,10 +159,18 @@ class GroupCommit {
   bool accepting() const;
 
  private:
+  struct Flight;
   void WriterLoop();
   // Recomputes maybe_full_; mu_ held.
   void UpdateFull();
   void WriteMerged(std::vector<std::unique_ptr<WriteRequest>>& requests);
+  // Hands a flight of one request (or a CommitAsync batch) to the engine.
+  void Dispatch(std::shared_ptr<Flight> flight);
+  // Completes a flight's requests with the engine's result.
+  void Finish(Flight& flight, Result<engine::WriteResult> result);
+  void Report(const Flight& flight, const Result<engine::WriteResult>& result);
+  // Waits until every request handed to the engine has been completed.
+  void Settle();
   Result<engine::WriteResult> Write(const engine::WriteBatch& batch, size_t requests);
 
   engine::Engine* const engine_;

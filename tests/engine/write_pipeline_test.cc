@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <condition_variable>
+#include <future>
 #include <mutex>
 #include <vector>
 
@@ -86,7 +87,7 @@ TEST(WritePipeline, EveryBatchSeesTheBatchesQueuedBeforeIt) {
     }
   }
   Results results;
-  for (size_t b = 0; b < kBatches; ++b) engine->WriteAsync(batches[b], results.Expect(b));
+  for (size_t b = 0; b < kBatches; ++b) ASSERT_TRUE(engine->WriteAsync(batches[b], results.Expect(b)).ok());
   results.WaitFor(kBatches);
 
   uint64_t written = 0, duplicates = 0, created = 0;
@@ -114,26 +115,42 @@ TEST(WritePipeline, EveryBatchSeesTheBatchesQueuedBeforeIt) {
   EXPECT_EQ(engine->counters().events_written.load(), kBatches * kPerBatch);
 }
 
-TEST(WritePipeline, RefusedBatchesAreReportedInCallOrder) {
+TEST(WritePipeline, ARefusedBatchIsReturnedAndNotQueued) {
   TempDir dir;
   Options o = SmallCacheOptions(dir.path());
   o.min_free_bytes = UINT64_MAX / 2;  // no filesystem has that much free: every write is refused
   auto opened = Engine::Open(o);
   ASSERT_TRUE(opened.ok()) << opened.status().ToString();
   std::unique_ptr<Engine> engine = std::move(opened).value();
-  Results results;
-  std::vector<WriteBatch> batches(10);
-  for (size_t b = 0; b < batches.size(); ++b) {
-    batches[b].AppendEvent(IdFrom(3, b), MakeEvent(b + 1, kT0, "a"));
-    engine->WriteAsync(batches[b], results.Expect(b));
-  }
-  results.WaitFor(batches.size());
-  for (size_t i = 0; i < batches.size(); ++i) {
-    EXPECT_EQ(results.order()[i], i);
-    ASSERT_FALSE(results.results()[i].ok());
-    EXPECT_EQ(results.results()[i].status().code(), StatusCode::kStorageFull);
-  }
+  WriteBatch batch;
+  batch.AppendEvent(IdFrom(3, 1), MakeEvent(1, kT0, "a"));
+  bool called = false;
+  Status s = engine->WriteAsync(batch, [&](Result<WriteResult>) { called = true; });
+  EXPECT_EQ(s.code(), StatusCode::kStorageFull);
+  // RunAfterCommits reports in order with the writes: nothing was queued.
+  std::promise<void> after;
+  engine->RunAfterCommits([&] { after.set_value(); });
+  after.get_future().wait();
+  EXPECT_FALSE(called);
   EXPECT_EQ(engine->counters().events_written.load(), 0u);
+}
+
+TEST(WritePipeline, RunAfterCommitsRunsAfterEveryEarlierWrite) {
+  TempDir dir;
+  auto opened = Engine::Open(SmallCacheOptions(dir.path()));
+  ASSERT_TRUE(opened.ok()) << opened.status().ToString();
+  std::unique_ptr<Engine> engine = std::move(opened).value();
+  std::vector<WriteBatch> batches(20);
+  Results results;
+  for (size_t b = 0; b < batches.size(); ++b) {
+    for (uint64_t i = 0; i < 50; ++i) batches[b].AppendEvent(IdFrom(5, b), MakeEvent(b * 100 + i + 1, kT0, "a"));
+    ASSERT_TRUE(engine->WriteAsync(batches[b], results.Expect(b)).ok());
+  }
+  std::promise<size_t> seen;
+  engine->RunAfterCommits([&] { seen.set_value(engine->counters().events_written.load()); });
+  EXPECT_EQ(seen.get_future().get(), 20u * 50u);
+  results.WaitFor(batches.size());
+  for (size_t i = 0; i < batches.size(); ++i) EXPECT_EQ(results.order()[i], i);
 }
 
 TEST(WritePipeline, ClosingTheEngineWritesEveryQueuedBatch) {
@@ -146,7 +163,7 @@ TEST(WritePipeline, ClosingTheEngineWritesEveryQueuedBatch) {
     std::unique_ptr<Engine> engine = std::move(opened).value();
     for (size_t b = 0; b < batches.size(); ++b) {
       for (uint64_t i = 0; i < 10; ++i) batches[b].AppendEvent(IdFrom(4, b), MakeEvent(b * 10 + i + 1, kT0, "a"));
-      engine->WriteAsync(batches[b], results.Expect(b));
+      ASSERT_TRUE(engine->WriteAsync(batches[b], results.Expect(b)).ok());
     }
   }  // closed without waiting
   ASSERT_EQ(results.results().size(), batches.size());
