@@ -127,7 +127,11 @@ bool IngestLocal(engine::Engine* engine, const std::string& path, const IngestFl
   uint64_t total = 0;
   if (!OpenInput(path, &in, &total)) return false;
   auto decoder = ingest::StreamDecoder::Create(FileCodec(path));
-  ingest::BulkIngestor ingestor(OptionsFor(f), [engine](const engine::WriteBatch& b) { return engine->Write(b); });
+  // The engine prepares a batch while it commits the one before.
+  ingest::BulkIngestor ingestor(OptionsFor(f), ingest::AsyncCommitFn([engine](const engine::WriteBatch& b, auto done) {
+                                  Status refused = engine->WriteAsync(b, done);
+                                  if (!refused.ok()) done(refused);
+                                }));
   Progress progress(path, total, f.quiet);
   std::vector<char> buf(1 << 20);
   uint64_t done = 0;

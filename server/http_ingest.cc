@@ -41,7 +41,7 @@ std::string ErrorWithReport(int, std::string_view code, const Status& status, co
 
 }  // namespace
 
-BulkIngestOutcome RunBulkIngest(const BulkIngestSpec& spec, BodyPipe* pipe, const CommitFn& commit) {
+BulkIngestOutcome RunBulkIngest(const BulkIngestSpec& spec, BodyPipe* pipe, const AsyncCommitFn& commit) {
   ingest::BulkIngestResult result = ingest::IngestBody(spec, pipe, commit);
   BulkIngestOutcome out;
   out.report = std::move(result.report);

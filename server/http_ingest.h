@@ -27,6 +27,7 @@ using ingest::BodyPipe;
 using ingest::BulkIngestSpec;
 using ingest::Codec;
 using ingest::CodecFromContentEncoding;
+using ingest::AsyncCommitFn;
 using ingest::CommitFn;
 using ingest::DecompressFrame;
 using ingest::IngestFormat;
@@ -64,6 +65,6 @@ std::string IngestErrorJson(std::string_view code, std::string_view message, con
 // what earlier batches committed), 499 ("client closed") when the pipe was
 // aborted. Aborts the pipe itself when it stops
 // early so that the producer stops waiting.
-BulkIngestOutcome RunBulkIngest(const BulkIngestSpec& spec, BodyPipe* pipe, const CommitFn& commit);
+BulkIngestOutcome RunBulkIngest(const BulkIngestSpec& spec, BodyPipe* pipe, const AsyncCommitFn& commit);
 
 }  // namespace tracedb::server

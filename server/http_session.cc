@@ -528,6 +528,10 @@ awaitable<Next> HttpSession::ServeStreamed(HeaderParser& hp, Request& r, std::st
   Service* service = impl_.service_.get();
   HttpMetrics* metrics = &impl_.http_metrics_;
   CommitFn commit = [service](const engine::WriteBatch& batch) { return service->CommitBatch(batch); };
+  AsyncCommitFn commit_async = [service](const engine::WriteBatch& batch,
+                                         std::function<void(Result<engine::WriteResult>)> done) {
+    service->CommitBatchAsync(batch, std::move(done));
+  };
   if (handler == Handler::kOtlpTraces) {
     auto encoding = OtlpEncodingFor(Sv(req[http::field::content_type]));
     if (!encoding.ok()) {
@@ -568,8 +572,8 @@ awaitable<Next> HttpSession::ServeStreamed(HeaderParser& hp, Request& r, std::st
     spec.codec = *codec;
     spec.batch_lines = config.ingest_batch_lines;
     spec.max_atomic_bytes = config.max_body_bytes;
-    work = [spec, commit, metrics](BodyPipe* pipe) {
-      BulkIngestOutcome out = RunBulkIngest(spec, pipe, commit);
+    work = [spec, commit_async, metrics](BodyPipe* pipe) {
+      BulkIngestOutcome out = RunBulkIngest(spec, pipe, commit_async);
       metrics->ingest_requests.fetch_add(1, std::memory_order_relaxed);
       metrics->ingest_accepted.fetch_add(out.report.events, std::memory_order_relaxed);
       metrics->ingest_duplicates.fetch_add(out.report.duplicates, std::memory_order_relaxed);

@@ -97,9 +97,6 @@ class Service::WriteItem final : public ingest::WriteRequest {
       case Kind::kEnd: batch->EndTrace(trace_id, status, NowNs(), engine::EndReason::kEnded); break;
       case Kind::kStore: batch->StoreTrace(std::move(trace)); break;
     }
-    // The header changes: the notifications of this batch, sent after the
-    // write, must read it again.
-    if (kind != Kind::kRecord) service_->trace_cache_.erase(trace_id);
   }
 
   void TakeBack(const engine::WriteBatch& batch, size_t first_op) override {
@@ -109,6 +106,8 @@ class Service::WriteItem final : public ingest::WriteRequest {
 
   void Complete(const Status& status, const engine::WriteBatch& batch, size_t first_op) override {
     if (status.ok()) {
+      // The header changed: the notifications after this one read it again.
+      if (kind != Kind::kRecord) service_->trace_cache_.erase(trace_id);
       if (kind == Kind::kRecord && service_->bus_ != nullptr) {
         service_->NotifyAndPublish(trace_id, batch.ops()[first_op].event);
       } else if (kind == Kind::kRecord && !service_->subscriptions_.empty()) {
@@ -535,6 +534,13 @@ void Service::EndBurst(Burst* burst) { writes_->SubmitAll(burst->writes_); }
 Result<engine::WriteResult> Service::CommitBatch(const engine::WriteBatch& batch) {
   // The batch may have changed any trace: the notification cache starts over.
   return writes_->CommitAlone(batch, [this] { trace_cache_.clear(); });
+}
+
+void Service::CommitBatchAsync(const engine::WriteBatch& batch, std::function<void(Result<engine::WriteResult>)> done) {
+  writes_->CommitAsync(batch, [this, done = std::move(done)](Result<engine::WriteResult> r) {
+    if (r.ok()) trace_cache_.clear();  // on the thread that completes writes (see trace_cache_)
+    done(std::move(r));
+  });
 }
 
 void Service::OnClose(const std::shared_ptr<Peer>& peer) {

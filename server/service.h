@@ -102,6 +102,9 @@ class Service {
   // as its own engine batch (not merged); no EventNotifications are sent
   // for its events. Unavailable after Shutdown.
   Result<engine::WriteResult> CommitBatch(const engine::WriteBatch& batch);
+  // CommitBatch without waiting: `done` gets the result (GroupCommit::
+  // CommitAsync); `batch` stays alive until then.
+  void CommitBatchAsync(const engine::WriteBatch& batch, std::function<void(Result<engine::WriteResult>)> done);
 
   // False once Shutdown began.
   bool ready() const;
@@ -149,8 +152,11 @@ class Service {
   Metrics metrics_;
   Subscriptions subscriptions_;
 
-  // Writer-thread-only cache of trace flow / status for subscription
-  // filters. Cleared when it exceeds kTraceCacheMax entries.
+  // Cache of trace flow / status for subscription filters, used only where
+  // writes complete: on the engine's commit thread (WriteItem::Complete,
+  // CommitBatchAsync), or on the writer thread while nothing else is in
+  // flight (FinalizeItem, a refused write). Cleared when it exceeds
+  // kTraceCacheMax entries.
   std::unordered_map<schema::Id128, TraceInfo, Id128Hash> trace_cache_;
 
   // The cluster bus; null when cluster.nats is empty. Declared after the

@@ -66,7 +66,7 @@ bool BodyPipe::Pop(std::string* chunk, bool* aborted) {
   return true;
 }
 
-BulkIngestResult IngestBody(const BulkIngestSpec& spec, BodyPipe* pipe, const CommitFn& commit) {
+BulkIngestResult IngestBody(const BulkIngestSpec& spec, BodyPipe* pipe, const AsyncCommitFn& commit) {
   IngestOptions options;
   options.format = spec.format;
   options.atomicity = spec.atomicity;

@@ -93,6 +93,6 @@ struct BulkIngestResult {
 // Runs one request: pops `pipe` to its end, decodes, ingests, commits
 // through `commit`. Aborts the pipe itself when it stops early so that the
 // producer stops waiting.
-BulkIngestResult IngestBody(const BulkIngestSpec& spec, BodyPipe* pipe, const CommitFn& commit);
+BulkIngestResult IngestBody(const BulkIngestSpec& spec, BodyPipe* pipe, const AsyncCommitFn& commit);
 
 }  // namespace tracedb::ingest

@@ -61,8 +61,18 @@ std::string IngestReport::ToJson() const {
   return out;
 }
 
+AsyncCommitFn AsAsync(CommitFn commit) {
+  return [commit = std::move(commit)](const engine::WriteBatch& batch,
+                                      std::function<void(Result<engine::WriteResult>)> done) { done(commit(batch)); };
+}
+
 BulkIngestor::BulkIngestor(IngestOptions options, CommitFn commit)
-    : options_(std::move(options)), commit_(std::move(commit)) {
+    : BulkIngestor(std::move(options), AsAsync(std::move(commit))) {
+  async_ = false;
+}
+
+BulkIngestor::BulkIngestor(IngestOptions options, AsyncCommitFn commit)
+    : options_(std::move(options)), commit_(std::move(commit)), async_(true) {
   if (!options_.now) {
     options_.now = [] {
       return std::chrono::duration_cast<std::chrono::nanoseconds>(
@@ -267,34 +277,57 @@ Status BulkIngestor::ProcessOperonxArray(std::string_view body) {
 BulkIngestor::~BulkIngestor() {
   // Units of an unfinished body may still be queued in the shared parser.
   for (auto& unit : submitted_) ParallelLineParser::Shared().Withdraw(unit.get());
-  if (inflight_.valid()) inflight_.wait();
+  if (handing_.valid()) handing_.wait();
+  for (auto& f : inflight_) f.result.wait();
 }
 
-Status BulkIngestor::Drain() {
-  if (!inflight_.valid()) return Status::OK();
-  Result<engine::WriteResult> r = inflight_.get();
-  inflight_batch_.Clear();
+Status BulkIngestor::DrainOldest() {
+  InFlight f = std::move(inflight_.front());
+  inflight_.pop_front();
+  Result<engine::WriteResult> r = f.result.get();
   if (!r.ok()) return r.status();
-  report_.lines += inflight_lines_;
+  report_.lines += f.lines;
   report_.duplicates += r->duplicates;
   report_.events += r->events_written;
-  inflight_lines_ = 0;
   return Status::OK();
 }
 
+Status BulkIngestor::Drain() {
+  if (handing_.valid()) handing_.wait();
+  Status first;
+  while (!inflight_.empty()) {
+    Status s = DrainOldest();
+    if (first.ok()) first = s;
+  }
+  return first;
+}
+
 Status BulkIngestor::Commit() {
+  // A synchronous commit is durable when its hand-off returns: one batch in
+  // flight, parsed while it commits. An asynchronous one (the engine's
+  // pipeline) may have a second awaiting its result.
+  constexpr size_t kMaxAwaiting = 2;
   batch_lines_ = 0;
-  TRACEDB_RETURN_IF_ERROR(Drain());
+  if (handing_.valid()) handing_.wait();
+  while (inflight_.size() >= (async_ ? kMaxAwaiting : 1)) TRACEDB_RETURN_IF_ERROR(DrainOldest());
   if (batch_.empty()) {
     report_.lines += batch_lines_applied_;
     batch_lines_applied_ = 0;
     return Status::OK();
   }
-  std::swap(batch_, inflight_batch_);  // batch_ gets the emptied one (Drain)
-  inflight_lines_ = batch_lines_applied_;
+  InFlight f;
+  f.batch = std::make_unique<engine::WriteBatch>();
+  std::swap(*f.batch, batch_);  // batch_ keeps its address (operonx_ builds into it)
+  f.lines = batch_lines_applied_;
   batch_lines_applied_ = 0;
   operonx_.Reset();
-  inflight_ = std::async(std::launch::async, [this] { return commit_(inflight_batch_); });
+  auto promise = std::make_shared<std::promise<Result<engine::WriteResult>>>();
+  f.result = promise->get_future();
+  const engine::WriteBatch* batch = f.batch.get();
+  inflight_.push_back(std::move(f));
+  handing_ = std::async(std::launch::async, [this, batch, promise] {
+    commit_(*batch, [promise](Result<engine::WriteResult> r) { promise->set_value(std::move(r)); });
+  });
   return Status::OK();
 }
 

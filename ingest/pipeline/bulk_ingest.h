@@ -78,6 +78,17 @@ struct IngestReport {
 // Commits one batch durably. Called from a helper thread, one call at a
 // time, in batch order; the batch stays alive until it returns.
 using CommitFn = std::function<Result<engine::WriteResult>(const engine::WriteBatch&)>;
+// Hands one batch to storage (Engine::WriteAsync, GroupCommit::CommitAsync)
+// and returns once it is prepared or queued; `done` gets the result once it
+// is durable, exactly once, possibly before the call returns, on any
+// thread; the batch stays alive until then. Called from a helper thread,
+// one call at a time, in batch order. Up to two batches are awaiting
+// their result while the next one is parsed: the engine prepares one while
+// it commits the other.
+using AsyncCommitFn =
+    std::function<void(const engine::WriteBatch&, std::function<void(Result<engine::WriteResult>)> done)>;
+// A synchronous commit as an AsyncCommitFn (`done` runs before it returns).
+AsyncCommitFn AsAsync(CommitFn commit);
 
 struct IngestOptions {
   IngestFormat format = IngestFormat::kReflow;
@@ -102,7 +113,8 @@ struct IngestOptions {
 class BulkIngestor {
  public:
   BulkIngestor(IngestOptions options, CommitFn commit);
-  ~BulkIngestor();  // waits for the batch in flight
+  BulkIngestor(IngestOptions options, AsyncCommitFn commit);
+  ~BulkIngestor();  // waits for the batches in flight
 
   // Consumes more of the decompressed body. Fails only when a commit fails
   // (storage error): what was committed before stays committed.
@@ -110,10 +122,10 @@ class BulkIngestor {
   // Processes a final line without a newline and commits the rest.
   Result<IngestReport> Finish();
 
-  // What was committed and accounted for so far (not the batch in flight).
+  // What was committed and accounted for so far (not the batches in flight).
   const IngestReport& report() const { return report_; }
-  // Waits for the batch in flight and accounts for it: afterwards report()
-  // covers everything committed. Returns that batch's commit error.
+  // Waits for the batches in flight and accounts for them: afterwards
+  // report() covers everything committed. Returns the first commit error.
   Status Drain();
 
  private:
@@ -133,12 +145,16 @@ class BulkIngestor {
   // and adds their requests to batch_ in line order.
   Status CollectUnits();
   Status AddParsed(ParseUnit* unit);
-  // Hands batch_ to the helper thread (after the previous batch finished).
+  // Hands batch_ to the helper thread (after the previous hand-off, and
+  // once fewer than kMaxAwaiting batches await their result).
   Status Commit();
+  // Waits for the oldest batch in flight and accounts for it.
+  Status DrainOldest();
   void Reject(uint64_t line, std::string error);
 
   IngestOptions options_;
-  CommitFn commit_;
+  AsyncCommitFn commit_;
+  bool async_ = false;  // commit_ returns before the batch is durable
   std::string pending_;   // bytes of an incomplete line
   bool skipping_line_ = false;  // the current line exceeded max_line_bytes
   bool array_mode_ = false;  // operonx body is a JSON array (buffered whole)
@@ -156,11 +172,16 @@ class BulkIngestor {
   std::deque<std::unique_ptr<ParseUnit>> submitted_;
   std::unique_ptr<ParseUnit> open_;
   ParseUnitFn parse_;  // parse_helpers == 0: units are parsed here
-  // The batch being committed and the lines it carries. Declared last:
-  // the future (std::async) is destroyed first and waits for the thread.
-  engine::WriteBatch inflight_batch_;
-  uint64_t inflight_lines_ = 0;
-  std::future<Result<engine::WriteResult>> inflight_;
+  // Batches handed over and not yet accounted for (oldest first), with the
+  // lines they carry, and the helper thread's hand-off of the newest.
+  // Declared last: the hand-off (std::async) is waited for first.
+  struct InFlight {
+    std::unique_ptr<engine::WriteBatch> batch;
+    uint64_t lines = 0;
+    std::future<Result<engine::WriteResult>> result;
+  };
+  std::deque<InFlight> inflight_;
+  std::future<void> handing_;
 };
 
 }  // namespace tracedb::ingest

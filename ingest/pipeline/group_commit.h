@@ -169,6 +169,8 @@ class GroupCommit {
   // Completes a flight's requests with the engine's result.
   void Finish(Flight& flight, Result<engine::WriteResult> result);
   void Report(const Flight& flight, const Result<engine::WriteResult>& result);
+  // A merged flight is no longer in flight.
+  void Landed(const Flight& flight);
   // Waits until every request handed to the engine has been completed.
   void Settle();
   Result<engine::WriteResult> Write(const engine::WriteBatch& batch, size_t requests);
@@ -186,6 +188,7 @@ class GroupCommit {
   bool stopping_ = false;                            // GUARDED_BY(mu_)
   bool stopped_ = false;                             // GUARDED_BY(mu_)
   std::atomic<bool> maybe_full_{false};              // written under mu_
+  size_t merged_in_flight_ = 0;                      // GUARDED_BY(mu_)
   std::thread writer_;
 };
 

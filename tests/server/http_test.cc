@@ -611,7 +611,7 @@ TEST(HttpIngest, AnUnreachableBackendIsBackendUnavailableWithWhatCommittedBefore
   BodyPipe pipe(uint64_t{1} << 20);
   pipe.Push(body);
   pipe.Close();
-  BulkIngestOutcome out = RunBulkIngest(spec, &pipe, commit);
+  BulkIngestOutcome out = RunBulkIngest(spec, &pipe, ingest::AsAsync(commit));
   EXPECT_EQ(out.http_status, 503);
   EXPECT_EQ(out.refusal, Refusal::kBackendUnavailable);
   EXPECT_THAT(out.body, HasSubstr("\"code\":\"BackendUnavailable\""));

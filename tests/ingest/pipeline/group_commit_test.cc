@@ -160,5 +160,74 @@ TEST_F(GroupCommitTest, CommitAloneWritesTheBatchAsGiven) {
   EXPECT_EQ(writes_[0].second, 0u);
 }
 
+// A kMerge request that records its id when completed.
+class OrderedWrite final : public WriteRequest {
+ public:
+  OrderedWrite(uint8_t trace, std::vector<int>* order, std::mutex* mu)
+      : WriteRequest(Grouping::kMerge, 100), trace_(trace), order_(order), mu_(mu) {}
+  void AddTo(engine::WriteBatch* batch) override {
+    schema::Event e;
+    e.event_id = "o" + std::to_string(trace_);
+    e.timestamp_ns = 1'700'000'000'000'000'000;
+    batch->AppendEvent(Id(trace_), std::move(e));
+  }
+  void Complete(const Status& status, const engine::WriteBatch&, size_t) override {
+    std::lock_guard lock(*mu_);
+    order_->push_back(status.ok() ? trace_ : -1);
+  }
+
+ private:
+  uint8_t trace_;
+  std::vector<int>* order_;
+  std::mutex* mu_;
+};
+
+// A kAlone request that reads the engine's counters when it runs.
+class CountProbe final : public WriteRequest {
+ public:
+  CountProbe(engine::Engine* engine, std::promise<uint64_t>* seen)
+      : WriteRequest(Grouping::kAlone, 0), engine_(engine), seen_(seen) {}
+  void Run(const BatchWriter&) override { seen_->set_value(engine_->counters().events_written.load()); }
+
+ private:
+  engine::Engine* engine_;
+  std::promise<uint64_t>* seen_;
+};
+
+TEST_F(GroupCommitTest, AsyncBatchesAndMergedWritesCompleteInQueueOrder) {
+  GroupCommit gc(engine_.get(), {}, Hooks());
+  std::vector<int> order;
+  std::mutex mu;
+  engine::WriteBatch batch;
+  schema::Event e;
+  e.event_id = "b";
+  e.timestamp_ns = 1'700'000'000'000'000'000;
+  batch.AppendEvent(Id(100), e);
+  for (int round = 0; round < 20; ++round) {
+    for (uint8_t i = 1; i <= 5; ++i) {
+      gc.Submit(std::make_unique<OrderedWrite>(static_cast<uint8_t>(round * 5 + i), &order, &mu));
+    }
+    if (round == 10) {
+      gc.CommitAsync(batch, [&](Result<engine::WriteResult> r) {
+        std::lock_guard lock(mu);
+        order.push_back(r.ok() ? 0 : -1);
+      });
+    }
+  }
+  // A kAlone request sees every write queued before it, completed.
+  std::promise<uint64_t> seen;
+  gc.Submit(std::make_unique<CountProbe>(engine_.get(), &seen));
+  EXPECT_EQ(seen.get_future().get(), 101u);
+  gc.Shutdown();
+  std::lock_guard lock(mu);
+  ASSERT_EQ(order.size(), 101u);
+  std::vector<int> want;
+  for (int round = 0; round < 20; ++round) {
+    for (int i = 1; i <= 5; ++i) want.push_back(round * 5 + i);
+    if (round == 10) want.push_back(0);
+  }
+  EXPECT_EQ(order, want);
+}
+
 }  // namespace
 }  // namespace tracedb::ingest
