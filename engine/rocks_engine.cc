@@ -200,6 +200,11 @@ rocksdb::ColumnFamilyOptions EventsCfOptions(const Options& options, const std::
   events.bottommost_compression_opts.level = 6;
   events.bottommost_compression_opts.max_dict_bytes = 16 << 10;
   events.bottommost_compression_opts.zstd_max_train_bytes = 100 * (16 << 10);
+  // Flushes write L0 uncompressed: a flush runs beside the writes it must
+  // keep up with, and LZ4 was two thirds of its CPU (docs/PERFORMANCE.md,
+  // Run N); the first compaction out of L0 compresses.
+  events.compression_per_level.assign(events.num_levels, rocksdb::kLZ4Compression);
+  events.compression_per_level[0] = rocksdb::kNoCompression;
   return events;
 }
 

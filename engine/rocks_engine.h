@@ -180,6 +180,16 @@ class RocksEngine final : public Engine {
   void SettleCommits();
   // Queues `w` for the commit thread, waiting for room.
   void Enqueue(std::shared_ptr<PendingWrite> w);
+  // Prepares `batch` (write_mu_ taken here): its RocksDB batch built, its
+  // states cached and pinned; then queues it with `done`, or, when
+  // *commit_here and nothing is queued, claims the commit for the caller
+  // (*commit_here stays true; *poisoned says whether it must fail).
+  Result<std::shared_ptr<PendingWrite>> Prepare(const WriteBatch& batch, WriteDone done, bool* commit_here,
+                                                bool* poisoned);
+  // Writes a prepared batch (poisoned: fails it), counts it.
+  Result<WriteResult> CommitPending(PendingWrite& w, bool poisoned);
+  // After a batch reported: unpins it, recycles its buffers, makes room.
+  void Retire(std::shared_ptr<PendingWrite> w, bool inline_commit);
   // Before a batch is prepared (write_mu_ held): unpins committed batches,
   // and after a failed commit forgets every cached state (once its
   // followers have failed too).
@@ -236,6 +246,9 @@ class RocksEngine final : public Engine {
   size_t in_flight_ = 0;        // queued or being written; GUARDED_BY(commit_mu_)
   uint64_t failed_epoch_ = 0;   // bumped by each failed commit; GUARDED_BY(commit_mu_)
   bool commit_stop_ = false;    // GUARDED_BY(commit_mu_)
+  // Write() is committing on its own thread (the pipeline was idle): the
+  // commit thread waits. GUARDED_BY(commit_mu_)
+  bool inline_commit_ = false;
   std::vector<std::unique_ptr<WriteBuffers>> free_buffers_;  // GUARDED_BY(commit_mu_)
   std::thread commit_thread_;
   // A write met ENOSPC or the floor; cleared by CheckSpace once RocksDB

@@ -804,14 +804,27 @@ struct RocksEngine::PendingWrite {
 Result<WriteResult> RocksEngine::Write(const WriteBatch& batch) {
   std::promise<Result<WriteResult>> promise;
   std::future<Result<WriteResult>> future = promise.get_future();
-  Status refused = WriteAsync(batch, [&promise](Result<WriteResult> r) { promise.set_value(std::move(r)); });
-  if (!refused.ok()) return refused;
-  return future.get();
+  bool commit_here = true;  // when nothing is queued: no hand-off to the commit thread and back
+  bool poisoned = false;
+  std::shared_ptr<PendingWrite> w;
+  TRACEDB_ASSIGN_OR_RETURN(
+      w, Prepare(batch, [&promise](Result<WriteResult> r) { promise.set_value(std::move(r)); }, &commit_here,
+                 &poisoned));
+  if (!commit_here) return future.get();
+  Result<WriteResult> r = CommitPending(*w, poisoned);
+  Retire(std::move(w), /*inline_commit=*/true);
+  return r;
 }
 
 Status RocksEngine::WriteAsync(const WriteBatch& batch, WriteDone done) {
+  bool commit_here = false;
+  bool poisoned = false;
+  return Prepare(batch, std::move(done), &commit_here, &poisoned).status();
+}
+
+Result<std::shared_ptr<RocksEngine::PendingWrite>> RocksEngine::Prepare(const WriteBatch& batch, WriteDone done,
+                                                                         bool* commit_here, bool* poisoned) {
   auto pending = std::make_shared<PendingWrite>();
-  pending->done = std::move(done);
   std::unique_lock<std::mutex> lock(write_mu_);
   BeginPrepare();
   {
@@ -839,8 +852,21 @@ Status RocksEngine::WriteAsync(const WriteBatch& batch, WriteDone done) {
     if (state) cache_.Insert(id, state);
   }
   pinned_.push_back(pending);
-  Enqueue(std::move(pending));
-  return Status::OK();
+  // Queued (or claimed) under write_mu_: batches commit in the order they
+  // were prepared.
+  if (*commit_here) {
+    std::lock_guard<std::mutex> cl(commit_mu_);
+    *commit_here = in_flight_ == 0;
+    if (*commit_here) {
+      in_flight_ = 1;
+      inline_commit_ = true;
+      *poisoned = pending->epoch != failed_epoch_;
+      return pending;
+    }
+  }
+  pending->done = std::move(done);
+  Enqueue(pending);
+  return pending;
 }
 
 void RocksEngine::RunAfterCommits(std::function<void()> fn) {
@@ -897,64 +923,69 @@ void RocksEngine::CommitLoop() {
   pthread_setname_np(pthread_self(), "tracedb:commit");  // in top, perf and gdb
   std::unique_lock<std::mutex> cl(commit_mu_);
   while (true) {
-    commit_cv_.wait(cl, [&] { return commit_stop_ || !commit_queue_.empty(); });
+    // An inline commit (Write on an idle pipeline) goes first.
+    commit_cv_.wait(cl, [&] { return (commit_stop_ || !commit_queue_.empty()) && !inline_commit_; });
     if (commit_queue_.empty()) return;  // stopping, and every batch written
     std::shared_ptr<PendingWrite> w = std::move(commit_queue_.front());
     commit_queue_.pop_front();
     const bool poisoned = w->epoch != failed_epoch_;
     cl.unlock();
-
     if (!w->buffers) {  // RunAfterCommits
       w->after();
       w->after = nullptr;
-      cl.lock();
-      --in_flight_;
-      commit_cv_.notify_all();
-      continue;
+    } else {
+      Result<WriteResult> r = CommitPending(*w, poisoned);
+      if (w->done) w->done(std::move(r));
+      // What `done` holds goes now, on this thread: the batch stays pinned
+      // (its states) until the next batch is prepared.
+      w->done = nullptr;
     }
-    Result<WriteResult> r = w->result;
-    if (poisoned) {
-      r = Status::Unavailable("not written: an earlier write failed before it; retry");
-    } else if (w->buffers->batch.Count() > 0) {
-      rocksdb::WriteOptions wo;
-      wo.sync = options_.sync;
-      Status s = FromRocks(db_->Write(wo, &w->buffers->batch), "write batch");
-      if (!s.ok()) {
-        if (s.code() == StatusCode::kStorageFull) {
-          storage_full_.store(true, std::memory_order_relaxed);
-          counters_.storage_full_refusals.fetch_add(1, std::memory_order_relaxed);
-        }
-        r = std::move(s);
-      }
-    }
-    if (r.ok()) {
-      counters_.batches.fetch_add(1, std::memory_order_relaxed);
-      counters_.events_written.fetch_add(r->events_written, std::memory_order_relaxed);
-      counters_.duplicates.fetch_add(r->duplicates, std::memory_order_relaxed);
-      counters_.traces_created.fetch_add(r->traces_created, std::memory_order_relaxed);
-      counters_.bytes_written.fetch_add(r->bytes_written, std::memory_order_relaxed);
-    }
-    if (!r.ok() && !poisoned) {
-      // Before `done`: a batch prepared once its caller knows is not poisoned.
-      cl.lock();
-      ++failed_epoch_;
-      cl.unlock();
-    }
-    if (w->done) w->done(std::move(r));
-    // What `done` holds goes now, on this thread: the batch stays pinned
-    // (its states) until the next batch is prepared.
-    w->done = nullptr;
-    w->committed.store(true, std::memory_order_release);
-
+    Retire(std::move(w), /*inline_commit=*/false);
     cl.lock();
-    // One huge batch (an atomic bulk request) must not pin its memory.
-    if (w->buffers && w->buffers->arena.capacity() <= kKeepBufferBytes &&
-        free_buffers_.size() <= kMaxQueuedCommits) {
-      free_buffers_.push_back(std::move(w->buffers));
-    }
-    --in_flight_;
-    commit_cv_.notify_all();
   }
+}
+
+Result<WriteResult> RocksEngine::CommitPending(PendingWrite& w, bool poisoned) {
+  Result<WriteResult> r = w.result;
+  if (poisoned) {
+    r = Status::Unavailable("not written: an earlier write failed before it; retry");
+  } else if (w.buffers->batch.Count() > 0) {
+    rocksdb::WriteOptions wo;
+    wo.sync = options_.sync;
+    Status s = FromRocks(db_->Write(wo, &w.buffers->batch), "write batch");
+    if (!s.ok()) {
+      if (s.code() == StatusCode::kStorageFull) {
+        storage_full_.store(true, std::memory_order_relaxed);
+        counters_.storage_full_refusals.fetch_add(1, std::memory_order_relaxed);
+      }
+      r = std::move(s);
+    }
+  }
+  if (r.ok()) {
+    counters_.batches.fetch_add(1, std::memory_order_relaxed);
+    counters_.events_written.fetch_add(r->events_written, std::memory_order_relaxed);
+    counters_.duplicates.fetch_add(r->duplicates, std::memory_order_relaxed);
+    counters_.traces_created.fetch_add(r->traces_created, std::memory_order_relaxed);
+    counters_.bytes_written.fetch_add(r->bytes_written, std::memory_order_relaxed);
+  } else if (!poisoned) {
+    // Before the caller hears of it: a batch prepared once it knows is
+    // prepared against the forgotten states, not poisoned.
+    std::lock_guard<std::mutex> cl(commit_mu_);
+    ++failed_epoch_;
+  }
+  return r;
+}
+
+void RocksEngine::Retire(std::shared_ptr<PendingWrite> w, bool inline_commit) {
+  w->committed.store(true, std::memory_order_release);
+  std::lock_guard<std::mutex> cl(commit_mu_);
+  // One huge batch (an atomic bulk request) must not pin its memory.
+  if (w->buffers && w->buffers->arena.capacity() <= kKeepBufferBytes && free_buffers_.size() <= kMaxQueuedCommits) {
+    free_buffers_.push_back(std::move(w->buffers));
+  }
+  if (inline_commit) inline_commit_ = false;
+  --in_flight_;
+  commit_cv_.notify_all();
 }
 
 }  // namespace tracedb::engine

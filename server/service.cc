@@ -533,12 +533,12 @@ void Service::EndBurst(Burst* burst) { writes_->SubmitAll(burst->writes_); }
 
 Result<engine::WriteResult> Service::CommitBatch(const engine::WriteBatch& batch) {
   // The batch may have changed any trace: the notification cache starts over.
-  return writes_->CommitAlone(batch, [this] { trace_cache_.clear(); });
+  return writes_->CommitAlone(batch, [this] { trace_cache_stale_.store(true, std::memory_order_release); });
 }
 
 void Service::CommitBatchAsync(const engine::WriteBatch& batch, std::function<void(Result<engine::WriteResult>)> done) {
   writes_->CommitAsync(batch, [this, done = std::move(done)](Result<engine::WriteResult> r) {
-    if (r.ok()) trace_cache_.clear();  // on the thread that completes writes (see trace_cache_)
+    if (r.ok()) trace_cache_stale_.store(true, std::memory_order_release);  // any trace may have changed
     done(std::move(r));
   });
 }
@@ -555,6 +555,7 @@ void Service::OnClose(const std::shared_ptr<Peer>& peer) {
 }
 
 const TraceInfo* Service::LookupTrace(const schema::Id128& trace_id) {
+  if (trace_cache_stale_.exchange(false, std::memory_order_acquire)) trace_cache_.clear();
   auto it = trace_cache_.find(trace_id);
   if (it != trace_cache_.end()) return &it->second;
   engine::ReadOptions header_only;

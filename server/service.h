@@ -26,6 +26,7 @@
 // Thread-safety: all public methods are thread-safe; per-connection calls
 // must come from that connection's strand, in order.
 
+#include <atomic>
 #include <chrono>
 #include <functional>
 #include <memory>
@@ -152,12 +153,12 @@ class Service {
   Metrics metrics_;
   Subscriptions subscriptions_;
 
-  // Cache of trace flow / status for subscription filters, used only where
-  // writes complete: on the engine's commit thread (WriteItem::Complete,
-  // CommitBatchAsync), or on the writer thread while nothing else is in
-  // flight (FinalizeItem, a refused write). Cleared when it exceeds
-  // kTraceCacheMax entries.
+  // Writer-thread-only cache of trace flow / status for subscription
+  // filters. Cleared when it exceeds kTraceCacheMax entries, and before its
+  // next use once a bulk batch was committed (trace_cache_stale_, set on
+  // the engine's commit thread).
   std::unordered_map<schema::Id128, TraceInfo, Id128Hash> trace_cache_;
+  std::atomic<bool> trace_cache_stale_{false};
 
   // The cluster bus; null when cluster.nats is empty. Declared after the
   // subscriptions its callbacks deliver to, before the writer that

@@ -6,16 +6,12 @@
 
 namespace tracedb::ingest {
 
-// A merged write (or a batch written as given) on its way through the
-// engine, until the engine reports.
+// A batch written as given (CommitAsync) on its way through the engine,
+// until the engine reports.
 struct GroupCommit::Flight {
-  engine::WriteBatch own;                     // a merged batch
-  const engine::WriteBatch* batch = &own;     // what is written (CommitAsync: the caller's)
-  std::vector<std::unique_ptr<WriteRequest>> requests;
-  std::vector<size_t> first_ops;
+  const engine::WriteBatch* batch = nullptr;  // the caller's
   std::chrono::steady_clock::time_point start;
-  BatchDone done;  // CommitAsync
-  bool merged = false;  // counted in merged_in_flight_
+  BatchDone done;
 };
 
 namespace {
@@ -132,12 +128,7 @@ void GroupCommit::WriterLoop() {
     std::vector<std::function<void()>> wake;
     {
       std::unique_lock lock(mu_);
-      // While a merged write is in flight, requests gather into the next
-      // one unless a whole batch is waiting: on a busy machine the larger
-      // batch costs less per request than preparing alongside the commit.
-      cv_.wait(lock, [&] {
-        return stopping_ || (!queue_.empty() && (merged_in_flight_ == 0 || queue_.size() >= options_.max_batch));
-      });
+      cv_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
       if (queue_.empty()) {  // stopping and drained
         lock.unlock();
         Settle();  // every request completed
@@ -185,37 +176,27 @@ void GroupCommit::Settle() {
 }
 
 void GroupCommit::WriteMerged(std::vector<std::unique_ptr<WriteRequest>>& requests) {
-  auto flight = std::make_shared<Flight>();
-  flight->own.Reserve(requests.size());
-  flight->first_ops.resize(requests.size());
+  // Synchronous: the engine commits on this thread when nothing is queued
+  // (no hand-off), and the replies go out before the next batch gathers.
+  engine::WriteBatch batch;
+  batch.Reserve(requests.size());
+  std::vector<size_t> first_ops(requests.size());
   for (size_t i = 0; i < requests.size(); ++i) {
-    flight->first_ops[i] = flight->own.size();
-    requests[i]->AddTo(&flight->own);
+    first_ops[i] = batch.size();
+    requests[i]->AddTo(&batch);
   }
-  flight->requests = std::move(requests);
-  requests.clear();
-  if (flight->requests.size() == 1) {
-    Dispatch(std::move(flight));
+  auto result = Write(batch, requests.size());
+  if (!result.ok() && requests.size() > 1) {
+    // Isolate the failing request: the others may well succeed alone.
+    for (size_t i = 0; i < requests.size(); ++i) {
+      std::vector<std::unique_ptr<WriteRequest>> one;
+      one.push_back(std::move(requests[i]));
+      one[0]->TakeBack(batch, first_ops[i]);
+      WriteMerged(one);
+    }
     return;
   }
-  flight->start = std::chrono::steady_clock::now();
-  flight->merged = true;
-  {
-    std::lock_guard lock(mu_);
-    ++merged_in_flight_;
-  }
-  Status refused = engine_->WriteAsync(
-      flight->own, [this, flight](Result<engine::WriteResult> r) { Finish(*flight, std::move(r)); });
-  if (refused.ok()) return;
-  Landed(*flight);
-  Report(*flight, refused);
-  // Isolate the failing request: the others may well succeed alone.
-  for (size_t i = 0; i < flight->requests.size(); ++i) {
-    std::vector<std::unique_ptr<WriteRequest>> one;
-    one.push_back(std::move(flight->requests[i]));
-    one[0]->TakeBack(flight->own, flight->first_ops[i]);
-    WriteMerged(one);
-  }
+  for (size_t i = 0; i < requests.size(); ++i) requests[i]->Complete(result.status(), batch, first_ops[i]);
 }
 
 void GroupCommit::Dispatch(std::shared_ptr<Flight> flight) {
@@ -227,28 +208,12 @@ void GroupCommit::Dispatch(std::shared_ptr<Flight> flight) {
   engine_->RunAfterCommits([this, flight, refused] { Finish(*flight, refused); });
 }
 
-void GroupCommit::Report(const Flight& flight, const Result<engine::WriteResult>& result) {
-  if (!hooks_.on_write) return;
-  hooks_.on_write(std::chrono::duration<double>(std::chrono::steady_clock::now() - flight.start).count(), result,
-                  flight.requests.size());
-}
-
-void GroupCommit::Landed(const Flight& flight) {
-  if (!flight.merged) return;
-  {
-    std::lock_guard lock(mu_);
-    --merged_in_flight_;
-  }
-  cv_.notify_one();
-}
-
 void GroupCommit::Finish(Flight& flight, Result<engine::WriteResult> result) {
-  Landed(flight);
-  Report(flight, result);
-  for (size_t i = 0; i < flight.requests.size(); ++i) {
-    flight.requests[i]->Complete(result.status(), *flight.batch, flight.first_ops[i]);
+  if (hooks_.on_write) {
+    hooks_.on_write(std::chrono::duration<double>(std::chrono::steady_clock::now() - flight.start).count(), result,
+                    0);
   }
-  if (flight.done) flight.done(std::move(result));
+  flight.done(std::move(result));
 }
 
 Result<engine::WriteResult> GroupCommit::Write(const engine::WriteBatch& batch, size_t requests) {

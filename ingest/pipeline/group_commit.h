@@ -6,25 +6,20 @@
 // Producers Submit requests into a bounded queue (queue_capacity requests
 // and queue_bytes bytes). The writer thread pops up to max_batch pending
 // kMerge requests (of all producers), lets each add its operations to one
-// engine::WriteBatch and hands it to Engine::WriteAsync: the engine prepares
-// it on the writer thread and commits it on its commit thread while the
-// writer prepares the next one. Once it is durable every request is
-// completed, in queue order, on the engine's commit thread. A merged write
-// the engine refuses to prepare is retried request by request, so that one
-// bad request does not fail the others; a commit that fails (the disk, not
-// a request) fails every request it carried, and the engine fails the
-// batches prepared behind it. A kBatch request (CommitAsync: a bulk batch
-// committed as given) is written by itself, in order. A kAlone request
-// (finalization) runs by itself on the writer thread once every request
-// queued before it is durable and completed, and nothing else is written
-// or completed while it runs.
+// engine::WriteBatch, calls Engine::Write once, then completes every request
+// in queue order. A merged write that fails is retried request by request,
+// so that one bad request does not fail the others. A kBatch request
+// (CommitAsync: a bulk batch committed as given) goes to
+// Engine::WriteAsync: the writer prepares it and goes on while the engine's
+// commit thread writes it, and its `done` runs there, in order with every
+// other write. A kAlone request (finalization) runs by itself on the writer
+// thread once every request queued before it is durable and completed.
 //
 // What a request means (a Reflow reply, a notification, an HTTP report) is
-// the submitter's business: it lives in the request's callbacks. AddTo,
-// TakeBack and Run run on the writer thread; Complete on the engine's
-// commit thread (one at a time, in queue order), or on the writer thread
-// for a request the engine refused.
-//
+// the submitter's business: it lives in the request's callbacks, which run
+// on the writer thread (a CommitAsync `done`: on the engine's commit
+// thread).
+
 // Backpressure: the queue's bounds are soft. A producer asks WaitIfFull
 // before producing more; when the queue is full it registers a wake
 // callback and stops until the writer, having made room, calls it. Each
@@ -164,13 +159,10 @@ class GroupCommit {
   // Recomputes maybe_full_; mu_ held.
   void UpdateFull();
   void WriteMerged(std::vector<std::unique_ptr<WriteRequest>>& requests);
-  // Hands a flight of one request (or a CommitAsync batch) to the engine.
+  // Hands a CommitAsync batch to the engine.
   void Dispatch(std::shared_ptr<Flight> flight);
-  // Completes a flight's requests with the engine's result.
+  // Reports a CommitAsync batch's result.
   void Finish(Flight& flight, Result<engine::WriteResult> result);
-  void Report(const Flight& flight, const Result<engine::WriteResult>& result);
-  // A merged flight is no longer in flight.
-  void Landed(const Flight& flight);
   // Waits until every request handed to the engine has been completed.
   void Settle();
   Result<engine::WriteResult> Write(const engine::WriteBatch& batch, size_t requests);
@@ -188,7 +180,6 @@ class GroupCommit {
   bool stopping_ = false;                            // GUARDED_BY(mu_)
   bool stopped_ = false;                             // GUARDED_BY(mu_)
   std::atomic<bool> maybe_full_{false};              // written under mu_
-  size_t merged_in_flight_ = 0;                      // GUARDED_BY(mu_)
   std::thread writer_;
 };
 
