@@ -19,11 +19,12 @@ schema::Id128 Id(uint8_t n) {
   return id;
 }
 
-// A kMerge request that records one event and remembers how it completed.
+// A kMerge request that records one event and remembers how it completed
+// (and, given `order`, its trace number when it completed).
 class EventWrite final : public WriteRequest {
  public:
-  EventWrite(uint8_t trace, std::vector<Status>* done, std::mutex* mu)
-      : WriteRequest(Grouping::kMerge, 100), trace_(trace), done_(done), mu_(mu) {}
+  EventWrite(uint8_t trace, std::vector<Status>* done, std::mutex* mu, std::vector<int>* order = nullptr)
+      : WriteRequest(Grouping::kMerge, 100), trace_(trace), done_(done), mu_(mu), order_(order) {}
 
   void AddTo(engine::WriteBatch* batch) override {
     schema::Event e;
@@ -34,6 +35,7 @@ class EventWrite final : public WriteRequest {
   void Complete(const Status& status, const engine::WriteBatch&, size_t) override {
     std::lock_guard lock(*mu_);
     done_->push_back(status);
+    if (order_ != nullptr) order_->push_back(status.ok() ? trace_ : -1);
   }
   void Refused() override {
     std::lock_guard lock(*mu_);
@@ -44,6 +46,7 @@ class EventWrite final : public WriteRequest {
   uint8_t trace_;
   std::vector<Status>* done_;
   std::mutex* mu_;
+  std::vector<int>* order_;
 };
 
 // A kAlone request that holds the writer until released.
@@ -160,28 +163,6 @@ TEST_F(GroupCommitTest, CommitAloneWritesTheBatchAsGiven) {
   EXPECT_EQ(writes_[0].second, 0u);
 }
 
-// A kMerge request that records its id when completed.
-class OrderedWrite final : public WriteRequest {
- public:
-  OrderedWrite(uint8_t trace, std::vector<int>* order, std::mutex* mu)
-      : WriteRequest(Grouping::kMerge, 100), trace_(trace), order_(order), mu_(mu) {}
-  void AddTo(engine::WriteBatch* batch) override {
-    schema::Event e;
-    e.event_id = "o" + std::to_string(trace_);
-    e.timestamp_ns = 1'700'000'000'000'000'000;
-    batch->AppendEvent(Id(trace_), std::move(e));
-  }
-  void Complete(const Status& status, const engine::WriteBatch&, size_t) override {
-    std::lock_guard lock(*mu_);
-    order_->push_back(status.ok() ? trace_ : -1);
-  }
-
- private:
-  uint8_t trace_;
-  std::vector<int>* order_;
-  std::mutex* mu_;
-};
-
 // A kAlone request that reads the engine's counters when it runs.
 class CountProbe final : public WriteRequest {
  public:
@@ -205,7 +186,7 @@ TEST_F(GroupCommitTest, AsyncBatchesAndMergedWritesCompleteInQueueOrder) {
   batch.AppendEvent(Id(100), e);
   for (int round = 0; round < 20; ++round) {
     for (uint8_t i = 1; i <= 5; ++i) {
-      gc.Submit(std::make_unique<OrderedWrite>(static_cast<uint8_t>(round * 5 + i), &order, &mu));
+      gc.Submit(std::make_unique<EventWrite>(static_cast<uint8_t>(round * 5 + i), &done_, &mu, &order));
     }
     if (round == 10) {
       gc.CommitAsync(batch, [&](Result<engine::WriteResult> r) {
