@@ -445,17 +445,22 @@ class WritePath {
       }
       ++i;
     }
-    std::string summed;
+    // A coarse cell sums a run of consecutive slots (by_slot is ordered),
+    // and the levels above one often sum the same run (a batch within one
+    // 15 s cell): each run is summed once.
+    std::map<std::pair<const std::string*, size_t>, std::string> summed;
     for (const auto& [key, parts] : cells) {
       std::string_view value = *parts[0];
       if (parts.size() > 1) {
-        GraphCellSum sum;
-        for (const std::string* p : parts) {
-          if (!sum.Add(*p)) return Status::Internal("graph cell encoding");
+        auto [it, added] = summed.try_emplace({parts[0], parts.size()});
+        if (added) {
+          GraphCellSum sum;
+          for (const std::string* p : parts) {
+            if (!sum.Add(*p)) return Status::Internal("graph cell encoding");
+          }
+          sum.AppendTo(&it->second);
         }
-        summed.clear();
-        sum.AppendTo(&summed);
-        value = summed;
+        value = it->second;
       }
       size_t off = BeginKey();
       arena_.append(key);
