@@ -128,10 +128,7 @@ bool IngestLocal(engine::Engine* engine, const std::string& path, const IngestFl
   if (!OpenInput(path, &in, &total)) return false;
   auto decoder = ingest::StreamDecoder::Create(FileCodec(path));
   // The engine prepares a batch while it commits the one before.
-  ingest::BulkIngestor ingestor(OptionsFor(f), ingest::AsyncCommitFn([engine](const engine::WriteBatch& b, auto done) {
-                                  Status refused = engine->WriteAsync(b, done);
-                                  if (!refused.ok()) done(refused);
-                                }));
+  ingest::BulkIngestor ingestor(OptionsFor(f), ingest::WriteAsyncTo(engine));
   Progress progress(path, total, f.quiet);
   std::vector<char> buf(1 << 20);
   uint64_t done = 0;

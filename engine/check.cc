@@ -651,8 +651,7 @@ Result<CheckReport> RocksEngine::Check(const CheckOptions& options) {
   Result<CheckReport> report = checker.Run();
   if (options.repair) {
     // The cached write states may disagree with what was rewritten.
-    cache_ = TraceCache(std::max<size_t>(options_.trace_cache_capacity, 16),
-                        std::max<size_t>(options_.trace_cache_fingerprints, 1024));
+    ResetTraceCache();
   }
   return report;
 }

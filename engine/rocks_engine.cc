@@ -215,8 +215,7 @@ Result<std::unique_ptr<Engine>> RocksEngine::OpenImpl(const Options& options) {
   if (options.bucket_seconds == 0) return Status::InvalidArgument("engine: bucket_seconds must be > 0");
   std::unique_ptr<RocksEngine> engine(new RocksEngine());
   engine->options_ = options;
-  engine->cache_ = TraceCache(std::max<size_t>(options.trace_cache_capacity, 16),
-                              std::max<size_t>(options.trace_cache_fingerprints, 1024));
+  engine->ResetTraceCache();
   TRACEDB_RETURN_IF_ERROR(engine->OpenDb());
   engine->commit_thread_ = std::thread([e = engine.get()] { e->CommitLoop(); });
   TRACEDB_RETURN_IF_ERROR(engine->LoadMeta());
@@ -436,6 +435,17 @@ std::optional<uint64_t> AvailableBytes(const std::string& path) {
 constexpr uint64_t kResumeMinFreeBytes = uint64_t{4} << 20;
 
 }  // namespace
+
+void RocksEngine::ResetTraceCache() {
+  cache_ = TraceCache(std::max<size_t>(options_.trace_cache_capacity, 16),
+                      std::max<size_t>(options_.trace_cache_fingerprints, 1024));
+}
+
+void RocksEngine::NoteStorageFull(const Status& s) {
+  if (s.code() != StatusCode::kStorageFull) return;
+  storage_full_.store(true, std::memory_order_relaxed);
+  counters_.storage_full_refusals.fetch_add(1, std::memory_order_relaxed);
+}
 
 Status RocksEngine::CheckSpace() {
   if (options_.in_memory) return Status::OK();

@@ -183,11 +183,11 @@ class RocksEngine final : public Engine {
   // Prepares `batch` (write_mu_ taken here): its RocksDB batch built, its
   // states cached and pinned; then queues it with `done`, or, when
   // *commit_here and nothing is queued, claims the commit for the caller
-  // (*commit_here stays true; *poisoned says whether it must fail).
-  Result<std::shared_ptr<PendingWrite>> Prepare(const WriteBatch& batch, WriteDone done, bool* commit_here,
-                                                bool* poisoned);
-  // Writes a prepared batch (poisoned: fails it), counts it.
-  Result<WriteResult> CommitPending(PendingWrite& w, bool poisoned);
+  // (*commit_here stays true).
+  Result<std::shared_ptr<PendingWrite>> Prepare(const WriteBatch& batch, WriteDone done, bool* commit_here);
+  // Writes a prepared batch, or fails it when a commit failed since it was
+  // prepared (the caller is the only one committing); counts it.
+  Result<WriteResult> CommitPending(PendingWrite& w);
   // After a batch reported: unpins it, recycles its buffers, makes room.
   void Retire(std::shared_ptr<PendingWrite> w, bool inline_commit);
   // Before a batch is prepared (write_mu_ held): unpins committed batches,
@@ -196,6 +196,11 @@ class RocksEngine final : public Engine {
   void BeginPrepare();
   // The state of `id` pinned by a queued batch (newest first), if any.
   std::shared_ptr<TraceState> FindPinned(const Id128& id, bool* found) const;
+  // Forgets every cached trace state (an empty cache of options_' size).
+  void ResetTraceCache();
+  // A write refused or failed for lack of space: RocksDB is to be resumed
+  // (CheckSpace) and the refusal counted. No-op for other statuses.
+  void NoteStorageFull(const Status& s);
 
   Options options_;
   std::unique_ptr<rocksdb::Env> mem_env_;  // outlives db_

@@ -810,25 +810,22 @@ Result<WriteResult> RocksEngine::Write(const WriteBatch& batch) {
   std::promise<Result<WriteResult>> promise;
   std::future<Result<WriteResult>> future = promise.get_future();
   bool commit_here = true;  // when nothing is queued: no hand-off to the commit thread and back
-  bool poisoned = false;
   std::shared_ptr<PendingWrite> w;
   TRACEDB_ASSIGN_OR_RETURN(
-      w, Prepare(batch, [&promise](Result<WriteResult> r) { promise.set_value(std::move(r)); }, &commit_here,
-                 &poisoned));
+      w, Prepare(batch, [&promise](Result<WriteResult> r) { promise.set_value(std::move(r)); }, &commit_here));
   if (!commit_here) return future.get();
-  Result<WriteResult> r = CommitPending(*w, poisoned);
+  Result<WriteResult> r = CommitPending(*w);
   Retire(std::move(w), /*inline_commit=*/true);
   return r;
 }
 
 Status RocksEngine::WriteAsync(const WriteBatch& batch, WriteDone done) {
   bool commit_here = false;
-  bool poisoned = false;
-  return Prepare(batch, std::move(done), &commit_here, &poisoned).status();
+  return Prepare(batch, std::move(done), &commit_here).status();
 }
 
 Result<std::shared_ptr<RocksEngine::PendingWrite>> RocksEngine::Prepare(const WriteBatch& batch, WriteDone done,
-                                                                         bool* commit_here, bool* poisoned) {
+                                                                         bool* commit_here) {
   auto pending = std::make_shared<PendingWrite>();
   std::unique_lock<std::mutex> lock(write_mu_);
   BeginPrepare();
@@ -845,10 +842,7 @@ Result<std::shared_ptr<RocksEngine::PendingWrite>> RocksEngine::Prepare(const Wr
   WritePath path(this, pending->buffers.get());
   Status s = path.Prepare(batch);
   if (!s.ok()) {
-    if (s.code() == StatusCode::kStorageFull) {
-      storage_full_.store(true, std::memory_order_relaxed);
-      counters_.storage_full_refusals.fetch_add(1, std::memory_order_relaxed);
-    }
+    NoteStorageFull(s);
     return s;
   }
   pending->result = path.result();
@@ -865,7 +859,6 @@ Result<std::shared_ptr<RocksEngine::PendingWrite>> RocksEngine::Prepare(const Wr
     if (*commit_here) {
       in_flight_ = 1;
       inline_commit_ = true;
-      *poisoned = pending->epoch != failed_epoch_;
       return pending;
     }
   }
@@ -913,8 +906,7 @@ void RocksEngine::BeginPrepare() {
   // Once the batches behind it have failed too, forget every state.
   SettleCommits();
   pinned_.clear();
-  cache_ = TraceCache(std::max<size_t>(options_.trace_cache_capacity, 16),
-                      std::max<size_t>(options_.trace_cache_fingerprints, 1024));
+  ResetTraceCache();
   std::lock_guard<std::mutex> cl(commit_mu_);
   seen_epoch_ = failed_epoch_;
 }
@@ -933,13 +925,12 @@ void RocksEngine::CommitLoop() {
     if (commit_queue_.empty()) return;  // stopping, and every batch written
     std::shared_ptr<PendingWrite> w = std::move(commit_queue_.front());
     commit_queue_.pop_front();
-    const bool poisoned = w->epoch != failed_epoch_;
     cl.unlock();
     if (!w->buffers) {  // RunAfterCommits
       w->after();
       w->after = nullptr;
     } else {
-      Result<WriteResult> r = CommitPending(*w, poisoned);
+      Result<WriteResult> r = CommitPending(*w);
       if (w->done) w->done(std::move(r));
       // What `done` holds goes now, on this thread: the batch stays pinned
       // (its states) until the next batch is prepared.
@@ -950,7 +941,12 @@ void RocksEngine::CommitLoop() {
   }
 }
 
-Result<WriteResult> RocksEngine::CommitPending(PendingWrite& w, bool poisoned) {
+Result<WriteResult> RocksEngine::CommitPending(PendingWrite& w) {
+  bool poisoned;
+  {
+    std::lock_guard<std::mutex> cl(commit_mu_);
+    poisoned = w.epoch != failed_epoch_;
+  }
   Result<WriteResult> r = w.result;
   if (poisoned) {
     r = Status::Unavailable("not written: an earlier write failed before it; retry");
@@ -959,10 +955,7 @@ Result<WriteResult> RocksEngine::CommitPending(PendingWrite& w, bool poisoned) {
     wo.sync = options_.sync;
     Status s = FromRocks(db_->Write(wo, &w.buffers->batch), "write batch");
     if (!s.ok()) {
-      if (s.code() == StatusCode::kStorageFull) {
-        storage_full_.store(true, std::memory_order_relaxed);
-        counters_.storage_full_refusals.fetch_add(1, std::memory_order_relaxed);
-      }
+      NoteStorageFull(s);
       r = std::move(s);
     }
   }

@@ -97,6 +97,9 @@ class Service::WriteItem final : public ingest::WriteRequest {
       case Kind::kEnd: batch->EndTrace(trace_id, status, NowNs(), engine::EndReason::kEnded); break;
       case Kind::kStore: batch->StoreTrace(std::move(trace)); break;
     }
+    // The header changes: the notifications of this batch, sent after the
+    // write, must read it again.
+    if (kind != Kind::kRecord) service_->trace_cache_.erase(trace_id);
   }
 
   void TakeBack(const engine::WriteBatch& batch, size_t first_op) override {
@@ -106,8 +109,6 @@ class Service::WriteItem final : public ingest::WriteRequest {
 
   void Complete(const Status& status, const engine::WriteBatch& batch, size_t first_op) override {
     if (status.ok()) {
-      // The header changed: the notifications after this one read it again.
-      if (kind != Kind::kRecord) service_->trace_cache_.erase(trace_id);
       if (kind == Kind::kRecord && service_->bus_ != nullptr) {
         service_->NotifyAndPublish(trace_id, batch.ops()[first_op].event);
       } else if (kind == Kind::kRecord && !service_->subscriptions_.empty()) {

@@ -105,10 +105,7 @@ Figures RunInproc(Context& ctx) {
   auto start = Clock::now();
   ingest::IngestOptions options;
   options.batch_lines = ctx.config().batch_events;
-  ingest::BulkIngestor ingestor(options, ingest::AsyncCommitFn([&eng](const engine::WriteBatch& b, auto done) {
-                                  Status refused = eng->WriteAsync(b, done);
-                                  if (!refused.ok()) done(refused);
-                                }));
+  ingest::BulkIngestor ingestor(options, ingest::WriteAsyncTo(eng.get()));
   for (const NdjsonBatch& b : bodies) {
     auto t0 = Clock::now();
     Status s = ingestor.Feed(b.body);

@@ -28,6 +28,7 @@
 #include <fmt/format.h>
 
 #include "bench/runner.h"
+#include "ingest/pipeline/bulk_ingest.h"
 
 namespace tracedb::bench {
 
@@ -84,11 +85,12 @@ void RunIngestEngine(Context& ctx, std::vector<Figures>* out) {
   std::condition_variable done_cv;
   size_t done_count = 0;
   Status failure;
+  const ingest::AsyncCommitFn write = ingest::WriteAsyncTo(eng.get());
   std::optional<ProfileSection> profile(std::in_place);
   auto start = Clock::now();
   for (const engine::WriteBatch& b : batches) {
     auto t0 = Clock::now();
-    Status refused = eng->WriteAsync(b, [&, t0](Result<engine::WriteResult> r) {
+    write(b, [&, t0](Result<engine::WriteResult> r) {
       std::lock_guard<std::mutex> lock(done_mu);
       lat.AddSince(t0);
       if (!r.ok()) {
@@ -104,11 +106,6 @@ void RunIngestEngine(Context& ctx, std::vector<Figures>* out) {
       ++done_count;
       done_cv.notify_all();
     });
-    if (!refused.ok()) {
-      std::lock_guard<std::mutex> lock(done_mu);
-      if (failure.ok()) failure = refused;
-      ++done_count;
-    }
   }
   {
     std::unique_lock<std::mutex> lock(done_mu);

@@ -66,6 +66,13 @@ AsyncCommitFn AsAsync(CommitFn commit) {
                                       std::function<void(Result<engine::WriteResult>)> done) { done(commit(batch)); };
 }
 
+AsyncCommitFn WriteAsyncTo(engine::Engine* engine) {
+  return [engine](const engine::WriteBatch& batch, std::function<void(Result<engine::WriteResult>)> done) {
+    Status refused = engine->WriteAsync(batch, done);
+    if (!refused.ok()) done(refused);
+  };
+}
+
 BulkIngestor::BulkIngestor(IngestOptions options, CommitFn commit)
     : BulkIngestor(std::move(options), AsAsync(std::move(commit))) {
   async_ = false;

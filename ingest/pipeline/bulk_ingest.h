@@ -89,6 +89,9 @@ using AsyncCommitFn =
     std::function<void(const engine::WriteBatch&, std::function<void(Result<engine::WriteResult>)> done)>;
 // A synchronous commit as an AsyncCommitFn (`done` runs before it returns).
 AsyncCommitFn AsAsync(CommitFn commit);
+// Engine::WriteAsync as an AsyncCommitFn: a batch the engine refuses is
+// reported through `done` (before the call returns).
+AsyncCommitFn WriteAsyncTo(engine::Engine* engine);
 
 struct IngestOptions {
   IngestFormat format = IngestFormat::kReflow;

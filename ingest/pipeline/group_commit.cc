@@ -6,32 +6,17 @@
 
 namespace tracedb::ingest {
 
-// A batch written as given (CommitAsync) on its way through the engine,
-// until the engine reports.
-struct GroupCommit::Flight {
-  const engine::WriteBatch* batch = nullptr;  // the caller's
-  std::chrono::steady_clock::time_point start;
+// A batch written as given (CommitAsync, a kBatch request), and then the
+// same object on its way through the engine until the engine reports.
+struct GroupCommit::Flight final : public WriteRequest {
+  Flight(const engine::WriteBatch* batch, BatchDone done)
+      : WriteRequest(Grouping::kBatch, 0), batch(batch), done(std::move(done)) {}
+  void Refused() override { done(Status::Unavailable("server is shutting down")); }
+
+  const engine::WriteBatch* const batch;  // the caller's
   BatchDone done;
+  std::chrono::steady_clock::time_point start;
 };
-
-namespace {
-
-// A batch written as given: its flight carries the batch and the report.
-class AloneBatch final : public WriteRequest {
- public:
-  AloneBatch(const engine::WriteBatch* batch, BatchDone done)
-      : WriteRequest(Grouping::kBatch, 0), batch_(batch), done_(std::move(done)) {}
-
-  const engine::WriteBatch* batch() const { return batch_; }
-  BatchDone TakeDone() { return std::move(done_); }
-  void Refused() override { done_(Status::Unavailable("server is shutting down")); }
-
- private:
-  const engine::WriteBatch* batch_;
-  BatchDone done_;
-};
-
-}  // namespace
 
 GroupCommit::GroupCommit(engine::Engine* engine, GroupCommitOptions options, GroupCommitHooks hooks)
     : engine_(engine),
@@ -101,7 +86,7 @@ void GroupCommit::UpdateFull() {
 }
 
 void GroupCommit::CommitAsync(const engine::WriteBatch& batch, BatchDone done) {
-  Submit(std::make_unique<AloneBatch>(&batch, std::move(done)));
+  Submit(std::make_unique<Flight>(&batch, std::move(done)));
 }
 
 Result<engine::WriteResult> GroupCommit::CommitAlone(const engine::WriteBatch& batch,
@@ -150,14 +135,9 @@ void GroupCommit::WriterLoop() {
     for (auto& w : wake) w();
     switch (requests.front()->grouping()) {
       case WriteRequest::Grouping::kMerge: WriteMerged(requests); break;
-      case WriteRequest::Grouping::kBatch: {
-        auto flight = std::make_shared<Flight>();
-        auto* alone = static_cast<AloneBatch*>(requests.front().get());
-        flight->batch = alone->batch();
-        flight->done = alone->TakeDone();
-        Dispatch(std::move(flight));
+      case WriteRequest::Grouping::kBatch:
+        Dispatch(std::shared_ptr<Flight>(static_cast<Flight*>(requests.front().release())));
         break;
-      }
       case WriteRequest::Grouping::kAlone:
         // It sees every earlier write, and runs alone: nothing else is
         // written or completed meanwhile.
@@ -209,21 +189,21 @@ void GroupCommit::Dispatch(std::shared_ptr<Flight> flight) {
 }
 
 void GroupCommit::Finish(Flight& flight, Result<engine::WriteResult> result) {
-  if (hooks_.on_write) {
-    hooks_.on_write(std::chrono::duration<double>(std::chrono::steady_clock::now() - flight.start).count(), result,
-                    0);
-  }
+  Report(flight.start, result, 0);
   flight.done(std::move(result));
 }
 
 Result<engine::WriteResult> GroupCommit::Write(const engine::WriteBatch& batch, size_t requests) {
   auto start = std::chrono::steady_clock::now();
   auto result = engine_->Write(batch);
-  if (hooks_.on_write) {
-    hooks_.on_write(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(), result,
-                    requests);
-  }
+  Report(start, result, requests);
   return result;
+}
+
+void GroupCommit::Report(std::chrono::steady_clock::time_point start, const Result<engine::WriteResult>& result,
+                         size_t requests) {
+  if (!hooks_.on_write) return;
+  hooks_.on_write(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(), result, requests);
 }
 
 }  // namespace tracedb::ingest

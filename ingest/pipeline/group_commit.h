@@ -29,6 +29,7 @@
 // Thread-safety: every public method is thread-safe.
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstddef>
 #include <cstdint>
@@ -163,6 +164,9 @@ class GroupCommit {
   void Dispatch(std::shared_ptr<Flight> flight);
   // Reports a CommitAsync batch's result.
   void Finish(Flight& flight, Result<engine::WriteResult> result);
+  // Tells hooks_.on_write of a write that started at `start`.
+  void Report(std::chrono::steady_clock::time_point start, const Result<engine::WriteResult>& result,
+              size_t requests);
   // Waits until every request handed to the engine has been completed.
   void Settle();
   Result<engine::WriteResult> Write(const engine::WriteBatch& batch, size_t requests);
