@@ -399,18 +399,18 @@ bool Reader::OptF32(od::value v, std::optional<float>* out) {
   }
   double d;
   if (!F64(v, &d)) return false;
-  // Rust's `as f32`: round to nearest, overflow to infinity. A plain cast of
-  // an out-of-range double is undefined behaviour in C++, so clamp first.
+  *out = RustAsF32(d);
+  return true;
+}
+
+float RustAsF32(double d) {
+  // Round to nearest, overflow to infinity. A plain cast of an out-of-range
+  // double is undefined behaviour in C++, so clamp first.
   constexpr double kHalfUlpAboveMax = static_cast<double>(FLT_MAX) + 0x1p103;
   const double mag = std::fabs(d);
-  if (mag >= kHalfUlpAboveMax) {
-    *out = std::copysign(INFINITY, static_cast<float>(d > 0 ? 1 : -1));
-  } else if (mag > FLT_MAX) {
-    *out = d > 0 ? FLT_MAX : -FLT_MAX;
-  } else {
-    *out = static_cast<float>(d);
-  }
-  return true;
+  if (mag >= kHalfUlpAboveMax) return std::copysign(INFINITY, static_cast<float>(d > 0 ? 1 : -1));
+  if (mag > FLT_MAX) return d > 0 ? FLT_MAX : -FLT_MAX;
+  return static_cast<float>(d);
 }
 
 bool Reader::Bool(od::value v, bool* out) {

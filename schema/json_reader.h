@@ -43,6 +43,10 @@ inline constexpr int kMaxDepth = 128;
 bool MinifyJson(std::string_view text, int max_depth, std::string* out, size_t* err_offset,
                 const char** why);
 
+// Rust's `value as f32` for a JSON number read as f64: round to nearest,
+// overflow to infinity.
+float RustAsF32(double d);
+
 // A simdjson document over a padded copy of (or, when the caller guarantees
 // padding, directly over) the input. Owns the thread's parser for the
 // duration of one parse; not reentrant within a thread.

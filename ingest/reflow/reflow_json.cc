@@ -3,6 +3,8 @@
 #include <cstring>
 #include <initializer_list>
 
+#include "ingest/reflow/reflow_fast.h"
+#include "ingest/reflow/reflow_names.h"
 #include "schema/json_reader.h"
 #include "schema/json_writer.h"
 #include "schema/rfc3339.h"
@@ -31,34 +33,21 @@ using json_internal::Reader;
 namespace od = simdjson::ondemand;
 using Variant = Reader::Variant;
 
-// Indexed by EventType value 1..11 (the Reflow types).
-constexpr std::string_view kEventTypeNames[] = {
-    "",           "ActorCreated",    "ActorStarted",  "ActorCompleted", "ActorFailed",
-    "MessageSent", "MessageReceived", "StateChanged",  "PortConnected",  "PortDisconnected",
-    "DataFlow",   "NetworkEvent"};
-constexpr std::string_view kEventTypeList =
-    "ActorCreated, ActorStarted, ActorCompleted, ActorFailed, MessageSent, MessageReceived, "
-    "StateChanged, PortConnected, PortDisconnected, DataFlow, NetworkEvent";
+using names::IndexOf;
+constexpr const auto& kEventTypeNames = names::kEventTypes;
+constexpr std::string_view kEventTypeList = names::kEventTypeList;
 
 constexpr std::string_view kStatusNames[] = {"Pending", "Running", "Completed", "Failed",
                                              "Cancelled"};
 constexpr std::string_view kStatusList = "Pending, Running, Completed, Failed, Cancelled";
 
-constexpr std::string_view kDiffTypeNames[] = {"Full", "Incremental", "MemoryOnly"};
+constexpr const auto& kDiffTypeNames = names::kDiffTypes;
 
 constexpr std::string_view kErrorCodeNames[] = {"NotFound",           "InvalidRequest",
                                                 "StorageError",       "SerializationError",
                                                 "Unauthorized",       "InternalError"};
 constexpr std::string_view kErrorCodeList =
     "NotFound, InvalidRequest, StorageError, SerializationError, Unauthorized, InternalError";
-
-template <size_t N>
-int IndexOf(std::string_view name, const std::string_view (&names)[N]) {
-  for (size_t i = 0; i < N; ++i) {
-    if (names[i] == name && !names[i].empty()) return static_cast<int>(i);
-  }
-  return -1;
-}
 
 // Field declaration for missing-field checks, in declaration order (bit i).
 struct FieldSpec {
@@ -1351,6 +1340,7 @@ std::string_view ErrorCodeName(ErrorCode code) {
 }
 
 Result<Request> ParseRequest(std::string_view json, InputPadding padding) {
+  if (RecordEvent event; ParseCanonicalRecordEvent(json, &event)) return Request(TracingRequest(std::move(event)));
   return ParseEither<Request, TracingRequest, TraceMessage>(
       json, padding, "TracingRequest", ParseTracingRequestVariant, "TraceMessage",
       ParseTraceMessageVariant);
