@@ -13,7 +13,10 @@ namespace tracedb {
 template <typename T>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : value_(std::move(value)) {}  // NOLINT: implicit by design
+  // Implicit by design. By reference, so a value is moved (or copied) once,
+  // into the Result: the ingest path's events are a few hundred bytes each.
+  Result(const T& value) : value_(value) {}       // NOLINT
+  Result(T&& value) : value_(std::move(value)) {}  // NOLINT
   Result(Status status) : status_(std::move(status)) { assert(!status_.ok()); }  // NOLINT
 
   bool ok() const { return status_.ok(); }
