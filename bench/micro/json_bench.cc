@@ -4,8 +4,12 @@
 // here with simdjson on-demand (the shipped codec) against a Boost.JSON DOM
 // parse plus conversion into the same schema::Event.
 //
-//   BM_ReflowJson_ParseRecordEventSimdjson        shipped path, input copied into a padded buffer
+//   BM_ReflowJson_ParseRecordEventSimdjson        shipped path (ParseRequest: the canonical fast
+//                                                 path, reflow_fast.h), input copied into a padded buffer
 //   BM_ReflowJson_ParseRecordEventSimdjsonPadded  shipped path, caller-provided padding
+//   BM_ReflowJson_ParseRecordEventGeneral         the general on-demand parser alone (ParseTracingRequest)
+//   BM_ReflowJson_ParseRecordEventPayload[General] the same with a 300-byte message snapshot, as in
+//                                                 the workload runner's ~1.2 KB events
 //   BM_ReflowJson_ParseRecordEventBoostDom        boost::json::parse + DOM -> schema::Event
 //   BM_ReflowJson_PrintRecordEvent                JsonWriter output of the same message
 //   BM_ReflowJson_PrintRecordEventBoost           boost::json::serialize of its DOM (reference)
@@ -37,6 +41,49 @@ const std::string& RecordEventJson() {
       R"({"RecordEvent":{"trace_id":"8e898b0a-d020-464c-8822-775b99128fc3","event":{"event_id":"fb232cc9-8b26-47a9-a46e-605ff9331882","timestamp":"2026-11-24T09:41:10.133974050Z","event_type":{"DataFlow":{"to_actor":"actor_2","to_port":"in"}},"actor_id":"actor_1","data":{"port":"out","message":{"message_type":"SensorReading","size_bytes":257,"checksum":"sha256:5aa762ae383fbb727af3c7a36d4940a5b8c40a989452d2304fc958ff3f354e7a","serialized_data":[0,1,2,254,255]},"state_diff":null,"error":null,"performance_metrics":{"execution_time_ns":1000003,"memory_usage_bytes":4096,"cpu_usage_percent":2.5,"queue_depth":1,"throughput_msgs_per_sec":1000.5},"custom_attributes":{"nested":{"a":[1,2,{"b":null}],"ok":true},"message_id":"msg_1"}},"causality":{"parent_event_id":"0e433173-6955-49ea-9165-2052ecff17b6","root_cause_event_id":"f2610b2c-8556-447c-b5aa-df9be2ef8e60","dependency_chain":["7983f95e-cd3b-4d30-8da0-3273e2e20bf0","0270ba21-253a-474b-b6b8-59b0fda0d379"],"span_id":"d43ff0cc-2076-49b4-a1ca-fa2b2ad0da81"}}}})";
   return kJson;
 }
+
+// The event above with a 300-byte snapshot: the shape of tracedb_bench's
+// ingest events, where the byte array is a third of the text.
+const std::string& PayloadEventJson() {
+  static const std::string kJson = [] {
+    std::string bytes;
+    for (int i = 0; i < 300; ++i) bytes += (i > 0 ? "," : "") + std::to_string((i * 37) % 256);
+    std::string s = RecordEventJson();
+    const std::string from = "[0,1,2,254,255]";
+    s.replace(s.find(from), from.size(), "[" + bytes + "]");
+    return s;
+  }();
+  return kJson;
+}
+
+template <typename Parse>
+void ParseLoop(benchmark::State& state, const std::string& json, Parse parse) {
+  for (auto _ : state) {
+    auto r = parse(json);
+    if (!r.ok()) {
+      state.SkipWithError(r.status().ToString().c_str());
+      break;
+    }
+    benchmark::DoNotOptimize(r);
+  }
+  state.SetItemsProcessed(state.iterations());
+  state.SetBytesProcessed(state.iterations() * static_cast<int64_t>(json.size()));
+}
+
+void BM_ReflowJson_ParseRecordEventGeneral(benchmark::State& state) {
+  ParseLoop(state, RecordEventJson(), [](const std::string& j) { return reflow::ParseTracingRequest(j); });
+}
+BENCHMARK(BM_ReflowJson_ParseRecordEventGeneral);
+
+void BM_ReflowJson_ParseRecordEventPayload(benchmark::State& state) {
+  ParseLoop(state, PayloadEventJson(), [](const std::string& j) { return reflow::ParseRequest(j); });
+}
+BENCHMARK(BM_ReflowJson_ParseRecordEventPayload);
+
+void BM_ReflowJson_ParseRecordEventPayloadGeneral(benchmark::State& state) {
+  ParseLoop(state, PayloadEventJson(), [](const std::string& j) { return reflow::ParseTracingRequest(j); });
+}
+BENCHMARK(BM_ReflowJson_ParseRecordEventPayloadGeneral);
 
 void BM_ReflowJson_ParseRecordEventSimdjson(benchmark::State& state) {
   const std::string& json = RecordEventJson();
