@@ -12,13 +12,15 @@ struct EscapeTable {
   char v[256];
   constexpr EscapeTable() : v() {
     for (int i = 0; i < 0x20; ++i) v[i] = 'u';
-    v['\b'] = 'b';
-    v['\f'] = 'f';
-    v['\n'] = 'n';
-    v['\r'] = 'r';
-    v['\t'] = 't';
-    v['"'] = '"';
-    v['\\'] = '\\';
+    // Indexed as unsigned char: a plain char subscript is a clang warning.
+    const auto set = [this](unsigned char c, char letter) { v[c] = letter; };
+    set('\b', 'b');
+    set('\f', 'f');
+    set('\n', 'n');
+    set('\r', 'r');
+    set('\t', 't');
+    set('"', '"');
+    set('\\', '\\');
   }
 };
 constexpr EscapeTable kEscape;
