@@ -56,8 +56,9 @@ const std::string& PayloadEventJson() {
   return kJson;
 }
 
+// Parses `json` once per iteration; `items` values per parse.
 template <typename Parse>
-void ParseLoop(benchmark::State& state, const std::string& json, Parse parse) {
+void ParseLoop(benchmark::State& state, std::string_view json, Parse parse, int64_t items = 1) {
   for (auto _ : state) {
     auto r = parse(json);
     if (!r.ok()) {
@@ -66,37 +67,27 @@ void ParseLoop(benchmark::State& state, const std::string& json, Parse parse) {
     }
     benchmark::DoNotOptimize(r);
   }
-  state.SetItemsProcessed(state.iterations());
+  state.SetItemsProcessed(state.iterations() * items);
   state.SetBytesProcessed(state.iterations() * static_cast<int64_t>(json.size()));
 }
 
 void BM_ReflowJson_ParseRecordEventGeneral(benchmark::State& state) {
-  ParseLoop(state, RecordEventJson(), [](const std::string& j) { return reflow::ParseTracingRequest(j); });
+  ParseLoop(state, RecordEventJson(), [](std::string_view j) { return reflow::ParseTracingRequest(j); });
 }
 BENCHMARK(BM_ReflowJson_ParseRecordEventGeneral);
 
 void BM_ReflowJson_ParseRecordEventPayload(benchmark::State& state) {
-  ParseLoop(state, PayloadEventJson(), [](const std::string& j) { return reflow::ParseRequest(j); });
+  ParseLoop(state, PayloadEventJson(), [](std::string_view j) { return reflow::ParseRequest(j); });
 }
 BENCHMARK(BM_ReflowJson_ParseRecordEventPayload);
 
 void BM_ReflowJson_ParseRecordEventPayloadGeneral(benchmark::State& state) {
-  ParseLoop(state, PayloadEventJson(), [](const std::string& j) { return reflow::ParseTracingRequest(j); });
+  ParseLoop(state, PayloadEventJson(), [](std::string_view j) { return reflow::ParseTracingRequest(j); });
 }
 BENCHMARK(BM_ReflowJson_ParseRecordEventPayloadGeneral);
 
 void BM_ReflowJson_ParseRecordEventSimdjson(benchmark::State& state) {
-  const std::string& json = RecordEventJson();
-  for (auto _ : state) {
-    auto r = reflow::ParseRequest(json);
-    if (!r.ok()) {
-      state.SkipWithError(r.status().ToString().c_str());
-      break;
-    }
-    benchmark::DoNotOptimize(r);
-  }
-  state.SetItemsProcessed(state.iterations());
-  state.SetBytesProcessed(state.iterations() * static_cast<int64_t>(json.size()));
+  ParseLoop(state, RecordEventJson(), [](std::string_view j) { return reflow::ParseRequest(j); });
 }
 BENCHMARK(BM_ReflowJson_ParseRecordEventSimdjson);
 
@@ -104,16 +95,7 @@ void BM_ReflowJson_ParseRecordEventSimdjsonPadded(benchmark::State& state) {
   const std::string& json = RecordEventJson();
   const std::string padded = json + std::string(kJsonPadding, ' ');
   const std::string_view view(padded.data(), json.size());
-  for (auto _ : state) {
-    auto r = reflow::ParseRequest(view, InputPadding::kPadded);
-    if (!r.ok()) {
-      state.SkipWithError(r.status().ToString().c_str());
-      break;
-    }
-    benchmark::DoNotOptimize(r);
-  }
-  state.SetItemsProcessed(state.iterations());
-  state.SetBytesProcessed(state.iterations() * static_cast<int64_t>(json.size()));
+  ParseLoop(state, view, [](std::string_view j) { return reflow::ParseRequest(j, InputPadding::kPadded); });
 }
 BENCHMARK(BM_ReflowJson_ParseRecordEventSimdjsonPadded);
 
@@ -302,16 +284,7 @@ void BM_ReflowJson_ParseStoreTrace(benchmark::State& state) {
   const std::string event = reflow::PrintEvent(std::get<reflow::RecordEvent>(std::get<reflow::TracingRequest>(*req)).event);
   for (int i = 0; i < 10; ++i) json += (i > 0 ? "," : "") + event;
   json += R"(],"metadata":{"user_id":"u1","session_id":null,"environment":"test","hostname":"h","process_id":42,"thread_id":"main","tags":{"env":"test"}}}}})";
-  for (auto _ : state) {
-    auto r = reflow::ParseRequest(json);
-    if (!r.ok()) {
-      state.SkipWithError(r.status().ToString().c_str());
-      break;
-    }
-    benchmark::DoNotOptimize(r);
-  }
-  state.SetItemsProcessed(state.iterations());
-  state.SetBytesProcessed(state.iterations() * static_cast<int64_t>(json.size()));
+  ParseLoop(state, json, [](std::string_view j) { return reflow::ParseRequest(j); });
 }
 BENCHMARK(BM_ReflowJson_ParseStoreTrace);
 
@@ -319,17 +292,7 @@ const char kOperonxEvent[] =
     R"({"event_id":"r1-1","request_id":"r1","kind":"op_end","op_name":"g.d","ctx":["main"],"timestamp":"2026-05-10T09:00:00.011204Z","seq":1,"payload":{"outputs":{"y":10},"status":"ok","duration_ms":10.9,"yield_count":0,"media_refs":[]}})";
 
 void BM_OperonxJson_ParseEvent(benchmark::State& state) {
-  const std::string json = kOperonxEvent;
-  for (auto _ : state) {
-    auto r = operonx::ParseEvent(json);
-    if (!r.ok()) {
-      state.SkipWithError(r.status().ToString().c_str());
-      break;
-    }
-    benchmark::DoNotOptimize(r);
-  }
-  state.SetItemsProcessed(state.iterations());
-  state.SetBytesProcessed(state.iterations() * static_cast<int64_t>(json.size()));
+  ParseLoop(state, kOperonxEvent, [](std::string_view j) { return operonx::ParseEvent(j); });
 }
 BENCHMARK(BM_OperonxJson_ParseEvent);
 
@@ -337,16 +300,7 @@ void BM_OperonxJson_ParseBatch100(benchmark::State& state) {
   std::string json = R"({"request_id":"r1","metadata":{"workflow_name":"wf","user_id":"u","session_id":"s","tags":["a"],"partial":true},"events":[)";
   for (int i = 0; i < 100; ++i) json += std::string(i > 0 ? "," : "") + kOperonxEvent;
   json += "]}";
-  for (auto _ : state) {
-    auto r = operonx::ParseBatch(json);
-    if (!r.ok()) {
-      state.SkipWithError(r.status().ToString().c_str());
-      break;
-    }
-    benchmark::DoNotOptimize(r);
-  }
-  state.SetItemsProcessed(state.iterations() * 100);
-  state.SetBytesProcessed(state.iterations() * static_cast<int64_t>(json.size()));
+  ParseLoop(state, json, [](std::string_view j) { return operonx::ParseBatch(j); }, 100);
 }
 BENCHMARK(BM_OperonxJson_ParseBatch100);
 
