@@ -230,8 +230,11 @@ class Cursor {
     while (p_ < end_) {
       const char c = *p_++;
       if (c == '"') {
-        while (p_ < end_ && *p_ != '"') p_ += *p_ == '\\' ? 2 : 1;
-        if (p_ >= end_) return false;
+        while (p_ < end_ && *p_ != '"') {
+          if (*p_ == '\\' && ++p_ == end_) return false;  // an escape's second byte, never past the end
+          ++p_;
+        }
+        if (p_ == end_) return false;
         ++p_;
       } else if (c == '{' || c == '[') {
         if (++depth > kAttributesDepth) return false;

@@ -101,11 +101,21 @@ TEST(ReflowFast, OtherFormsAreDeclinedAndStillParse) {
     ASSERT_TRUE(parsed.ok()) << v << "\n" << parsed.status().ToString();
     EXPECT_TRUE(*parsed == Request(TracingRequest(event))) << v;
   }
-  // Every strict prefix is declined, and the general parser's error stands.
-  for (size_t n = 0; n < json.size(); ++n) {
+  // Every strict prefix is declined, and the general parser's error stands;
+  // custom attributes with escapes are still canonical (kept as JSON text),
+  // and a prefix may end inside one of their escapes.
+  RecordEvent escaped = event;
+  escaped.event.reflow->custom_attributes_json = R"({"k":"a\"b\\","n":[1,{"m":"\u00e9"}]})";
+  const std::string with_escapes = Print(escaped);
+  for (const std::string& line : {json, with_escapes}) {
     RecordEvent fast;
-    ASSERT_FALSE(ParseCanonicalRecordEvent(json.substr(0, n), &fast)) << n;
-    EXPECT_FALSE(ParseRequest(json.substr(0, n)).ok()) << n;
+    ASSERT_TRUE(ParseCanonicalRecordEvent(line, &fast)) << line;
+    ASSERT_NO_FATAL_FAILURE(ExpectAgrees(line));
+    for (size_t n = 0; n < line.size(); ++n) {
+      RecordEvent partial;
+      ASSERT_FALSE(ParseCanonicalRecordEvent(std::string_view(line).substr(0, n), &partial)) << n;
+      EXPECT_FALSE(ParseRequest(line.substr(0, n)).ok()) << n;
+    }
   }
 }
 
