@@ -492,11 +492,7 @@ Result<WriteResult> ChEngine::Write(const WriteBatch& batch) {
   auto r = path.Run(batch);
   write_epoch_.fetch_add(1, std::memory_order_release);
   if (r.ok()) {
-    counters_.batches.fetch_add(1, std::memory_order_relaxed);
-    counters_.events_written.fetch_add(r->events_written, std::memory_order_relaxed);
-    counters_.duplicates.fetch_add(r->duplicates, std::memory_order_relaxed);
-    counters_.traces_created.fetch_add(r->traces_created, std::memory_order_relaxed);
-    counters_.bytes_written.fetch_add(r->bytes_written, std::memory_order_relaxed);
+    counters_.CountBatch(*r);
   }
   return r;
 }

@@ -274,6 +274,15 @@ struct Counters {
   std::atomic<uint64_t> retention_runs{0};
   std::atomic<uint64_t> buckets_dropped{0};
   std::atomic<uint64_t> storage_full_refusals{0};  // Write() calls refused with kStorageFull
+
+  // Accounts one committed batch. Thread-safe.
+  void CountBatch(const WriteResult& r) {
+    batches.fetch_add(1, std::memory_order_relaxed);
+    events_written.fetch_add(r.events_written, std::memory_order_relaxed);
+    duplicates.fetch_add(r.duplicates, std::memory_order_relaxed);
+    traces_created.fetch_add(r.traces_created, std::memory_order_relaxed);
+    bytes_written.fetch_add(r.bytes_written, std::memory_order_relaxed);
+  }
 };
 
 struct ReadOptions {

@@ -960,11 +960,7 @@ Result<WriteResult> RocksEngine::CommitPending(PendingWrite& w) {
     }
   }
   if (r.ok()) {
-    counters_.batches.fetch_add(1, std::memory_order_relaxed);
-    counters_.events_written.fetch_add(r->events_written, std::memory_order_relaxed);
-    counters_.duplicates.fetch_add(r->duplicates, std::memory_order_relaxed);
-    counters_.traces_created.fetch_add(r->traces_created, std::memory_order_relaxed);
-    counters_.bytes_written.fetch_add(r->bytes_written, std::memory_order_relaxed);
+    counters_.CountBatch(*r);
   } else if (!poisoned) {
     // Before the caller hears of it: a batch prepared once it knows is
     // prepared against the forgotten states, not poisoned.

@@ -19,7 +19,7 @@
 // the submitter's business: it lives in the request's callbacks, which run
 // on the writer thread (a CommitAsync `done`: on the engine's commit
 // thread).
-
+//
 // Backpressure: the queue's bounds are soft. A producer asks WaitIfFull
 // before producing more; when the queue is full it registers a wake
 // callback and stops until the writer, having made room, calls it. Each

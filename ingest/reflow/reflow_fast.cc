@@ -79,12 +79,18 @@ class Cursor {
     return true;
   }
 
-  bool OptString(std::optional<std::string>* out) {
+  // `null`, or what `read` reads into the engaged optional.
+  template <typename T, typename Read>
+  bool Opt(std::optional<T>* out, Read read) {
     if (Null()) {
       out->reset();
       return true;
     }
-    return String(&out->emplace());
+    return read(&out->emplace());
+  }
+
+  bool OptString(std::optional<std::string>* out) {
+    return Opt(out, [this](std::string* v) { return String(v); });
   }
 
   bool Uuid(Id128* out) {
@@ -93,11 +99,7 @@ class Cursor {
   }
 
   bool OptUuid(std::optional<Id128>* out) {
-    if (Null()) {
-      out->reset();
-      return true;
-    }
-    return Uuid(&out->emplace());
+    return Opt(out, [this](Id128* v) { return Uuid(v); });
   }
 
   bool Timestamp(schema::TimestampNs* out) {
@@ -125,11 +127,7 @@ class Cursor {
   }
 
   bool OptU64(std::optional<uint64_t>* out) {
-    if (Null()) {
-      out->reset();
-      return true;
-    }
-    return U64(&out->emplace());
+    return Opt(out, [this](uint64_t* v) { return U64(v); });
   }
 
   bool U32(uint32_t* out) {
@@ -167,22 +165,16 @@ class Cursor {
   }
 
   bool OptF64(std::optional<double>* out) {
-    if (Null()) {
-      out->reset();
-      return true;
-    }
-    return F64(&out->emplace());
+    return Opt(out, [this](double* v) { return F64(v); });
   }
 
   bool OptF32(std::optional<float>* out) {
-    if (Null()) {
-      out->reset();
+    return Opt(out, [this](float* v) {
+      double d;
+      if (!F64(&d)) return false;
+      *v = schema::json_internal::RustAsF32(d);
       return true;
-    }
-    double d;
-    if (!F64(&d)) return false;
-    *out = schema::json_internal::RustAsF32(d);
-    return true;
+    });
   }
 
   // `[n,n,...]` of integers 0-255 (a third of a typical event's text).
@@ -214,11 +206,7 @@ class Cursor {
   }
 
   bool OptBytes(std::optional<std::vector<uint8_t>>* out) {
-    if (Null()) {
-      out->reset();
-      return true;
-    }
-    return Bytes(&out->emplace());
+    return Opt(out, [this](std::vector<uint8_t>* v) { return Bytes(v); });
   }
 
   // A JSON object kept as text, minified and validated as the general
@@ -317,19 +305,13 @@ bool ParseMetrics(Cursor& c, schema::PerformanceMetrics* m) {
 bool ParseData(Cursor& c, schema::ReflowEventData* d) {
   bool first = true;
   if (c.Key("port", &first) && !c.OptString(&d->port)) return false;
-  if (c.Key("message", &first)) {
-    if (c.Null()) {
-      d->message.reset();
-    } else if (!c.Lit("{") || !ParseMessage(c, &d->message.emplace())) {
-      return false;
-    }
+  if (c.Key("message", &first) &&
+      !c.Opt(&d->message, [&](schema::MessageSnapshot* m) { return c.Lit("{") && ParseMessage(c, m); })) {
+    return false;
   }
-  if (c.Key("state_diff", &first)) {
-    if (c.Null()) {
-      d->state_diff.reset();
-    } else if (!c.Lit("{") || !ParseStateDiff(c, &d->state_diff.emplace())) {
-      return false;
-    }
+  if (c.Key("state_diff", &first) &&
+      !c.Opt(&d->state_diff, [&](schema::StateDiff* sd) { return c.Lit("{") && ParseStateDiff(c, sd); })) {
+    return false;
   }
   if (c.Key("error", &first) && !c.OptString(&d->error)) return false;
   if (!c.Key("performance_metrics", &first) || !c.Lit("{") || !ParseMetrics(c, &d->metrics)) return false;
@@ -355,11 +337,10 @@ bool ParseCausality(Cursor& c, schema::Causality* k) {
 }  // namespace
 
 bool ParseCanonicalRecordEvent(std::string_view json, RecordEvent* out) {
-  if (!json.starts_with("{\"RecordEvent\":{\"trace_id\":")) return false;
+  Cursor c(json);
+  if (!c.Lit("{\"RecordEvent\":{\"trace_id\":")) return false;
   // The general parser rejects invalid UTF-8 anywhere in the document.
   if (!simdjson::validate_utf8(json.data(), json.size())) return false;
-  Cursor c(json);
-  c.Lit("{\"RecordEvent\":{\"trace_id\":");
   if (!c.Uuid(&out->trace_id) || !c.Lit(",\"event\":{\"event_id\":")) return false;
   Id128 id;
   if (!c.Uuid(&id)) return false;
