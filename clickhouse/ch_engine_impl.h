@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "clickhouse/ch_engine.h"
+#include "common/string_hash.h"
 #include "clickhouse/layout.h"
 #include "clickhouse/shard.h"
 #include "schema/record_codec.h"
@@ -40,7 +41,7 @@ struct ChTraceState {
   schema::TraceBookkeeping bk;
   uint32_t gen = 0;
   std::unordered_set<uint64_t> fingerprints;
-  std::unordered_set<std::string> actor_set;
+  StringSet actor_set;  // looked up by string_view (no copy when present)
   // Index keys the stored latest version holds (layout.h); a new version
   // sends the ones it adds, or all of them when the start moved.
   std::unordered_set<std::string> stored_keys;

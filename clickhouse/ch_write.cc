@@ -274,8 +274,8 @@ class ChWritePath {
   }
 
   void IndexActor(ChTraceState* st, std::string_view name) {
-    if (name.empty()) return;
-    if (!st->actor_set.emplace(name).second) return;
+    if (name.empty() || st->actor_set.contains(name)) return;
+    st->actor_set.emplace(name);
     st->bk.actors.emplace_back(name);
   }
 

@@ -13,16 +13,12 @@
 #include <unordered_map>
 #include <vector>
 
+#include "common/string_hash.h"
 #include "engine/graph_aggregates.h"
 #include "schema/hot_fields.h"
 #include "schema/model.h"
 
 namespace tracedb::engine {
-
-struct StringHash {
-  using is_transparent = void;
-  size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
-};
 
 // Deltas of one write batch, by full graph key. Not thread-safe.
 class GraphDelta {
@@ -47,14 +43,14 @@ class GraphDelta {
 
   bool empty() const { return values_.empty(); }
   void Clear() { values_.clear(); }
-  const std::unordered_map<std::string, GraphValue, StringHash, std::equal_to<>>& values() const { return values_; }
+  const StringMap<GraphValue>& values() const { return values_; }
 
  private:
   GraphValue& At();  // the value of the key in scratch_
   GraphValue& Node(std::string_view prefix, GraphNodeKind kind, std::string_view id);
 
   std::string scratch_;
-  std::unordered_map<std::string, GraphValue, StringHash, std::equal_to<>> values_;
+  StringMap<GraphValue> values_;
 };
 
 // The service of an OTel span (schema::OtelServiceName of its resource).

@@ -72,12 +72,13 @@ struct TraceState {
   schema::Trace header;  // events empty
   schema::TraceBookkeeping bk;
   FingerprintSet fingerprints;
-  std::unordered_set<std::string> actor_set;
+  // Looked up by string_view: an actor already seen costs no string copy.
+  StringSet actor_set;
   // Per-batch scratch: hot fields of events appended in the current batch,
   // and the chunk's actor and service dictionaries.
   schema::Columns pending;
-  std::unordered_map<std::string, uint16_t> pending_actor_ids;
-  std::unordered_map<std::string, uint16_t> pending_service_ids;
+  StringMap<uint16_t> pending_actor_ids;
+  StringMap<uint16_t> pending_service_ids;
   bool dirty = false;
   // keys::GraphPrefix of the start the trace's graph aggregates are stored
   // under (moved with the start at the end of a batch).

@@ -316,16 +316,19 @@ class WritePath {
   }
 
   void IndexActor(TraceState* st, std::string_view name) {
-    if (name.empty()) return;
-    if (!st->actor_set.emplace(name).second) return;
+    if (name.empty() || st->actor_set.contains(name)) return;
+    st->actor_set.emplace(name);
     st->bk.actors.emplace_back(name);
     IndexPut(IndexKind::kActor, name, *st);
   }
 
   uint16_t ChunkActor(TraceState* st, const std::string& actor) {
-    auto [it, added] = st->pending_actor_ids.emplace(actor, static_cast<uint16_t>(st->pending.actors.size()));
-    if (added) st->pending.actors.push_back(actor);
-    return it->second;
+    auto it = st->pending_actor_ids.find(std::string_view(actor));
+    if (it != st->pending_actor_ids.end()) return it->second;
+    const auto id = static_cast<uint16_t>(st->pending.actors.size());
+    st->pending_actor_ids.emplace(actor, id);
+    st->pending.actors.push_back(actor);
+    return id;
   }
 
   // The service column (schema::Columns::service): stored only once the
@@ -337,9 +340,12 @@ class WritePath {
       return;
     }
     static const schema::OtelResource kNoResource;
-    std::string name(schema::OtelServiceName(event.otel->resource ? *event.otel->resource : kNoResource));
-    auto [it, added] = st->pending_service_ids.emplace(std::move(name), static_cast<uint16_t>(c.services.size()));
-    if (added) c.services.push_back(it->first);
+    std::string_view name = schema::OtelServiceName(event.otel->resource ? *event.otel->resource : kNoResource);
+    auto it = st->pending_service_ids.find(name);
+    if (it == st->pending_service_ids.end()) {
+      it = st->pending_service_ids.emplace(name, static_cast<uint16_t>(c.services.size())).first;
+      c.services.push_back(it->first);
+    }
     c.service.resize(c.size() - 1, schema::Columns::kNoService);
     c.service.push_back(it->second);
   }
