@@ -23,6 +23,7 @@
 #include <rocksdb/write_batch.h>
 
 #include <algorithm>
+#include <deque>
 #include <future>
 #include <map>
 
@@ -437,40 +438,53 @@ class WritePath {
       std::string_view k(key);
       by_slot[k.substr(0, keys::kGraphPrefixLen)].emplace_back(k.substr(keys::kGraphPrefixLen), &value);
     }
-    // (bucket, level, cell) key -> the encoded slot cells it sums.
-    std::map<std::string, std::vector<const std::string*>> cells;
-    std::vector<std::string> encoded(by_slot.size());
-    size_t i = 0;
+    // Level 0: one cell per slot. Level L > 0: the sum of the level L - 1
+    // cells inside it (each level's width is a multiple of the one below),
+    // so a coarse cell sums the already merged entries of finer cells, not
+    // every slot again; a cell with one part reuses that part's bytes.
+    struct Cell {
+      uint32_t bucket;
+      uint32_t slot;  // the first slot it covers
+      std::string_view value;
+    };
+    std::deque<std::string> storage;  // encoded cells (stable addresses)
+    std::vector<Cell> level_cells;
+    level_cells.reserve(by_slot.size());
     for (auto& [prefix, entries] : by_slot) {
       std::sort(entries.begin(), entries.end());
-      AppendGraphCell(&encoded[i], entries);
-      const uint32_t bucket = coding::DecodeFixed32(prefix.data());
-      const uint32_t slot = coding::DecodeFixed32(prefix.data() + 4);
-      for (int level = 0; level < keys::kGraphLevels; ++level) {
-        cells[keys::GraphCellKey(bucket, level, slot / keys::kGraphLevelSlots[level])].push_back(&encoded[i]);
-      }
-      ++i;
+      AppendGraphCell(&storage.emplace_back(), entries);
+      level_cells.push_back({coding::DecodeFixed32(prefix.data()), coding::DecodeFixed32(prefix.data() + 4),
+                             storage.back()});
     }
-    // A coarse cell sums a run of consecutive slots (by_slot is ordered),
-    // and the levels above one often sum the same run (a batch within one
-    // 15 s cell): each run is summed once.
-    std::map<std::pair<const std::string*, size_t>, std::string> summed;
-    for (const auto& [key, parts] : cells) {
-      std::string_view value = *parts[0];
-      if (parts.size() > 1) {
-        auto [it, added] = summed.try_emplace({parts[0], parts.size()});
-        if (added) {
-          GraphCellSum sum;
-          for (const std::string* p : parts) {
-            if (!sum.Add(*p)) return Status::Internal("graph cell encoding");
-          }
-          sum.AppendTo(&it->second);
+    std::vector<Cell> next;
+    for (int level = 0; level < keys::kGraphLevels; ++level) {
+      const uint32_t width = keys::kGraphLevelSlots[level];
+      next.clear();
+      // level_cells is ordered by (bucket, slot): the parts of a cell are
+      // consecutive.
+      for (size_t i = 0; i < level_cells.size();) {
+        const Cell& first = level_cells[i];
+        size_t j = i + 1;
+        while (j < level_cells.size() && level_cells[j].bucket == first.bucket &&
+               level_cells[j].slot / width == first.slot / width) {
+          ++j;
         }
-        value = it->second;
+        std::string_view value = first.value;
+        if (j - i > 1) {
+          GraphCellSum sum;
+          for (size_t k = i; k < j; ++k) {
+            if (!sum.Add(level_cells[k].value)) return Status::Internal("graph cell encoding");
+          }
+          sum.AppendTo(&storage.emplace_back());
+          value = storage.back();
+        }
+        size_t off = BeginKey();
+        arena_.append(keys::GraphCellKey(first.bucket, level, first.slot / width));
+        AddEntry(Cf::kGraph, Kind::kMerge, off, value);
+        next.push_back({first.bucket, first.slot, value});
+        i = j;
       }
-      size_t off = BeginKey();
-      arena_.append(key);
-      AddEntry(Cf::kGraph, Kind::kMerge, off, value);
+      level_cells.swap(next);
     }
     return Status::OK();
   }
