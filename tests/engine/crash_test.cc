@@ -4,10 +4,12 @@
 // that no batch is partially visible. 20 rounds on one store.
 //
 // The parent never opens the store itself: a second child reopens it and
-// reports what it holds. So the parent has no threads when it forks; a
-// child forked from a process running RocksDB's background threads can
-// inherit a lock one of them held and never get going (a CI run saw a
-// writer child that acknowledged nothing within 60 s).
+// reports what it holds. A child forked from a process that has used
+// RocksDB inherits its background thread pools without their threads (no
+// flush or compaction ever runs in it, so once enough L0 files pile up
+// over the rounds its writes stop), and may inherit a lock one of them
+// held; a CI run saw a writer child acknowledge nothing within 60 s. Forked
+// from a parent that never touched RocksDB, every child starts its own.
 
 #include <fcntl.h>
 #include <poll.h>
