@@ -127,14 +127,8 @@ if [ $sanitize = 1 ]; then
   # detect_leaks: an abrupt disconnect must not leak, nor any CLI command.
   run_tests asan build-asan "" ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1
   wait "$tsan_build"
-  # CrashSafety.* forks a writer child from a process whose RocksDB threads
-  # run; TSan cannot follow threads started after such a fork ("dup thread
-  # with used id"), so the crash test runs in the release and asan passes
-  # only, and is listed here as skipped.
-  run_tests tsan build-tsan "-L ^(engine|ingest_pipeline|server|client)$ -E ^CrashSafety\." \
+  run_tests tsan build-tsan "-L ^(engine|ingest_pipeline|server|client)$" \
     "TSAN_OPTIONS=suppressions=$PWD/tests/tsan.supp:second_deadlock_stack=1:history_size=4"
-  skipped=$((skipped + 1))
-  skipped_list+=("tsan: CrashSafety.* (fork of a multi-threaded process; runs in release and asan)")
 else
   for p in asan tsan; do
     skipped=$((skipped + 1))
