@@ -66,22 +66,40 @@ std::string ReadAll(int fd) {
   return out;
 }
 
+// Forks a child that runs child(write end of a pipe) and exits; the parent
+// gets the read end in *read_fd. -1 when the pipe or the fork fails.
+template <class Fn>
+pid_t ForkPiped(int* read_fd, Fn&& child) {
+  int fds[2];
+  if (pipe(fds) != 0) return -1;
+  pid_t pid = fork();
+  if (pid < 0) {
+    close(fds[0]);
+    close(fds[1]);
+    return -1;
+  }
+  if (pid == 0) {
+    close(fds[0]);
+    child(fds[1]);
+    _exit(0);
+  }
+  close(fds[1]);
+  *read_fd = fds[0];
+  return pid;
+}
+
 // In a child process: reopens the store and counts the events of each
 // batch present in traces 0..max_trace. Fails the test when the child
 // cannot open or read the store.
 void CountBatchesInChild(const std::string& dir, uint64_t max_trace, std::map<uint64_t, int>* per_batch) {
-  int fds[2];
-  ASSERT_EQ(pipe(fds), 0);
-  pid_t pid = fork();
-  ASSERT_GE(pid, 0);
-  if (pid == 0) {
-    close(fds[0]);
+  int read_fd = -1;
+  pid_t pid = ForkPiped(&read_fd, [&](int write_fd) {
     Options o;
     o.path = dir;
     auto engine = Engine::Open(o);
     if (!engine.ok()) {
       std::string why = "open: " + engine.status().ToString();
-      (void)!write(fds[1], why.data(), why.size());
+      (void)!write(write_fd, why.data(), why.size());
       _exit(3);
     }
     std::map<uint64_t, uint64_t> counts;
@@ -89,7 +107,7 @@ void CountBatchesInChild(const std::string& dir, uint64_t max_trace, std::map<ui
       auto trace = (*engine)->GetTrace(testing::IdFrom(0xc0, t));
       if (!trace.ok()) {
         std::string why = "read: " + trace.status().ToString();
-        (void)!write(fds[1], why.data(), why.size());
+        (void)!write(write_fd, why.data(), why.size());
         _exit(4);
       }
       if (!trace->has_value()) continue;
@@ -101,13 +119,12 @@ void CountBatchesInChild(const std::string& dir, uint64_t max_trace, std::map<ui
     }
     for (const auto& [batch, count] : counts) {
       const uint64_t pair[2] = {batch, count};
-      if (write(fds[1], pair, sizeof(pair)) != sizeof(pair)) _exit(5);
+      if (write(write_fd, pair, sizeof(pair)) != sizeof(pair)) _exit(5);
     }
-    _exit(0);
-  }
-  close(fds[1]);
-  std::string bytes = ReadAll(fds[0]);
-  close(fds[0]);
+  });
+  ASSERT_GE(pid, 0);
+  std::string bytes = ReadAll(read_fd);
+  close(read_fd);
   int wstatus = 0;
   ASSERT_EQ(waitpid(pid, &wstatus, 0), pid);
   ASSERT_TRUE(WIFEXITED(wstatus) && WEXITSTATUS(wstatus) == 0) << "the reading child failed: " << bytes;
@@ -125,35 +142,29 @@ TEST(CrashSafety, AcknowledgedBatchesSurviveSigkillAndNoneIsPartial) {
   std::set<uint64_t> acked;
   uint64_t next_batch = 0;
   for (int round = 0; round < 20; ++round) {
-    int fds[2];
-    ASSERT_EQ(pipe(fds), 0);
-    pid_t pid = fork();
+    int read_fd = -1;
+    pid_t pid = ForkPiped(&read_fd, [&](int write_fd) { ChildWrite(dir.path(), next_batch, write_fd); });
     ASSERT_GE(pid, 0);
-    if (pid == 0) {
-      close(fds[0]);
-      ChildWrite(dir.path(), next_batch, fds[1]);
-    }
-    close(fds[1]);
     // Wait for the child's first acknowledgement (opening the store is slow
     // under sanitizers), then let it write for a random while and kill it
     // at an arbitrary point.
     uint64_t b;
-    pollfd pfd{fds[0], POLLIN, 0};
+    pollfd pfd{read_fd, POLLIN, 0};
     const int ready = poll(&pfd, 1, 60'000);
     if (ready != 1) {  // never leave a writer behind to hold the store
       kill(pid, SIGKILL);
       waitpid(pid, nullptr, 0);
     }
     ASSERT_EQ(ready, 1) << "the child acknowledged nothing within 60 s";
-    ASSERT_EQ(read(fds[0], &b, sizeof(b)), static_cast<ssize_t>(sizeof(b)));
+    ASSERT_EQ(read(read_fd, &b, sizeof(b)), static_cast<ssize_t>(sizeof(b)));
     acked.insert(b);
     std::this_thread::sleep_for(std::chrono::milliseconds(std::uniform_int_distribution<int>(5, 200)(rng)));
     kill(pid, SIGKILL);
     int wstatus = 0;
     waitpid(pid, &wstatus, 0);
     ASSERT_TRUE(WIFSIGNALED(wstatus)) << "child exited early with " << WEXITSTATUS(wstatus);
-    while (read(fds[0], &b, sizeof(b)) == sizeof(b)) acked.insert(b);
-    close(fds[0]);
+    while (read(read_fd, &b, sizeof(b)) == sizeof(b)) acked.insert(b);
+    close(read_fd);
     uint64_t highest = acked.empty() ? 0 : *acked.rbegin();
     // The next child starts past anything that may have been written but
     // not acknowledged, so batches never overlap.
