@@ -200,6 +200,17 @@ def make_filler(path, mib):
         f.write(os.urandom(1 << 20) * mib)
 
 
+def hold_free_at(mnt, path, free_bytes):
+    """Writes a file that leaves about free_bytes free on mnt (never sparse)."""
+    st = os.statvfs(mnt)
+    n = max(0, st.f_bavail * st.f_frsize - free_bytes)
+    with open(path, "wb") as f:
+        while n > 0:
+            chunk = min(n, 1 << 20)
+            f.write(b"\0" * chunk)
+            n -= chunk
+
+
 def phase_floor(mnt):
     data = os.path.join(mnt, "db")
     filler = os.path.join(mnt, "filler")
@@ -218,6 +229,13 @@ def phase_floor(mnt):
             check(False, "floor: the 507 body is JSON with an error: %s" % body[:300])
         check(headers.get("Retry-After") is not None, "floor: the 507 carries Retry-After")
         check(srv.alive(), "floor: the server is up after the refusal")
+        # Hold the disk well below the floor from here on. Free space hovers
+        # at the floor after the refusal, and a flush or compaction ending
+        # then can lift it back over (the server is then rightly ready again,
+        # which raced the checks below in one CI run). With 2 MiB free no
+        # flush or compaction can finish, so nothing frees space.
+        hold = os.path.join(mnt, "hold")
+        hold_free_at(mnt, hold, 2 << 20)
         status, body, _ = request(srv.port, "GET", "/readyz")
         check(status == 503 and "storage full" in body, "floor: /readyz while full: %d %s" % (status, body))
         check(metric(srv.port, "tracedb_storage_full") == 1, "floor: tracedb_storage_full is 1")
@@ -229,6 +247,7 @@ def phase_floor(mnt):
         check(status == 200, "floor: searches answer while full: %d" % status)
 
         os.remove(filler)  # space returns
+        os.remove(hold)
         check(wait_accepting(srv, n, acked), "floor: ingest resumes without a restart")
         status, body, _ = request(srv.port, "GET", "/readyz")
         check(status == 200, "floor: /readyz after space returned: %d %s" % (status, body))
