@@ -17,9 +17,9 @@
 #include <vector>
 
 #include "clickhouse/ch_engine.h"
-#include "common/string_hash.h"
 #include "clickhouse/layout.h"
 #include "clickhouse/shard.h"
+#include "common/string_hash.h"
 #include "schema/record_codec.h"
 
 namespace tracedb::clickhouse {
